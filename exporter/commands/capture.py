@@ -1,0 +1,32 @@
+"""``python -m exporter capture --network FILE.py:FN --out ARCH.json``: write the architecture manifest.
+
+Run it wherever the build function runs (for instance in an old Theano environment); export later
+with ``--manifest ARCH.json`` anywhere.
+"""
+from .export import add_architecture_arguments
+
+
+def add_arguments(parser):
+    add_architecture_arguments(parser)
+    parser.add_argument("--out", required=True, help="the manifest file to write (JSON)")
+    parser.add_argument("--embed-into", metavar="MODEL.npz", help="also store the manifest inside this npz")
+
+
+def run(args):
+    from ..cli import load_architecture
+    from ..errors import NetworkError
+    from ..io import atomic_output
+    from ..weights import bind_weights, embed_manifest, load_npz
+
+    if not args.network:
+        raise NetworkError("capture needs --network FILE.py:build_fn")
+    graph = load_architecture(args, None)
+    with atomic_output(args.out) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(graph.to_json())
+    if args.embed_into:
+        weights, _ = load_npz(args.embed_into, trust_pickle=args.trust_pickle)
+        bind_weights(graph, weights, args.embed_into)  # refuse to embed a manifest that does not fit
+        embed_manifest(args.embed_into, graph, args.embed_into)
+    print(f"wrote {args.out}: {len(graph.layers)} layers, {len(graph.param_keys)} parameters")
+    return 0

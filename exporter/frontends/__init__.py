@@ -1,0 +1,1 @@
+"""Front ends: ways to obtain the layer graph (live Lasagne capture, JSON manifest)."""

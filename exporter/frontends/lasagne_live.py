@@ -1,0 +1,163 @@
+"""Capture a live Lasagne network into a :class:`~exporter.ir.LayerGraph`.
+
+Works on networks built by the real Lasagne (under Theano) and by the project's Theano-free Lasagne
+API alike: it only walks ``lasagne.layers.get_all_layers`` / ``get_all_params`` and reads layer
+attributes.  It imports nothing but numpy-free standard library code and the registry, so it runs in
+the legacy Theano environment too.
+"""
+from __future__ import annotations
+
+import importlib
+import re
+
+from .. import registry
+from ..errors import NetworkError, UnsupportedLayerError
+from ..ir import LayerGraph, LayerSpec, ParamSpec, to_jsonable
+
+
+class CaptureContext:
+    """What a capture rule may ask about the layer it is reading."""
+
+    def __init__(self, layer, name, cls_name, position, input_shapes):
+        self.layer = layer
+        self.name = name
+        self.cls_name = cls_name
+        self.position = position
+        self.input_shapes = input_shapes
+
+    @property
+    def input_shape(self):
+        return self.input_shapes[0]
+
+    def unsupported(self, detail):
+        return UnsupportedLayerError(self.name, self.cls_name, self.position, detail)
+
+    def nonlinearity(self, fn):
+        return describe_nonlinearity(fn, self)
+
+
+def _default_name(cls_name: str, position: int) -> str:
+    base = cls_name[:-5] if cls_name.endswith("Layer") and cls_name != "Layer" else cls_name
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", base).lower()
+    return f"{snake}_{position}"
+
+
+def _lasagne_layers_module(layer):
+    root = type(layer).__module__.split(".")[0]
+    try:
+        return importlib.import_module(root + ".layers")
+    except ImportError:
+        return importlib.import_module("lasagne.layers")
+
+
+def _input_shapes(layer):
+    if hasattr(layer, "input_shapes"):
+        return [tuple(s) for s in layer.input_shapes]
+    if hasattr(layer, "input_shape"):
+        return [tuple(layer.input_shape)]
+    return []
+
+
+def _incoming(layer):
+    if hasattr(layer, "input_layers"):
+        return list(layer.input_layers)
+    if getattr(layer, "input_layer", None) is not None:
+        return [layer.input_layer]
+    return []
+
+
+def _param_shape(p):
+    if hasattr(p, "get_value"):
+        return tuple(p.get_value(borrow=True).shape)
+    return tuple(p.shape)
+
+
+def capture(output_layers, source: str = "") -> LayerGraph:
+    """Describe the network ending in ``output_layers`` (a layer or a list of layers)."""
+    registry.load_all()
+    outs = list(output_layers) if isinstance(output_layers, (list, tuple)) else [output_layers]
+    if not outs:
+        raise NetworkError("the build function returned no layers")
+    for o in outs:
+        if not hasattr(o, "get_output_shape_for") and not hasattr(o, "output_shape"):
+            raise NetworkError(f"the build function must return a Lasagne layer, got {type(o).__name__}")
+    L = _lasagne_layers_module(outs[0])
+    all_layers = L.get_all_layers(outs)
+    all_params = L.get_all_params(outs)
+    param_index = {id(p): i for i, p in enumerate(all_params)}
+
+    names, used = {}, set()
+    for pos, layer in enumerate(all_layers):
+        cls_name = type(layer).__name__
+        name = getattr(layer, "name", None) or _default_name(cls_name, pos)
+        base, k = name, 1
+        while name in used:
+            k += 1
+            name = f"{base}_{k}"
+        used.add(name)
+        names[id(layer)] = name
+
+    specs = []
+    for pos, layer in enumerate(all_layers):
+        cls_name = type(layer).__name__
+        name = names[id(layer)]
+        rule = registry.CAPTURE_RULES.get(cls_name)
+        if rule is None:
+            raise UnsupportedLayerError(
+                name, cls_name, pos,
+                "no converter for this class; supported: " + ", ".join(registry.supported_classes()))
+        ctx = CaptureContext(layer, name, cls_name, pos, _input_shapes(layer))
+        attrs = rule.fn(layer, ctx) or {}
+        params = []
+        roles = {}
+        for role in rule.params:
+            v = getattr(layer, role, None)
+            if v is not None:
+                roles[id(v)] = role
+        for p in layer.get_params():
+            role = roles.get(id(p))
+            if role is None:
+                raise ctx.unsupported(f"parameter {getattr(p, 'name', p)!r} is not one of the "
+                                      f"parameters this converter knows ({', '.join(rule.params) or 'none'})")
+            params.append(ParamSpec(role=role, shape=_param_shape(p), key=f"arr_{param_index[id(p)]}"))
+        specs.append(LayerSpec(
+            name=name, kind=rule.kind, lasagne_class=cls_name,
+            inputs=[names[id(i)] for i in _incoming(layer)],
+            attrs=to_jsonable(attrs), params=params,
+            output_shape=tuple(layer.output_shape), position=pos,
+            user_named=bool(getattr(layer, "name", None)),
+        ))
+    return LayerGraph(layers=specs, outputs=[names[id(o)] for o in outs],
+                      param_keys=[f"arr_{i}" for i in range(len(all_params))], source=source)
+
+
+# -- nonlinearities -------------------------------------------------------------------------------
+_NAMED_FUNCTIONS = {
+    "rectify": "rectify", "sigmoid": "sigmoid", "softmax": "softmax", "tanh": "tanh",
+    "linear": "linear", "identity": "linear", "elu": "elu", "softplus": "softplus",
+    # Theano functions users pass directly (T.nnet.sigmoid, T.tanh, T.nnet.relu ...)
+    "relu": "rectify", "nnet.sigmoid": "sigmoid",
+}
+
+
+def describe_nonlinearity(fn, ctx=None) -> dict:
+    """Describe a Lasagne nonlinearity as plain data: ``{"name": ..., **parameters}``."""
+    if fn is None:
+        return {"name": "linear"}
+    cls = type(fn).__name__
+    if cls == "LeakyRectify":
+        return {"name": "leaky_rectify", "leakiness": float(fn.leakiness)}
+    if cls in ("ScaledTanH", "ScaledTanh"):
+        return {"name": "scaled_tanh", "scale_in": float(fn.scale_in), "scale_out": float(fn.scale_out)}
+    if cls == "SELU":
+        return {"name": "selu", "scale": float(fn.scale), "scale_neg": float(fn.scale_neg)}
+    fname = getattr(fn, "__name__", None)
+    if fname is None and cls == "Elemwise":  # a Theano elementwise op such as T.tanh
+        fname = str(getattr(fn, "scalar_op", "")).lower()
+        fname = {"scalar_sigmoid": "sigmoid", "tanh": "tanh"}.get(fname, fname)
+    if fname in _NAMED_FUNCTIONS:
+        return {"name": _NAMED_FUNCTIONS[fname]}
+    detail = f"nonlinearity {fname or cls!r} is not supported"
+    if ctx is not None:
+        raise ctx.unsupported(detail)
+    raise NetworkError(detail)

@@ -1,0 +1,34 @@
+"""DenseLayer: ``nonlinearity(dot(flatten(x, num_leading_axes), W) + b)`` with W of shape (in, out)."""
+from ..registry import capture_rule, converter
+
+
+@capture_rule("Dense", "DenseLayer", params=("W", "b"))
+def capture_dense(layer, ctx):
+    return {
+        "num_units": int(layer.num_units),
+        "num_leading_axes": int(getattr(layer, "num_leading_axes", 1)),
+        "nonlinearity": ctx.nonlinearity(layer.nonlinearity),
+    }
+
+
+@converter("Dense")
+def convert_dense(spec, g):
+    rank = len(g.input_shape(spec))
+    lead = spec.attrs["num_leading_axes"]
+    if lead < 0:
+        lead += rank
+    x = g.input(spec)
+    w = g.param(spec, "W")
+    has_b = spec.param("b") is not None
+    if lead == 1:
+        if rank > 2:
+            x = g.node("Flatten", [x], spec.name, axis=1)
+        if has_b:
+            return g.node("Gemm", [x, w, g.param(spec, "b")], spec.name, output=g.out(spec), transB=0)
+        return g.node("MatMul", [x, w], spec.name, output=g.out(spec))
+    if rank > lead + 1:
+        x = g.node("Reshape", [x, g.ints(f"{spec.name}.shape", [0] * lead + [-1])], spec.name)
+    y = g.node("MatMul", [x, w], spec.name, output=None if has_b else g.out(spec))
+    if not has_b:
+        return y
+    return g.node("Add", [y, g.param(spec, "b")], spec.name, output=g.out(spec))

@@ -1,0 +1,87 @@
+"""ConcatLayer and ElemwiseSumLayer / ElemwiseMergeLayer."""
+import numpy as np
+
+from ..registry import capture_rule, converter
+
+
+@capture_rule("Concat", "ConcatLayer")
+def capture_concat(layer, ctx):
+    cropping = getattr(layer, "cropping", None)
+    return {"axis": int(layer.axis), "cropping": None if cropping is None else list(cropping)}
+
+
+@converter("Concat")
+def convert_concat(spec, g):
+    xs = [g.input(spec, i) for i in range(len(spec.inputs))]
+    cropping = spec.attrs.get("cropping")
+    if cropping and any(c is not None for c in cropping):
+        xs = _crop(spec, g, xs, cropping)
+    return g.node("Concat", xs, spec.name, output=g.out(spec), axis=spec.attrs["axis"])
+
+
+def _crop(spec, g, xs, cropping):
+    """Lasagne's autocrop: crop every input to the smallest size on each cropped axis."""
+    shapes = [g.input_shape(spec, i) for i in range(len(xs))]
+    out = list(xs)
+    for axis, mode in enumerate(cropping):
+        if mode is None:
+            continue
+        sizes = [s[axis] for s in shapes]
+        if any(s is None for s in sizes):
+            raise ValueError(f"{spec.describe()}: cropping needs known sizes on axis {axis}")
+        target = min(sizes)
+        for i, size in enumerate(sizes):
+            if size == target:
+                continue
+            start = {"lower": 0, "upper": size - target, "center": (size - target) // 2}[mode]
+            out[i] = g.node("Slice", [out[i], g.ints(f"{spec.name}.starts", [start]),
+                                      g.ints(f"{spec.name}.ends", [start + target]),
+                                      g.ints(f"{spec.name}.axes", [axis])], spec.name)
+    return out
+
+
+_MERGE_FUNCTIONS = {"add": "Add", "mul": "Mul", "maximum": "Max", "minimum": "Min", "sub": "Sub"}
+
+
+@capture_rule("ElemwiseSum", "ElemwiseSumLayer")
+def capture_sum(layer, ctx):
+    coeffs = layer.coeffs
+    if not isinstance(coeffs, (list, tuple)):
+        coeffs = [coeffs] * len(layer.input_layers)
+    return {"coeffs": [float(c) for c in coeffs]}
+
+
+@converter("ElemwiseSum")
+def convert_sum(spec, g):
+    terms = []
+    for i, c in enumerate(spec.attrs["coeffs"]):
+        x = g.input(spec, i)
+        if c != 1:
+            x = g.node("Mul", [x, g.constant(f"{spec.name}.coeff{i}", np.float32(c))], spec.name)
+        terms.append(x)
+    return _chain(g, spec, "Add", terms)
+
+
+@capture_rule("ElemwiseMerge", "ElemwiseMergeLayer")
+def capture_merge(layer, ctx):
+    fn = getattr(layer.merge_function, "__name__", None) or str(layer.merge_function)
+    if fn not in _MERGE_FUNCTIONS:
+        raise ctx.unsupported(f"merge_function {fn!r} (supported: theano.tensor {', '.join(_MERGE_FUNCTIONS)})")
+    return {"merge_function": fn}
+
+
+@converter("ElemwiseMerge")
+def convert_merge(spec, g):
+    terms = [g.input(spec, i) for i in range(len(spec.inputs))]
+    return _chain(g, spec, _MERGE_FUNCTIONS[spec.attrs["merge_function"]], terms)
+
+
+def _chain(g, spec, op, terms):
+    """Left fold with a binary op, the last node writing the layer's output."""
+    acc = terms[0]
+    for k, x in enumerate(terms[1:]):
+        last = k == len(terms) - 2
+        acc = g.node(op, [acc, x], spec.name, output=g.out(spec) if last else None)
+    if len(terms) == 1:
+        acc = g.node("Identity", [acc], spec.name, output=g.out(spec))
+    return acc

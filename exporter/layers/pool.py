@@ -1,0 +1,67 @@
+"""Pooling: Pool1D/2D/3DLayer, MaxPool*Layer (modes max, average_inc_pad, average_exc_pad),
+their cuDNN variants, and GlobalPoolLayer.
+
+Lasagne's ``ignore_border=False`` keeps a trailing partial window (Theano's own output-length
+rule); the ``explicit_pads`` pass turns ``pad``/``ignore_border`` into ONNX ``pads``/``ceil_mode``.
+"""
+from ..registry import capture_rule, converter
+
+_POOL_CLASSES = ("MaxPool1DLayer", "Pool1DLayer", "MaxPool2DLayer", "Pool2DLayer", "MaxPool3DLayer",
+                 "Pool3DLayer", "MaxPool2DDNNLayer", "Pool2DDNNLayer", "MaxPool3DDNNLayer", "Pool3DDNNLayer")
+_MODES = ("max", "average_inc_pad", "average_exc_pad")
+
+
+@capture_rule("Pool", *_POOL_CLASSES)
+def capture_pool(layer, ctx):
+    mode = getattr(layer, "mode", "max")
+    if mode not in _MODES:
+        raise ctx.unsupported(f"pooling mode {mode!r} (supported: {', '.join(_MODES)})")
+    n = len(layer.pool_size)
+    return {
+        "pool_size": [int(v) for v in layer.pool_size],
+        "stride": [int(v) for v in layer.stride],
+        "pad": [int(v) for v in (layer.pad if isinstance(layer.pad, (tuple, list)) else (layer.pad,) * n)],
+        "ignore_border": bool(getattr(layer, "ignore_border", True)),
+        "mode": mode,
+    }
+
+
+@converter("Pool")
+def convert_pool(spec, g):
+    a = spec.attrs
+    assert "pads" in a, "run the explicit_pads pass first"
+    attrs = dict(kernel_shape=a["pool_size"], strides=a["stride"], pads=a["pads"], ceil_mode=a["ceil_mode"])
+    if a["mode"] == "max":
+        op = "MaxPool"
+    else:
+        op = "AveragePool"
+        attrs["count_include_pad"] = int(a["count_include_pad"])
+    return g.node(op, [g.input(spec)], spec.name, output=g.out(spec), **attrs)
+
+
+_GLOBAL = {"mean": "GlobalAveragePool", "max": "GlobalMaxPool"}
+
+
+@capture_rule("GlobalPool", "GlobalPoolLayer")
+def capture_global_pool(layer, ctx):
+    fn = getattr(layer.pool_function, "__name__", None) or str(layer.pool_function)
+    if fn not in ("mean", "max", "sum", "min"):
+        raise ctx.unsupported(f"pool_function {fn!r} (supported: theano.tensor mean, max, sum, min)")
+    if len(ctx.input_shape) < 3:
+        raise ctx.unsupported("GlobalPoolLayer needs an input with at least 3 dimensions here")
+    return {"pool_function": fn}
+
+
+@converter("GlobalPool")
+def convert_global_pool(spec, g):
+    fn = spec.attrs["pool_function"]
+    x = g.input(spec)
+    if fn in _GLOBAL:
+        y = g.node(_GLOBAL[fn], [x], spec.name)
+        return g.node("Flatten", [y], spec.name, output=g.out(spec), axis=1)
+    rank = len(g.input_shape(spec))
+    op = {"sum": "ReduceSum", "min": "ReduceMin"}[fn]
+    axes = list(range(2, rank))
+    if op == "ReduceSum":  # opset 13+: axes is an input
+        return g.node(op, [x, g.ints(f"{spec.name}.axes", axes)], spec.name, output=g.out(spec), keepdims=0)
+    return g.node(op, [x], spec.name, output=g.out(spec), axes=axes, keepdims=0)

@@ -1,0 +1,91 @@
+"""FlattenLayer, ReshapeLayer (with ``[i]`` references) and DimshuffleLayer."""
+from ..registry import capture_rule, converter
+
+
+@capture_rule("Flatten", "FlattenLayer")
+def capture_flatten(layer, ctx):
+    return {"outdim": int(layer.outdim)}
+
+
+@converter("Flatten")
+def convert_flatten(spec, g):
+    k = spec.attrs["outdim"]
+    if k == 2:
+        return g.node("Flatten", [g.input(spec)], spec.name, output=g.out(spec), axis=1)
+    shape = g.ints(f"{spec.name}.shape", [0] * (k - 1) + [-1])
+    return g.node("Reshape", [g.input(spec), shape], spec.name, output=g.out(spec))
+
+
+@capture_rule("Reshape", "ReshapeLayer")
+def capture_reshape(layer, ctx):
+    return {"shape": [[int(s[0])] if isinstance(s, (list, tuple)) else int(s) for s in layer.shape]}
+
+
+@converter("Reshape")
+def convert_reshape(spec, g):
+    """``[i]`` copies input dimension i.  ONNX's 0 only copies the same position, so other
+    references use the static size when known and otherwise read it with Shape/Gather."""
+    in_shape = g.input_shape(spec)
+    x = g.input(spec)
+    static, dynamic = [], False
+    for pos, s in enumerate(spec.attrs["shape"]):
+        if isinstance(s, list):
+            i = s[0]
+            if i == pos:
+                static.append(0)
+            elif in_shape[i] is not None:
+                static.append(in_shape[i])
+            else:
+                static.append(s)
+                dynamic = True
+        else:
+            static.append(s)
+    if not dynamic:
+        return g.node("Reshape", [x, g.ints(f"{spec.name}.shape", static)], spec.name, output=g.out(spec))
+    shape_of_x = g.node("Shape", [x], spec.name)
+    pieces = []
+    for s in static:
+        if isinstance(s, list):
+            pieces.append(g.node("Gather", [shape_of_x, g.ints(f"{spec.name}.index", [s[0]])], spec.name, axis=0))
+        else:
+            pieces.append(g.ints(f"{spec.name}.dim", [s]))
+    target = g.node("Concat", pieces, spec.name, axis=0)
+    return g.node("Reshape", [x, target], spec.name, output=g.out(spec))
+
+
+@capture_rule("Dimshuffle", "DimshuffleLayer")
+def capture_dimshuffle(layer, ctx):
+    pattern = ["x" if p == "x" else int(p) for p in layer.pattern]
+    rank = len(ctx.input_shape)
+    for ax in range(rank):
+        if ax not in pattern and ctx.input_shape[ax] not in (1, None):
+            raise ctx.unsupported(f"pattern {pattern} drops axis {ax} of size {ctx.input_shape[ax]}")
+    return {"pattern": pattern}
+
+
+@converter("Dimshuffle")
+def convert_dimshuffle(spec, g):
+    pattern = spec.attrs["pattern"]
+    rank = len(g.input_shape(spec))
+    x = g.input(spec)
+    kept = [p for p in pattern if p != "x"]
+    dropped = [ax for ax in range(rank) if ax not in kept]
+    steps = []
+    if dropped:
+        steps.append(("Squeeze", dropped))
+    remaining = [ax for ax in range(rank) if ax not in dropped]
+    perm = [remaining.index(p) for p in kept]
+    if perm != sorted(perm):
+        steps.append(("Transpose", perm))
+    new_axes = [i for i, p in enumerate(pattern) if p == "x"]
+    if new_axes:
+        steps.append(("Unsqueeze", new_axes))
+    if not steps:
+        return g.node("Identity", [x], spec.name, output=g.out(spec))
+    for k, (op, arg) in enumerate(steps):
+        out = g.out(spec) if k == len(steps) - 1 else None
+        if op == "Transpose":
+            x = g.node(op, [x], spec.name, output=out, perm=arg)
+        else:
+            x = g.node(op, [x, g.ints(f"{spec.name}.axes", arg)], spec.name, output=out)
+    return x

@@ -1,0 +1,110 @@
+"""A small helper that converters use to emit ONNX nodes, built on :mod:`onnx.helper`."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+DEFAULT_OPSET = 17
+
+
+def value_name(layer_name: str) -> str:
+    """The ONNX value name for a layer's output: the layer name with unusual characters replaced."""
+    return re.sub(r"[^A-Za-z0-9_./:-]", "_", layer_name)
+
+
+class OnnxGraph:
+    """Collects nodes and initializers; hands out unique names.
+
+    ``weights`` maps parameter keys to arrays; ``tensor(layer)`` returns the ONNX value holding a
+    layer's output.
+    """
+
+    def __init__(self, weights: dict, opset: int = DEFAULT_OPSET, layers: dict | None = None):
+        self.weights = weights
+        self.layers = layers or {}  # layer name -> LayerSpec, for input shapes
+        self.opset = opset
+        self.nodes = []
+        self.initializers = []
+        self.inputs = []
+        self.outputs = []
+        self._names = set()
+        self._values = {}  # layer name -> ONNX value name
+
+    # -- names --------------------------------------------------------------------------------
+    def unique(self, base: str) -> str:
+        base = value_name(base)
+        name, k = base, 1
+        while name in self._names:
+            k += 1
+            name = f"{base}_{k}"
+        self._names.add(name)
+        return name
+
+    def tensor(self, layer_name: str) -> str:
+        return self._values[layer_name]
+
+    def value_of(self, layer_name: str):
+        """The ONNX value of a layer's output, or None if the layer was lowered away."""
+        return self._values.get(layer_name)
+
+    def set_output(self, layer_name: str, value: str):
+        self._values[layer_name] = value
+
+    def out(self, spec) -> str:
+        """Reserve the ONNX value name for ``spec``'s output: the layer's own name."""
+        return self.unique(spec.name)
+
+    def input(self, spec, i: int = 0) -> str:
+        """The ONNX value of the ``i``-th input of ``spec``."""
+        return self._values[spec.inputs[i]]
+
+    def input_shape(self, spec, i: int = 0) -> tuple:
+        """The Lasagne output shape of ``spec``'s ``i``-th input (``None`` for unknown sizes)."""
+        return self.layers[spec.inputs[i]].output_shape
+
+    # -- building blocks -------------------------------------------------------------------------
+    def add_input(self, layer_name: str, shape, elem_type=TensorProto.FLOAT) -> str:
+        name = self.unique(layer_name)
+        dims = [d if d is not None else ("N" if i == 0 else f"{name}_d{i}") for i, d in enumerate(shape)]
+        self.inputs.append(helper.make_tensor_value_info(name, elem_type, dims))
+        return name
+
+    def constant(self, base: str, array) -> str:
+        """Add an initializer; float64 arrays are stored as float32."""
+        array = np.asarray(array)
+        if array.dtype == np.float64:
+            array = array.astype(np.float32)
+        name = self.unique(base)
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def param(self, spec, role: str, base: str | None = None, transform=None) -> str:
+        """Add a layer parameter as an initializer named ``<layer>.<role>``."""
+        p = spec.param(role)
+        array = self.weights[p.key]
+        if transform is not None:
+            array = transform(array)
+        return self.constant(base or f"{spec.name}.{role}", np.asarray(array, dtype=np.float32))
+
+    def ints(self, base: str, values) -> str:
+        return self.constant(base, np.asarray(list(values), dtype=np.int64))
+
+    def node(self, op_type: str, inputs, name: str, n_outputs: int = 1, output: str | None = None, **attrs):
+        """Add a node; returns its output name (or list of names when ``n_outputs > 1``)."""
+        node_name = self.unique(name + "/" + op_type) if output is None else self.unique(output + "/" + op_type)
+        if output is not None:
+            outs = [output]
+        else:
+            outs = [self.unique(f"{name}/{op_type}" + (f"_{i}" if n_outputs > 1 else "")) for i in range(n_outputs)]
+        self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=node_name, **attrs))
+        return outs[0] if n_outputs == 1 else outs
+
+    def finish(self, graph_name: str, doc: str = "") -> onnx.ModelProto:
+        graph = helper.make_graph(self.nodes, graph_name, self.inputs, self.outputs, self.initializers, doc_string=doc)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)],
+                                  producer_name="lasagne2onnx")
+        model.ir_version = min(model.ir_version, 8)  # readable by older runtimes; opset <= 17 needs no more
+        return model
