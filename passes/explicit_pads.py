@@ -1,6 +1,6 @@
 """Turn Lasagne padding conventions into explicit ONNX ``pads`` (begin..., end...).
 
-Convolutions: ``'valid'`` = 0, ``'full'`` = k-1, ``'same'`` = k//2 on each side (odd kernels), ints
+Convolutions: ``'valid'`` = 0, ``'full'`` = k-1, ``'same'`` = k//2 (see :func:`conv_pads`), ints
 as given.  Pooling: ``pad`` on both sides; ``ignore_border=False`` keeps Theano's trailing partial
 window, expressed as ``ceil_mode=1`` where ONNX's ceil rule gives Theano's length and as extra end
 padding (ignored by MaxPool, excluded from averages) where it does not.
@@ -9,17 +9,19 @@ from exporter.errors import UnsupportedLayerError
 
 
 def conv_pads(spec):
+    """ONNX pads (begin..., end...) for a Conv layer's Lasagne ``pad``.
+
+    'same' pads k//2 before and (k-1)//2 after: equal for odd kernels, and for even kernels the
+    split Lasagne 0.1 implements (its output keeps the input length at stride 1).
+    """
     pad, ks = spec.attrs["pad"], spec.attrs["filter_size"]
     if pad == "full":
-        return [k - 1 for k in ks]
+        return [k - 1 for k in ks] * 2
     if pad == "same":
-        if any(k % 2 == 0 for k in ks):
-            raise UnsupportedLayerError(spec.name, spec.lasagne_class, spec.position,
-                                        f"pad='same' with an even filter_size {ks}")
-        return [k // 2 for k in ks]
+        return [k // 2 for k in ks] + [(k - 1) // 2 for k in ks]
     if pad == "valid":
-        return [0] * len(ks)
-    return list(pad)
+        return [0] * (2 * len(ks))
+    return list(pad) * 2
 
 
 def theano_pool_length(n, k, s, pad, ignore_border):
@@ -55,7 +57,7 @@ def pool_pads(spec, in_shape):
             continue
         out = theano_pool_length(n, k, s, 0, False)
         ceil_ok &= onnx_ceil_length(n, k, s) == out
-        extra.append((out - 1) * s + k - n)
+        extra.append(max(0, (out - 1) * s + k - n))
     if ceil_ok:
         return {"pads": [0] * (2 * len(ks)), "ceil_mode": 1, "count_include_pad": 0}
     return {"pads": [0] * len(ks) + extra, "ceil_mode": 0, "count_include_pad": 0}
@@ -66,8 +68,7 @@ def explicit_pads(graph, weights):
     layers = graph.by_name()
     for spec in graph.layers:
         if spec.kind == "Conv" and "pads" not in spec.attrs:
-            p = conv_pads(spec)
-            spec.attrs = {**spec.attrs, "pad": p, "pads": p + p}
+            spec.attrs = {**spec.attrs, "pads": conv_pads(spec)}
         elif spec.kind == "Pool" and "pads" not in spec.attrs:
             spec.attrs = {**spec.attrs, **pool_pads(spec, layers[spec.inputs[0]].output_shape)}
     return graph, weights

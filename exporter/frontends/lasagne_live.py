@@ -131,6 +131,15 @@ def capture(output_layers, source: str = "") -> LayerGraph:
                       param_keys=[f"arr_{i}" for i in range(len(all_params))], source=source)
 
 
+def callable_name(fn) -> str:
+    """``fn.__name__``, or the scalar op of a Theano elementwise op (``Elemwise{mul,no_inplace}`` -> ``mul``)."""
+    name = getattr(fn, "__name__", None)
+    if name:
+        return name
+    m = re.match(r"Elemwise\{(\w+)", str(fn))
+    return m.group(1) if m else str(fn)
+
+
 # -- nonlinearities -------------------------------------------------------------------------------
 _NAMED_FUNCTIONS = {
     "rectify": "rectify", "sigmoid": "sigmoid", "softmax": "softmax", "tanh": "tanh",
@@ -151,10 +160,8 @@ def describe_nonlinearity(fn, ctx=None) -> dict:
         return {"name": "scaled_tanh", "scale_in": float(fn.scale_in), "scale_out": float(fn.scale_out)}
     if cls == "SELU":
         return {"name": "selu", "scale": float(fn.scale), "scale_neg": float(fn.scale_neg)}
-    fname = getattr(fn, "__name__", None)
-    if fname is None and cls == "Elemwise":  # a Theano elementwise op such as T.tanh
-        fname = str(getattr(fn, "scalar_op", "")).lower()
-        fname = {"scalar_sigmoid": "sigmoid", "tanh": "tanh"}.get(fname, fname)
+    fname = callable_name(fn)
+    fname = {"scalar_sigmoid": "sigmoid"}.get(fname, fname)
     if fname in _NAMED_FUNCTIONS:
         return {"name": _NAMED_FUNCTIONS[fname]}
     detail = f"nonlinearity {fname or cls!r} is not supported"

@@ -1,6 +1,7 @@
 """ConcatLayer and ElemwiseSumLayer / ElemwiseMergeLayer."""
 import numpy as np
 
+from ..frontends.lasagne_live import callable_name
 from ..registry import capture_rule, converter
 
 
@@ -64,7 +65,7 @@ def convert_sum(spec, g):
 
 @capture_rule("ElemwiseMerge", "ElemwiseMergeLayer")
 def capture_merge(layer, ctx):
-    fn = getattr(layer.merge_function, "__name__", None) or str(layer.merge_function)
+    fn = callable_name(layer.merge_function)
     if fn not in _MERGE_FUNCTIONS:
         raise ctx.unsupported(f"merge_function {fn!r} (supported: theano.tensor {', '.join(_MERGE_FUNCTIONS)})")
     return {"merge_function": fn}

@@ -4,6 +4,7 @@ their cuDNN variants, and GlobalPoolLayer.
 Lasagne's ``ignore_border=False`` keeps a trailing partial window (Theano's own output-length
 rule); the ``explicit_pads`` pass turns ``pad``/``ignore_border`` into ONNX ``pads``/``ceil_mode``.
 """
+from ..frontends.lasagne_live import callable_name
 from ..registry import capture_rule, converter
 
 _POOL_CLASSES = ("MaxPool1DLayer", "Pool1DLayer", "MaxPool2DLayer", "Pool2DLayer", "MaxPool3DLayer",
@@ -44,7 +45,7 @@ _GLOBAL = {"mean": "GlobalAveragePool", "max": "GlobalMaxPool"}
 
 @capture_rule("GlobalPool", "GlobalPoolLayer")
 def capture_global_pool(layer, ctx):
-    fn = getattr(layer.pool_function, "__name__", None) or str(layer.pool_function)
+    fn = callable_name(layer.pool_function)
     if fn not in ("mean", "max", "sum", "min"):
         raise ctx.unsupported(f"pool_function {fn!r} (supported: theano.tensor mean, max, sum, min)")
     if len(ctx.input_shape) < 3:

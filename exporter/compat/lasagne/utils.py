@@ -1,0 +1,154 @@
+"""``lasagne.utils`` without Theano: floatX, as_tuple, create_param and friends."""
+import numbers
+import sys
+
+import numpy as np
+
+from ._shared import FLOATX, SharedVariable, SymbolicVariable, require_theano
+
+__all__ = ["floatX", "float_x", "shared_empty", "as_theano_expression", "collect_shared_vars", "one_hot",
+           "unique", "as_tuple", "inspect_kwargs", "compute_norms", "create_param", "unroll_scan",
+           "int_types"]
+
+int_types = (numbers.Integral, np.integer)
+
+
+def float_x():
+    """The configured float type: ``theano.config.floatX`` when a theano module is loaded
+    (real, or this project's stand-in), else float32."""
+    theano = sys.modules.get("theano")
+    config = getattr(theano, "config", None)
+    return getattr(config, "floatX", None) or FLOATX
+
+
+def floatX(arr):
+    """Convert ``arr`` to a numpy array of the configured float type."""
+    return np.asarray(arr, dtype=float_x())
+
+
+def shared_empty(dim=2, dtype=None):
+    return SharedVariable(np.zeros((1,) * dim, dtype=dtype or float_x()))
+
+
+def as_theano_expression(input):
+    require_theano("lasagne.utils.as_theano_expression")
+
+
+def collect_shared_vars(expressions):
+    """The shared variables among ``expressions`` (without Theano, expressions are variables)."""
+    if not isinstance(expressions, (list, tuple)):
+        expressions = [expressions]
+    return [e for e in expressions if _is_shared(e)]
+
+
+def one_hot(x, m=None):
+    require_theano("lasagne.utils.one_hot")
+
+
+def unique(l):
+    """Items of ``l`` in order, each once (by identity/hash, like Lasagne's)."""
+    new_list, seen = [], set()
+    for el in l:
+        if el not in seen:
+            new_list.append(el)
+            seen.add(el)
+    return new_list
+
+
+def as_tuple(x, N, t=None):
+    """``x`` as an N-tuple: an iterable is converted, a single value repeated N times."""
+    try:
+        X = tuple(x)
+    except TypeError:
+        X = (x,) * N
+    if t is not None and not all(isinstance(v, t) for v in X):
+        if t == int_types:
+            expected_type = "int"
+        elif isinstance(t, tuple):
+            expected_type = " or ".join(tt.__name__ for tt in t)
+        else:
+            expected_type = t.__name__
+        raise TypeError("expected a single value or an iterable of {0}, got {1} instead".format(expected_type, x))
+    if len(X) != N:
+        raise ValueError("expected a single value or an iterable with length {0}, got {1} instead".format(N, x))
+    return X
+
+
+def inspect_kwargs(func):
+    from inspect import signature
+
+    params = signature(func).parameters
+    return [p.name for p in params.values() if p.default is not p.empty]
+
+
+def compute_norms(array, norm_axes=None):
+    if not isinstance(array, np.ndarray):
+        raise RuntimeError("Unsupported type {}. Only numpy arrays are supported without Theano".format(type(array)))
+    ndim = array.ndim
+    if norm_axes is not None:
+        sum_over = tuple(norm_axes)
+    elif ndim == 1:
+        sum_over = ()
+    elif ndim == 2:
+        sum_over = (0,)
+    elif ndim in (3, 4, 5):
+        sum_over = tuple(range(1, ndim))
+    else:
+        raise ValueError("Unsupported tensor dimensionality {}. Must specify `norm_axes`".format(ndim))
+    if not sum_over:
+        return abs(array)
+    return np.sqrt(np.sum(array ** 2, axis=sum_over))
+
+
+def _is_shared(v):
+    return isinstance(v, SharedVariable) or (
+        hasattr(v, "get_value") and hasattr(v, "set_value") and not isinstance(v, type))
+
+
+def create_param(spec, shape, name=None):
+    """Create (or check and reuse) a parameter of the given shape from ``spec``.
+
+    ``spec`` may be a numpy array or number (copied into a new parameter), an existing parameter
+    (shared: the very same object is returned), or a callable (an initializer) returning either.
+    """
+    shape = tuple(shape)
+    if any(d is None for d in shape):
+        raise ValueError("Cannot create param with an unknown (None) shape dimension. Tried to create param "
+                         "with shape=%r, name=%r" % (shape, name))
+    if any(d <= 0 for d in shape):
+        raise ValueError("Cannot create param with a non-positive shape dimension. Tried to create param "
+                         "with shape=%r, name=%r" % (shape, name))
+    err_prefix = "cannot initialize parameter %s: " % name
+    if callable(spec) and not _is_shared(spec):
+        spec = spec(shape)
+        err_prefix += "the %s returned by the provided callable"
+    else:
+        err_prefix += "the provided %s"
+
+    if isinstance(spec, numbers.Number) or (isinstance(spec, np.generic) and spec.dtype.kind in "biufc"):
+        spec = np.asarray(spec)
+
+    if isinstance(spec, np.ndarray):
+        if spec.shape != shape:
+            raise ValueError("%s has shape %s, should be %s" % (err_prefix % "numpy array", spec.shape, shape))
+        spec = SharedVariable(spec, broadcastable=tuple(s == 1 for s in shape))
+
+    if _is_shared(spec):
+        ndim = getattr(spec, "ndim", None)
+        if ndim is None:
+            ndim = np.ndim(spec.get_value(borrow=True))
+        if ndim != len(shape):
+            raise ValueError("%s has %d dimensions, should be %d" % (err_prefix % "shared variable", ndim, len(shape)))
+        if not getattr(spec, "name", None):
+            spec.name = name
+        return spec
+    if isinstance(spec, SymbolicVariable):
+        raise TypeError("%s is a symbolic expression; parameters given as Theano expressions need Theano "
+                        "(give a numpy array, a shared variable or an initializer)" % (err_prefix % "value"))
+    if "callable" in err_prefix:
+        raise TypeError("%s is not a numpy array or a shared variable" % (err_prefix % "value"))
+    raise TypeError("%s is not a numpy array, a shared variable, or a callable" % (err_prefix % "spec"))
+
+
+def unroll_scan(fn, sequences, outputs_info, non_sequences, n_steps, go_backwards=False):
+    require_theano("lasagne.utils.unroll_scan")

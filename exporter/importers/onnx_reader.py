@@ -1,0 +1,300 @@
+"""A read-only view of an ONNX model for the importers.
+
+Both importers (PyTorch source generation and the Keras builder) walk the same view: the nodes in
+topological order with their attributes as Python values, the constants (initializers, ``Constant``
+nodes and everything computable from them alone), value shapes from ONNX shape inference, and the
+Lasagne layer each node came from (node names are ``<layer>/<Op>`` and the model's metadata prop
+``lasagne2onnx.layers`` maps Lasagne layer names to ONNX values).
+
+Nothing here knows PyTorch or Keras.  Converters for one op family are registered in a
+:class:`OpRegistry` with the attributes they understand; an attribute they do not declare is an
+error naming the node, never silently dropped.
+"""
+from __future__ import annotations
+
+import json
+import keyword
+import os
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import ExportError
+
+LAYER_MAP_KEY = "lasagne2onnx.layers"
+
+
+class OnnxInputError(ExportError):
+    """The ONNX file is missing, unreadable or not a valid model."""
+
+
+class UnsupportedNodeError(ExportError):
+    """A node (op or attribute value) that the importer cannot map exactly."""
+
+    def __init__(self, node, detail, target=""):
+        where = f"node {node.name!r} (op {node.op_type}"
+        if node.layer:
+            where += f", Lasagne layer {node.layer!r}"
+        where += ")"
+        super().__init__(f"{target + ': ' if target else ''}{where}: {detail}")
+        self.node = node
+
+
+@dataclass
+class Node:
+    name: str
+    op_type: str
+    inputs: list  # value names ('' for an omitted optional input)
+    outputs: list
+    attrs: dict
+    layer: str | None = None  # Lasagne layer name, when the node came from lasagne2onnx
+    index: int = 0
+
+    def attr(self, key, default=None):
+        return self.attrs.get(key, default)
+
+
+@dataclass
+class OnnxView:
+    nodes: list
+    inputs: list  # graph input value names (initializers excluded)
+    outputs: list
+    consts: dict  # value name -> np.ndarray
+    shapes: dict  # value name -> list of int|None (None: unknown/symbolic), absent when rank unknown
+    layer_map: dict  # Lasagne layer name -> ONNX value name
+    opset: int
+    producer: str = ""
+    consumers: dict = field(default_factory=dict)  # value name -> [Node]
+
+    def const(self, name):
+        return self.consts.get(name) if name else None
+
+    def shape(self, name):
+        return self.shapes.get(name)
+
+    def rank(self, name, node=None):
+        s = self.shapes.get(name)
+        if s is None:
+            if node is not None:
+                raise UnsupportedNodeError(node, f"the rank of value {name!r} is unknown (shape inference failed)")
+            return None
+        return len(s)
+
+    def is_output(self, name):
+        return name in self.outputs
+
+
+def load(path_or_model) -> "OnnxView":
+    """Read, check and shape-infer an ONNX model; raise :class:`OnnxInputError` for bad input."""
+    import onnx
+
+    if isinstance(path_or_model, onnx.ModelProto):
+        model = path_or_model
+    else:
+        path = os.fspath(path_or_model)
+        if not os.path.exists(path):
+            raise OnnxInputError(f"{path}: ONNX file not found")
+        try:
+            model = onnx.load_model(path)
+        except Exception as e:  # protobuf decode errors have many types
+            raise OnnxInputError(f"{path}: not a readable ONNX model ({type(e).__name__}: {e})") from None
+    try:
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise OnnxInputError(f"the ONNX model is invalid: {first}") from None
+    try:
+        model = onnx.shape_inference.infer_shapes(model, data_prop=True)
+    except Exception as e:  # shape inference is best effort; converters that need a rank ask for it
+        pass
+    return view(model)
+
+
+def view(model) -> OnnxView:
+    from onnx import helper, numpy_helper
+
+    g = model.graph
+    opset = 0
+    for imp in model.opset_import:
+        if imp.domain in ("", "ai.onnx"):
+            opset = imp.version
+    for n in g.node:
+        if n.domain not in ("", "ai.onnx"):
+            raise UnsupportedNodeError(_node(n, {}, 0, None), f"custom domain {n.domain!r} is not supported")
+    consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
+    init_names = set(consts)
+    props = {p.key: p.value for p in model.metadata_props}
+    try:
+        layer_map = json.loads(props.get(LAYER_MAP_KEY, "{}"))
+    except ValueError:
+        layer_map = {}
+    layer_names = set(layer_map)
+    nodes = []
+    for i, n in enumerate(g.node):
+        attrs = {a.name: _attr_value(helper.get_attribute_value(a)) for a in n.attribute}
+        nodes.append(_node(n, attrs, i, layer_names))
+    shapes = {}
+    for vi in list(g.input) + list(g.value_info) + list(g.output):
+        t = vi.type.tensor_type
+        if t.HasField("shape"):
+            shapes[vi.name] = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+    for name, arr in consts.items():
+        shapes[name] = list(arr.shape)
+    v = OnnxView(nodes=nodes, inputs=[i.name for i in g.input if i.name not in init_names],
+                 outputs=[o.name for o in g.output], consts=consts, shapes=shapes, layer_map=layer_map,
+                 opset=opset, producer=model.producer_name)
+    _fold_constants(v)
+    for n in v.nodes:
+        for i in n.inputs:
+            if i:
+                v.consumers.setdefault(i, []).append(n)
+    return v
+
+
+def _attr_value(v):
+    if isinstance(v, bytes):
+        return v.decode("utf-8")
+    if isinstance(v, list):
+        return [x.decode("utf-8") if isinstance(x, bytes) else x for x in v]
+    return v
+
+
+def _node(n, attrs, index, layer_names):
+    layer = None
+    m = re.match(r"^(.*)/" + re.escape(n.op_type) + r"(?:_\d+)?$", n.name)
+    if m and layer_names is not None and (not layer_names or m.group(1) in layer_names
+                                          or m.group(1).rsplit("/", 1)[0] in layer_names):
+        layer = m.group(1)
+    return Node(name=n.name or f"{n.op_type}_{index}", op_type=n.op_type, inputs=list(n.input),
+                outputs=list(n.output), attrs=attrs, layer=layer, index=index)
+
+
+# ops that are pure functions of their inputs and cheap to evaluate ahead of time
+_FOLDABLE = {"Constant", "Cast", "Concat", "Gather", "Slice", "Unsqueeze", "Squeeze", "Reshape", "Transpose",
+             "Add", "Sub", "Mul", "Div", "Neg", "Identity", "Range", "ConstantOfShape", "ReduceProd", "Shape"}
+
+
+def _fold_constants(v: OnnxView):
+    """Evaluate nodes whose inputs are all constants (tf2onnx leaves shape arithmetic around)."""
+    from onnx import helper, numpy_helper
+
+    kept = []
+    for n in v.nodes:
+        if n.op_type == "Constant":
+            (key, val), = n.attrs.items()
+            if key == "value":
+                arr = numpy_helper.to_array(val)
+            elif key in ("value_float", "value_int"):
+                arr = np.array(val, dtype=np.float32 if key == "value_float" else np.int64)
+            elif key in ("value_floats", "value_ints"):
+                arr = np.array(val, dtype=np.float32 if key == "value_floats" else np.int64)
+            else:
+                raise UnsupportedNodeError(n, f"Constant attribute {key!r} is not supported")
+            v.consts[n.outputs[0]] = arr
+            v.shapes[n.outputs[0]] = list(arr.shape)
+            continue
+        if n.op_type == "Shape" and v.shapes.get(n.inputs[0]) is not None \
+                and all(d is not None for d in v.shapes[n.inputs[0]]):
+            s = v.shapes[n.inputs[0]]
+            arr = np.array(s[n.attr("start", 0):n.attr("end", len(s))], dtype=np.int64)
+            v.consts[n.outputs[0]] = arr
+            continue
+        ins = [i for i in n.inputs if i]
+        if n.op_type in _FOLDABLE and n.op_type != "Shape" and ins and all(i in v.consts for i in ins) \
+                and len(n.outputs) == 1:
+            try:
+                from onnx.reference import ReferenceEvaluator
+
+                node = helper.make_node(n.op_type, n.inputs, n.outputs, **n.attrs)
+                ev = ReferenceEvaluator(helper.make_graph(
+                    [node], "fold", [helper.make_tensor_value_info(i, 1, None) for i in []],
+                    [helper.make_tensor_value_info(n.outputs[0], 0, None)],
+                    [numpy_helper.from_array(v.consts[i], i) for i in ins]),
+                    opsets={"": v.opset})
+                arr = np.asarray(ev.run(None, {})[0])
+            except Exception:  # not foldable after all: leave it to the converters
+                kept.append(n)
+                continue
+            v.consts[n.outputs[0]] = arr
+            v.shapes[n.outputs[0]] = list(arr.shape)
+            continue
+        kept.append(n)
+    v.nodes = kept
+
+
+# -- converter registries ----------------------------------------------------------------------------
+
+class OpRegistry:
+    """op type -> (converter, declared attributes).  One small function per op family."""
+
+    def __init__(self, target: str):
+        self.target = target
+        self.converters = {}
+
+    def register(self, *op_types, attrs=()):
+        def deco(fn):
+            for op in op_types:
+                if op in self.converters:
+                    raise ValueError(f"{self.target}: converter for {op} registered twice")
+                self.converters[op] = (fn, frozenset(attrs))
+            return fn
+
+        return deco
+
+    def lookup(self, node):
+        entry = self.converters.get(node.op_type)
+        if entry is None:
+            raise UnsupportedNodeError(node, f"op {node.op_type} is not supported (supported: "
+                                             f"{', '.join(sorted(self.converters))})", self.target)
+        fn, known = entry
+        unknown = sorted(set(node.attrs) - known)
+        if unknown:
+            raise UnsupportedNodeError(node, f"attribute(s) {', '.join(unknown)} not supported", self.target)
+        return fn
+
+    def supported(self):
+        return sorted(self.converters)
+
+
+# -- helpers shared by the converters ---------------------------------------------------------------
+
+def split_pads(pads, n):
+    """ONNX pads (b1..bn, e1..en) -> (begins, ends)."""
+    pads = list(pads) if pads else [0] * (2 * n)
+    return pads[:n], pads[n:]
+
+
+def float_literal(x) -> float:
+    """The shortest decimal that reads back as the same float32 (0.1, not 0.10000000149011612)."""
+    return float(repr(np.float32(x)).replace("np.float32(", "").rstrip(")"))
+
+
+def momentum_complement(m) -> float:
+    """``1 - m`` as the shortest decimal whose float32 complement is ONNX's float32 ``m``."""
+    m32 = np.float32(m)
+    c = 1.0 - float(m32)
+    for digits in range(1, 10):
+        r = round(c, digits)
+        if np.float32(1.0 - r) == m32:
+            return r
+    return c
+
+
+_RESERVED = set(keyword.kwlist) | {"self", "torch", "nn", "F", "np", "math", "input", "Model"}
+
+
+def identifier(name: str, taken: set, reserved=()) -> str:
+    """A Python identifier derived from ``name``, unique in ``taken`` (which it is added to)."""
+    base = re.sub(r"[^A-Za-z0-9_]", "_", name).strip("_") or "v"
+    base = re.sub(r"_+", "_", base)
+    if base[0].isdigit():
+        base = "v" + base
+    if base in _RESERVED or base in reserved:
+        base += "_"
+    out, k = base, 1
+    while out in taken:
+        k += 1
+        out = f"{base}_{k}"
+    taken.add(out)
+    return out

@@ -1,0 +1,97 @@
+"""Compute reference data with the real Lasagne on Theano (run in the legacy environment).
+
+    THEANO_FLAGS=floatX=float32,blas.ldflags=-lopenblas .venv-legacy/bin/python \
+        tests/legacy/reference_worker.py OUT_DIR CASE [CASE ...]
+
+For each case it writes into OUT_DIR:
+  CASE.json      the layer graph captured from the real Lasagne network (exporter's live capture)
+  CASE.npz       np.savez(path, *lasagne.layers.get_all_param_values(net)) - the user's weights file
+  CASE.io.npz    in:<input layer> arrays and out:<layer> = Theano's deterministic output of every layer
+  CASE.error     instead of the above, when building or capturing raised (text of the error)
+Parameters get random values (seeded by the case name) so biases and BN statistics are not trivial.
+"""
+import os
+import sys
+import traceback
+import zlib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+from exporter.frontends.theano_compat import install_downsample_standin  # noqa: E402
+
+install_downsample_standin()
+
+import numpy as np  # noqa: E402
+import theano  # noqa: E402
+
+import lasagne  # noqa: E402
+from tests.legacy import lasagne02_backport  # noqa: E402
+
+lasagne02_backport.install()
+
+from exporter.frontends.lasagne_live import capture  # noqa: E402
+from tests.cases import load_all  # noqa: E402
+
+# role suffix -> sampler(rng, shape); W-like parameters keep Lasagne's own initialisation
+RANDOM_PARAMS = {
+    "b": lambda r, s: r.normal(0, 0.2, s),
+    "beta": lambda r, s: r.normal(0, 0.2, s),
+    "gamma": lambda r, s: r.uniform(0.5, 1.5, s),
+    "mean": lambda r, s: r.normal(0, 0.2, s),
+    "inv_std": lambda r, s: r.uniform(0.5, 2.0, s),
+    "std": lambda r, s: r.uniform(0.5, 2.0, s),
+    "scales": lambda r, s: r.uniform(0.5, 1.5, s),
+    "alpha": lambda r, s: r.uniform(0.0, 0.5, s),
+}
+
+
+def randomise_params(net, rng):
+    for p in lasagne.layers.get_all_params(net):
+        role = (p.name or "").rsplit(".", 1)[-1]
+        if role in RANDOM_PARAMS:
+            shape = p.get_value().shape
+            p.set_value(np.asarray(RANDOM_PARAMS[role](rng, shape), dtype=theano.config.floatX))
+
+
+def run_case(c, out_dir):
+    seed = zlib.crc32(c.name.encode())
+    np.random.seed(seed % 2**31)
+    lasagne.random.set_rng(np.random.RandomState(seed % 2**31))
+    rng = np.random.RandomState(seed % 2**31 + 1)
+    net = c.build()
+    graph = capture(net, source=f"lasagne {lasagne.__version__} + 0.2 backport (theano {theano.__version__})")
+    randomise_params(net, rng)
+    layers = lasagne.layers.get_all_layers(net)
+    inputs = {l.name: l for l in layers if isinstance(l, lasagne.layers.InputLayer)}
+    arrays = {name: rng.standard_normal(shape).astype(theano.config.floatX) for name, shape in c.inputs.items()}
+    variables = {inputs[name]: theano.tensor.constant(a) for name, a in arrays.items()}
+    outputs = lasagne.layers.get_output(layers, variables, deterministic=True)
+    values = theano.function([], outputs, on_unused_input="ignore")()
+    io = {f"in:{k}": v for k, v in arrays.items()}
+    for spec, v in zip(graph.layers, values):
+        io[f"out:{spec.name}"] = np.asarray(v)
+    with open(os.path.join(out_dir, c.name + ".json"), "w") as f:
+        f.write(graph.to_json())
+    np.savez(os.path.join(out_dir, c.name + ".npz"), *lasagne.layers.get_all_param_values(net))
+    np.savez(os.path.join(out_dir, c.name + ".io.npz"), **io)
+
+
+def main(argv):
+    out_dir, names = argv[0], argv[1:]
+    cases = load_all()
+    failures = 0
+    for name in names:
+        try:
+            run_case(cases[name], out_dir)
+            print(f"ok {name}", flush=True)
+        except Exception as e:
+            with open(os.path.join(out_dir, name + ".error"), "w") as f:
+                f.write(f"{type(e).__name__}: {e}\n\n{traceback.format_exc()}")
+            print(f"error {name}: {type(e).__name__}: {e}", flush=True)
+            failures += 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,94 @@
+"""Reference data from the real Lasagne on Theano, computed once per content hash and cached.
+
+The legacy environment (``.venv-legacy``, see ``scripts/setup-legacy.sh``) runs
+``tests/legacy/reference_worker.py`` over every case in ``tests/cases``; results land in
+``.cache/reference/<hash>/`` where the hash covers every file that can change them.  A file lock
+makes parallel test workers share one computation.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from filelock import FileLock
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LEGACY_PYTHON = os.environ.get("LASAGNE2ONNX_LEGACY_PYTHON", os.path.join(ROOT, ".venv-legacy", "bin", "python"))
+THEANO_FLAGS = "floatX=float32,blas.ldflags=-lopenblas"
+# what the reference depends on: the cases, the worker and the capture code it runs
+HASHED = ["tests/cases", "tests/legacy", "exporter/frontends", "exporter/layers", "exporter/ir.py",
+          "exporter/registry.py", "exporter/errors.py"]
+WORKERS = int(os.environ.get("LASAGNE2ONNX_REFERENCE_WORKERS", "2"))
+
+
+def content_hash() -> str:
+    h = hashlib.sha256()
+    for rel in HASHED:
+        path = os.path.join(ROOT, rel)
+        files = [path] if os.path.isfile(path) else sorted(
+            os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs if f.endswith(".py"))
+        for f in files:
+            h.update(os.path.relpath(f, ROOT).encode())
+            with open(f, "rb") as fh:
+                h.update(fh.read())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class Reference:
+    name: str
+    graph_json: str | None
+    weights_path: str | None
+    io: dict | None
+    error: str | None
+
+    @property
+    def inputs(self) -> dict:
+        return {k[3:]: v for k, v in self.io.items() if k.startswith("in:")}
+
+    @property
+    def outputs(self) -> dict:
+        return {k[4:]: v for k, v in self.io.items() if k.startswith("out:")}
+
+
+def _run_worker(out_dir, names):
+    env = dict(os.environ, THEANO_FLAGS=THEANO_FLAGS, PYTHONWARNINGS="ignore")
+    proc = subprocess.run([LEGACY_PYTHON, os.path.join(ROOT, "tests", "legacy", "reference_worker.py"), out_dir, *names],
+                          capture_output=True, text=True, env=env, cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"reference worker failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc.stdout
+
+
+def ensure_references(names) -> str:
+    """Compute (or reuse) references for ``names``; returns the cache directory."""
+    if not os.path.exists(LEGACY_PYTHON):
+        raise RuntimeError(f"the legacy Theano environment is missing ({LEGACY_PYTHON}); run scripts/setup-legacy.sh")
+    out_dir = os.path.join(ROOT, ".cache", "reference", content_hash())
+    os.makedirs(out_dir, exist_ok=True)
+    with FileLock(out_dir + ".lock"):
+        todo = [n for n in names if not any(os.path.exists(os.path.join(out_dir, n + ext)) for ext in (".io.npz", ".error"))]
+        if todo:
+            chunks = [todo[i::WORKERS] for i in range(WORKERS) if todo[i::WORKERS]]
+            with ThreadPoolExecutor(len(chunks)) as pool:
+                for log in pool.map(lambda c: _run_worker(out_dir, c), chunks):
+                    sys.stderr.write(log)
+    return out_dir
+
+
+def load_reference(name) -> Reference:
+    out_dir = ensure_references([name])
+    err = os.path.join(out_dir, name + ".error")
+    if os.path.exists(err):
+        with open(err) as f:
+            return Reference(name, None, None, None, f.read())
+    with open(os.path.join(out_dir, name + ".json")) as f:
+        graph_json = f.read()
+    with np.load(os.path.join(out_dir, name + ".io.npz")) as z:
+        io = {k: z[k] for k in z.files}
+    return Reference(name, graph_json, os.path.join(out_dir, name + ".npz"), io, None)

@@ -1,0 +1,43 @@
+"""Every case in tests/cases: the exported model in onnxruntime matches Theano, layer by layer."""
+import numpy as np
+import pytest
+
+from exporter.compare import error_stats, run_layers
+from exporter.convert import to_onnx
+from exporter.ir import LayerGraph
+from exporter.weights import bind_weights, load_npz
+from tests.cases import load_all
+from tests.conftest import TOLERANCE
+
+CASES = load_all()
+
+
+def export_reference(ref):
+    graph = LayerGraph.from_json(ref.graph_json)
+    weights, _ = load_npz(ref.weights_path)
+    return graph, to_onnx(graph, bind_weights(graph, weights, ref.weights_path))
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in CASES.items() if not c.expect_error))
+def test_onnxruntime_matches_theano(name, references):
+    ref = references(name)
+    assert ref.error is None, f"the reference itself failed:\n{ref.error}"
+    graph, model = export_reference(ref)
+    ours = run_layers(model, ref.inputs)
+    theano_out = ref.outputs
+    report = []
+    for layer in graph.layers:
+        stats = error_stats(ours[layer.name], theano_out[layer.name])
+        report.append((layer.name, layer.lasagne_class, stats))
+    bad = [r for r in report if not r[2]["rel"] <= TOLERANCE]
+    assert not bad, "layers diverging from Theano:\n" + "\n".join(f"  {n} ({c}): {s}" for n, c, s in bad)
+    for out in graph.outputs:  # the network outputs are graph outputs with Lasagne's shapes
+        assert ours[out].shape == theano_out[out].shape
+        assert np.all(np.isfinite(ours[out]))
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in CASES.items() if c.expect_error))
+def test_capture_refuses_with_clear_error(name, references):
+    ref = references(name)
+    assert ref.error is not None, "capture should have failed"
+    assert CASES[name].expect_error in ref.error.splitlines()[0]
