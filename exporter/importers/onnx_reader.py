@@ -281,7 +281,7 @@ def momentum_complement(m) -> float:
     return c
 
 
-_RESERVED = set(keyword.kwlist) | {"self", "torch", "nn", "F", "np", "math", "input", "Model"}
+_RESERVED = set(keyword.kwlist) | {"self", "torch", "nn", "F", "np", "math", "Model"}
 
 
 def identifier(name: str, taken: set, reserved=()) -> str:

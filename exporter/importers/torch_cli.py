@@ -1,0 +1,77 @@
+"""``python -m exporter to-torch MODEL.onnx --out DIR``: PyTorch source + state dict.
+
+Writes ``DIR/model.py`` (an ``nn.Module`` named ``Model`` built from standard modules, attribute names
+following the Lasagne layer names) and ``DIR/state_dict.pt``.  Nothing is written unless the
+generated model imports, loads its weights and (unless ``--no-check``) matches onnxruntime.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from ..errors import ExportError
+
+CHECK_TOLERANCE = 1e-4
+
+
+class ImporterCheckError(ExportError):
+    """The generated model does not reproduce onnxruntime's outputs."""
+
+
+def add_arguments(parser):
+    parser.add_argument("model", help="the ONNX model (as written by lasagne2onnx)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="directory for model.py and state_dict.pt")
+    parser.add_argument("--no-check", dest="check", action="store_false",
+                        help="skip comparing the generated model with onnxruntime on a random input")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+
+
+def convert(model_path):
+    """(source, state arrays, torch model) for an ONNX file; raises ExportError subclasses."""
+    from . import onnx_reader, torch_codegen
+
+    view = onnx_reader.load(model_path)
+    source, state = torch_codegen.generate(view, os.path.basename(os.fspath(model_path)))
+    model = torch_codegen.load_generated(source, state)
+    return view, source, state, model
+
+
+def check(view, model_path, model):
+    """Max relative error of the torch model against onnxruntime (None when inputs are not static)."""
+    import torch
+
+    from .common import reference_inputs, relative_error, run_onnxruntime
+
+    feeds = reference_inputs(view)
+    if feeds is None:
+        return None
+    want = run_onnxruntime(os.fspath(model_path), feeds)
+    with torch.no_grad():
+        got = model(*[torch.from_numpy(feeds[n]) for n in view.inputs])
+    got = got if isinstance(got, tuple) else (got,)
+    return max(relative_error(g.numpy(), w) for g, w in zip(got, want))
+
+
+def run(args):
+    import torch
+
+    from ..io import atomic_output
+
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise ExportError(f"{args.out}: exists and is not a directory")
+    view, source, state, model = convert(args.model)
+    err = check(view, args.model, model) if args.check else None
+    if err is not None and not err <= CHECK_TOLERANCE:
+        raise ImporterCheckError(f"the generated PyTorch model differs from onnxruntime by {err:.3g} "
+                                 f"(relative; limit {CHECK_TOLERANCE}); nothing written")
+    with atomic_output(os.path.join(args.out, "state_dict.pt")) as tmp:
+        torch.save(model.state_dict(), tmp)
+    with atomic_output(os.path.join(args.out, "model.py")) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(source)
+    if not args.quiet:
+        n_params = sum(p.numel() for p in model.parameters())
+        checked = "" if err is None else f", max relative difference to onnxruntime {err:.2g}"
+        print(f"wrote {os.path.join(args.out, 'model.py')} and state_dict.pt: "
+              f"{len(list(model.children()))} modules, {n_params:,} parameters{checked}")
+    return 0
