@@ -1,0 +1,60 @@
+"""``theano.tensor`` stand-in: variable constructors and named functions that raise when called.
+
+The functions keep the names real Theano's have (``theano.tensor.mean.__name__ == 'mean'``); the
+elementwise ops that are objects in Theano (``tanh``, ``maximum`` ...) are plain functions named
+after their scalar op here.
+"""
+from lasagne._shared import SymbolicVariable, theano_op
+
+from . import nnet
+
+_FUNCTIONS = ("tanh mean max min sum prod var std maximum minimum add sub mul true_div int_div neg sqr sqrt "
+              "exp log abs_ clip dot tensordot switch concatenate stack flatten reshape dimshuffle argmax "
+              "argmin cast zeros ones zeros_like ones_like alloc arange eq neq lt le gt ge floor ceil "
+              "round pow sgn inv cos sin log1p expm1").split()
+for _name in _FUNCTIONS:
+    globals()[_name] = theano_op(f"theano.tensor.{_name}")
+sigmoid = nnet.sigmoid
+softplus = nnet.softplus
+
+_FLOAT = "float32"
+
+
+def _var_factory(ndim, dtype=None):
+    def make(name=None, dtype=dtype):
+        if dtype is None:
+            import theano
+
+            dtype = theano.config.floatX
+        return SymbolicVariable(name, ndim=ndim, dtype=dtype)
+
+    return make
+
+
+_RANKS = {"scalar": 0, "vector": 1, "row": 1, "col": 1, "matrix": 2, "tensor3": 3, "tensor4": 4, "tensor5": 5}
+for _name, _ndim in _RANKS.items():
+    globals()[_name] = _var_factory(_ndim)
+    for _prefix, _dtype in (("f", "float32"), ("d", "float64"), ("i", "int32"), ("l", "int64"), ("b", "int8")):
+        globals()[_prefix + _name] = _var_factory(_ndim, _dtype)
+globals()["row"] = lambda name=None, dtype=None: SymbolicVariable(name, broadcastable=(True, False), dtype=dtype)
+globals()["col"] = lambda name=None, dtype=None: SymbolicVariable(name, broadcastable=(False, True), dtype=dtype)
+
+
+class TensorType(object):
+    """``TensorType(dtype, broadcastable)(name)`` makes a symbolic placeholder variable."""
+
+    def __init__(self, dtype, broadcastable, name=None):
+        self.dtype = dtype
+        self.broadcastable = tuple(broadcastable)
+        self.name = name
+
+    def __call__(self, name=None):
+        return SymbolicVariable(name, dtype=self.dtype, broadcastable=self.broadcastable)
+
+
+TensorVariable = SymbolicVariable
+Variable = SymbolicVariable
+
+
+def __getattr__(name):
+    raise AttributeError(f"theano.tensor.{name} is not available in lasagne2onnx's Theano stand-in")
