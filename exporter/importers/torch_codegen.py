@@ -543,26 +543,45 @@ def pool(g, n):
     if ceil:
         args.append("ceil_mode=True")
     include = bool(n.attr("count_include_pad", 0))
-    if not is_max and not include and any(padding):
+    if not is_max and not include and (any(padding) or ceil):
         args.append("count_include_pad=False")
     if symmetric:
         m = g.module(n, f"{cls}({', '.join(args)})")
         g.assign(n, n.outputs[0], f"{m}({x})")
         return
     tp = tup(torch_pads(begins, ends))
+    crop = _ceil_crop(g, n, ks, strides, dil, begins, ends) if ceil else ""
     if is_max:
         pad = g.module(n, f"nn.ConstantPad{nd}d({tp}, float('-inf'))", suffix="pad")
         m = g.module(n, f"{cls}({', '.join(args)})")
-        g.assign(n, n.outputs[0], f"{m}({pad}({x}))")
+        g.assign(n, n.outputs[0], f"{m}({pad}({x})){crop}")
     elif include:
         pad = g.module(n, f"nn.ZeroPad{nd}d({tp})", suffix="pad")
         m = g.module(n, f"{cls}({', '.join(args)})")
-        g.assign(n, n.outputs[0], f"{m}({pad}({x}))")
+        g.assign(n, n.outputs[0], f"{m}({pad}({x})){crop}")
     else:  # padding excluded from the average: divide the padded sum by the padded count of real elements
         pad = g.module(n, f"nn.ZeroPad{nd}d({tp})", suffix="pad")
         m = g.module(n, f"{cls}({', '.join(args)})")
         ones = f"torch.ones_like({x}[:1, :1])"
-        g.assign(n, n.outputs[0], f"{m}({pad}({x})) / {m}({pad}({ones}))")
+        g.assign(n, n.outputs[0], f"{m}({pad}({x})){crop} / {m}({pad}({ones})){crop}")
+
+
+def _ceil_crop(g, n, ks, strides, dil, begins, ends):
+    """ceil_mode after explicit padding: onnxruntime drops windows that start in the end padding, torch
+    (which sees the padding as input) keeps them; returns the slice that removes them ('' if none)."""
+    shape = g.view.shape(n.inputs[0])
+    spatial = shape[2:] if shape is not None else [None] * len(ks)
+    idx, needed = [":", ":"], False
+    for size, k, s, d, b, e in zip(spatial, ks, strides, dil, begins, ends):
+        if size is None:
+            raise UnsupportedNodeError(n, "ceil_mode with asymmetric or large pads needs a static input size", TARGET)
+        eff = (k - 1) * d + 1
+        out = -(-(size + b + e - eff) // s) + 1
+        want = out - 1 if (out - 1) * s >= size + b else out
+        got = out - 1 if (out - 1) * s >= size + b + e else out
+        idx.append(f":{want}" if want != got else ":")
+        needed |= want != got
+    return f"[{', '.join(idx)}]" if needed else ""
 
 
 @op("GlobalAveragePool", "GlobalMaxPool")
