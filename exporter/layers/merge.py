@@ -49,14 +49,15 @@ def capture_sum(layer, ctx):
     coeffs = layer.coeffs
     if not isinstance(coeffs, (list, tuple)):
         coeffs = [coeffs] * len(layer.input_layers)
-    return {"coeffs": [float(c) for c in coeffs]}
+    return {"coeffs": [float(c) for c in coeffs], "cropping": _cropping(layer)}
 
 
 @converter("ElemwiseSum")
 def convert_sum(spec, g):
     terms = []
+    xs = _inputs_cropped(spec, g)
     for i, c in enumerate(spec.attrs["coeffs"]):
-        x = g.input(spec, i)
+        x = xs[i]
         if c != 1:
             x = g.node("Mul", [x, g.constant(f"{spec.name}.coeff{i}", np.float32(c))], spec.name)
         terms.append(x)
@@ -68,13 +69,27 @@ def capture_merge(layer, ctx):
     fn = callable_name(layer.merge_function)
     if fn not in _MERGE_FUNCTIONS:
         raise ctx.unsupported(f"merge_function {fn!r} (supported: theano.tensor {', '.join(_MERGE_FUNCTIONS)})")
-    return {"merge_function": fn}
+    return {"merge_function": fn, "cropping": _cropping(layer)}
 
 
 @converter("ElemwiseMerge")
 def convert_merge(spec, g):
-    terms = [g.input(spec, i) for i in range(len(spec.inputs))]
+    terms = _inputs_cropped(spec, g)
     return _chain(g, spec, _MERGE_FUNCTIONS[spec.attrs["merge_function"]], terms)
+
+
+def _cropping(layer):
+    """Lasagne 0.2's ``cropping`` of the elementwise merge layers (0.1 has none)."""
+    cropping = getattr(layer, "cropping", None)
+    return None if cropping is None else list(cropping)
+
+
+def _inputs_cropped(spec, g):
+    xs = [g.input(spec, i) for i in range(len(spec.inputs))]
+    cropping = spec.attrs.get("cropping")
+    if cropping and any(c is not None for c in cropping):
+        xs = _crop(spec, g, xs, cropping)
+    return xs
 
 
 def _chain(g, spec, op, terms):

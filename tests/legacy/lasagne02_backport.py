@@ -243,4 +243,5 @@ def install():
     corrmm.Conv2DMMLayer = Conv2DMMLayer
     sys.modules["lasagne.layers.dnn"], sys.modules["lasagne.layers.corrmm"] = dnn, corrmm
     L01.dnn, L01.corrmm = dnn, corrmm
+    from . import backport_extra; backport_extra.install()  # noqa: E702  (zoo layers)
     lasagne._backport_installed = True

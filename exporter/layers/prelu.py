@@ -1,0 +1,26 @@
+"""ParametricRectifierLayer (``prelu``): ``relu(x, alpha)`` with one learned slope per position on the
+non-shared axes ('auto': per channel, 'all': one scalar).  ONNX PRelu broadcasts its slope from
+the right, so alpha is reshaped with unit sizes on the shared axes (the batch axis dropped when
+shared)."""
+from ..registry import capture_rule, converter
+from .scale_bias import broadcast_shape
+
+
+@capture_rule("PRelu", "ParametricRectifierLayer", params=("alpha",))
+def capture_prelu(layer, ctx):
+    rank = len(ctx.input_shape)
+    axes = layer.shared_axes
+    if axes == "auto":
+        axes = (0,) + tuple(range(2, rank))
+    elif axes == "all":
+        axes = tuple(range(rank))
+    elif isinstance(axes, int):
+        axes = (axes,)
+    return {"shared_axes": [int(a) % rank for a in axes]}
+
+
+@converter("PRelu")
+def convert_prelu(spec, g):
+    shape = broadcast_shape(spec, g, spec.attrs["shared_axes"])
+    slope = g.param(spec, "alpha", transform=lambda v: v.reshape(shape))
+    return g.node("PRelu", [g.input(spec), slope], spec.name, output=g.out(spec))

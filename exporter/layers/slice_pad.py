@@ -1,0 +1,86 @@
+"""SliceLayer (an int index drops the axis; a slice keeps it) and PadLayer (constant ``val`` on
+every axis from ``batch_ndim`` on; ``width`` an int, or per axis an int or a (before, after) pair)."""
+from ..registry import capture_rule, converter
+
+INT64_MAX = 2**63 - 1
+INT64_MIN = -2**63
+
+
+@capture_rule("Slice", "SliceLayer")
+def capture_slice(layer, ctx):
+    rank = len(ctx.input_shape)
+    axis = int(layer.axis)
+    if not -rank <= axis < rank:
+        raise ctx.unsupported(f"axis={axis} for a {rank}-D input")
+    axis %= rank
+    s = layer.slice
+    if isinstance(s, slice):
+        for part in ("start", "stop", "step"):
+            v = getattr(s, part)
+            if v is not None and not isinstance(v, int) and not (hasattr(v, "item") and getattr(v, "shape", 0) == ()):
+                raise ctx.unsupported(f"slice {part}={v!r}: only constant integer slices are exported")
+        if s.step is not None and int(s.step) == 0:
+            raise ctx.unsupported("slice step 0")
+        return {"axis": axis, "index": None, "start": s.start, "stop": s.stop, "step": s.step}
+    if isinstance(s, int) or (hasattr(s, "item") and getattr(s, "shape", 0) == ()):
+        return {"axis": axis, "index": int(s)}
+    raise ctx.unsupported(f"indices={s!r}: only an int or a slice is exported")
+
+
+@converter("Slice")
+def convert_slice(spec, g):
+    a = spec.attrs
+    x = g.input(spec)
+    if a["index"] is not None:  # Theano's x[..., i] drops the axis: Gather [i], then Squeeze it
+        y = g.node("Gather", [x, g.ints(f"{spec.name}.index", [a["index"]])], spec.name, axis=a["axis"])
+        return g.node("Squeeze", [y, g.ints(f"{spec.name}.axes", [a["axis"]])], spec.name, output=g.out(spec))
+    step = 1 if a["step"] is None else int(a["step"])
+    if step > 0:
+        start = 0 if a["start"] is None else int(a["start"])
+        stop = INT64_MAX if a["stop"] is None else int(a["stop"])
+    else:  # ONNX clamps to [0, n-1] / [-1, n-1] for negative steps: the extremes mean "from the end" / "past 0"
+        start = INT64_MAX if a["start"] is None else int(a["start"])
+        stop = INT64_MIN if a["stop"] is None else int(a["stop"])
+    return g.node("Slice", [x, g.ints(f"{spec.name}.starts", [start]), g.ints(f"{spec.name}.ends", [stop]),
+                            g.ints(f"{spec.name}.axes", [a["axis"]]), g.ints(f"{spec.name}.steps", [step])],
+                  spec.name, output=g.out(spec))
+
+
+@capture_rule("Pad", "PadLayer")
+def capture_pad(layer, ctx):
+    rank = len(ctx.input_shape)
+    batch_ndim = int(layer.batch_ndim)
+    width = layer.width
+    if isinstance(width, int):
+        widths = [width] * (rank - batch_ndim)
+    else:
+        widths = list(width)
+    if batch_ndim < 0 or batch_ndim + len(widths) > rank:
+        raise ctx.unsupported(f"width={width!r} with batch_ndim={batch_ndim} does not fit a {rank}-D input")
+    before, after = [0] * rank, [0] * rank
+    for k, w in enumerate(widths):
+        if isinstance(w, (tuple, list)):
+            if len(w) != 2:
+                raise ctx.unsupported(f"width entry {w!r}: expected an int or a (before, after) pair")
+            l, r = int(w[0]), int(w[1])
+        else:
+            l = r = int(w)
+        if l < 0 or r < 0:
+            raise ctx.unsupported(f"negative padding width {w!r}")
+        before[batch_ndim + k], after[batch_ndim + k] = l, r
+    val = layer.val
+    if not isinstance(val, (int, float)) and not (hasattr(val, "item") and getattr(val, "shape", 0) == ()):
+        raise ctx.unsupported(f"val={val!r}: only a constant number is exported")
+    return {"pads": before + after, "val": float(val)}
+
+
+@converter("Pad")
+def convert_pad(spec, g):
+    a = spec.attrs
+    x = g.input(spec)
+    if not any(a["pads"]):
+        return g.node("Identity", [x], spec.name, output=g.out(spec))
+    inputs = [x, g.ints(f"{spec.name}.pads", a["pads"])]
+    if a["val"] != 0:
+        inputs.append(g.node("Constant", [], spec.name, value_float=a["val"]))  # a 0-d constant_value
+    return g.node("Pad", inputs, spec.name, output=g.out(spec), mode="constant")
