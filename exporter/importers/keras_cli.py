@@ -1,0 +1,80 @@
+"""``python -m exporter to-keras MODEL.onnx --out model.keras``: a Keras 3 model (torch backend).
+
+The model is saved uncompiled (a model compiled and saved under torch does not load under
+TensorFlow).  Nothing is written unless the model builds and (unless ``--no-check``) matches
+onnxruntime on a random input.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+from ..errors import ExportError  # noqa: E402
+from .torch_cli import CHECK_TOLERANCE, ImporterCheckError  # noqa: E402
+
+
+def add_arguments(parser):
+    parser.add_argument("model", help="the ONNX model (as written by lasagne2onnx)")
+    parser.add_argument("--out", required=True, metavar="MODEL.keras", help="the .keras file to write")
+    parser.add_argument("--data-format", choices=("channels_last", "channels_first"), default="channels_last",
+                        help="channels_last (default: NHWC inputs/outputs, transposed kernels) or channels_first")
+    parser.add_argument("--no-check", dest="check", action="store_false",
+                        help="skip comparing the Keras model with onnxruntime on a random input")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+
+
+def predict(model, info, view, feeds):
+    """Run the Keras model on ONNX-layout feeds; returns ONNX-layout numpy outputs."""
+    import numpy as np
+
+    from .keras_builder import from_keras_layout, to_keras_layout
+
+    ins = [to_keras_layout(feeds[n], l) for n, l in zip(view.inputs, info["input_layouts"])]
+    out = model(ins if len(ins) > 1 else ins[0], training=False)
+    out = out if isinstance(out, (list, tuple)) else [out]
+    res = []
+    for o, layout in zip(out, info["output_layouts"]):
+        o = o.detach().cpu().numpy() if hasattr(o, "detach") else np.asarray(o)
+        res.append(from_keras_layout(o, layout))
+    return res
+
+
+def run(args):
+    from . import onnx_reader
+    from .common import reference_inputs, relative_error, run_onnxruntime
+    from .keras_builder import build
+    from ..io import atomic_output
+
+    if not args.out.endswith(".keras"):
+        raise ExportError(f"{args.out}: the output file name must end in .keras")
+    view = onnx_reader.load(args.model)
+    model, info = build(view, args.data_format, name=os.path.splitext(os.path.basename(args.model))[0])
+    err = None
+    if args.check:
+        feeds = reference_inputs(view)
+        if feeds is not None:
+            want = run_onnxruntime(os.fspath(args.model), feeds)
+            err = max(relative_error(g, w) for g, w in zip(predict(model, info, view, feeds), want))
+            if not err <= CHECK_TOLERANCE:
+                raise ImporterCheckError(f"the Keras model differs from onnxruntime by {err:.3g} (relative; "
+                                         f"limit {CHECK_TOLERANCE}); nothing written")
+    with atomic_output(args.out) as tmp:
+        keras_tmp = tmp + ".keras"  # Keras insists on the suffix
+        try:
+            with warnings.catch_warnings():  # keras' saver converts torch tensors with np.asarray(copy=False)
+                warnings.filterwarnings("ignore", message=".*__array__ implementation doesn't accept a copy")
+                model.save(keras_tmp)
+            os.replace(keras_tmp, tmp)
+        finally:
+            if os.path.exists(keras_tmp):
+                os.unlink(keras_tmp)
+    if not args.quiet:
+        checked = "" if err is None else f", max relative difference to onnxruntime {err:.2g}"
+        print(f"wrote {args.out}: {len(model.layers)} layers, {model.count_params():,} parameters, "
+              f"{args.data_format}{checked}")
+        if info["custom_layers"]:
+            print(f"note: uses lasagne2onnx layers {', '.join(info['custom_layers'])}; load with "
+                  "'import exporter.importers.keras_layers' first")
+    return 0

@@ -1,0 +1,167 @@
+"""The few Keras layers that Keras itself lacks, registered as ``lasagne2onnx>Name``.
+
+The Keras importer uses built-in layers wherever one computes the op exactly; these cover the rest:
+an elementwise op with a constant (trainable) tensor (Lasagne BiasLayer / ScaleLayer, untied biases,
+the affine batch-norm form), padding with a value or by reflection, and local response normalisation.
+A saved model that contains one of them loads after ``import exporter.importers.keras_layers``.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import keras  # noqa: E402
+from keras import ops  # noqa: E402
+
+PACKAGE = "lasagne2onnx"
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class ConstantOp(keras.layers.Layer):
+    """``x <op> value`` (or ``value <op> x`` when ``reverse``) with a weight ``value`` of ``shape``."""
+
+    OPS = ("add", "sub", "mul", "div", "max", "min")
+
+    def __init__(self, op, shape, reverse=False, **kwargs):
+        super().__init__(**kwargs)
+        if op not in self.OPS:
+            raise ValueError(f"unknown op {op!r}")
+        self.op, self.shape, self.reverse = op, tuple(int(d) for d in shape), bool(reverse)
+        self.value = self.add_weight(name="value", shape=self.shape, initializer="zeros",
+                                     trainable=op in ("add", "sub", "mul"))
+
+    def call(self, x):
+        a, b = (self.value, x) if self.reverse else (x, self.value)
+        fn = {"add": ops.add, "sub": ops.subtract, "mul": ops.multiply, "div": ops.divide, "max": ops.maximum,
+              "min": ops.minimum}[self.op]
+        return fn(a, b)
+
+    def compute_output_shape(self, input_shape):
+        rank = max(len(input_shape), len(self.shape))
+        a = (None,) * (rank - len(input_shape)) + tuple(input_shape)
+        b = (1,) * (rank - len(self.shape)) + self.shape
+        return tuple(x if y == 1 else y if x == 1 else x for x, y in zip(a, b))
+
+    def get_config(self):
+        return {**super().get_config(), "op": self.op, "shape": list(self.shape), "reverse": self.reverse}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Pad(keras.layers.Layer):
+    """ONNX Pad on every axis but the batch: ``pads`` = [(begin, end), ...] per non-batch axis."""
+
+    def __init__(self, pads, mode="constant", value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.pads = [[int(b), int(e)] for b, e in pads]
+        self.mode, self.value = mode, float(value)
+
+    def call(self, x):
+        if self.mode == "constant":
+            return ops.pad(x, [[0, 0]] + self.pads, mode="constant", constant_values=self.value)
+        if self.mode == "reflect":
+            return ops.pad(x, [[0, 0]] + self.pads, mode="reflect")
+        for axis, (b, e) in enumerate(self.pads, start=1):  # edge: repeat the border slices
+            parts = []
+            if b:
+                parts.append(ops.repeat(ops.take(x, ops.arange(0, 1), axis=axis), b, axis=axis))
+            parts.append(x)
+            if e:
+                n = x.shape[axis]
+                parts.append(ops.repeat(ops.take(x, ops.arange(n - 1, n), axis=axis), e, axis=axis))
+            x = ops.concatenate(parts, axis=axis) if len(parts) > 1 else x
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0],) + tuple(None if d is None else d + b + e
+                                         for d, (b, e) in zip(input_shape[1:], self.pads))
+
+    def get_config(self):
+        return {**super().get_config(), "pads": self.pads, "mode": self.mode, "value": self.value}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class LocalResponseNormalization(keras.layers.Layer):
+    """ONNX LRN: ``x / (bias + alpha / size * sum over a window of size channels of x**2) ** beta``."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, bias=1.0, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.size, self.alpha, self.beta, self.bias, self.axis = int(size), float(alpha), float(beta), \
+            float(bias), int(axis)
+
+    def call(self, x):
+        rank = len(x.shape)
+        axis = self.axis % rank
+        sq = ops.square(x)
+        lo, hi = (self.size - 1) // 2, self.size - 1 - (self.size - 1) // 2
+        pads = [[0, 0]] * rank
+        pads[axis] = [lo, hi]
+        sq = ops.pad(sq, pads)
+        n = x.shape[axis]
+        if n is None:
+            raise ValueError("LocalResponseNormalization needs a known number of channels")
+        total = None
+        for k in range(self.size):
+            part = ops.take(sq, ops.arange(k, k + n), axis=axis)
+            total = part if total is None else total + part
+        return x / ops.power(self.bias + (self.alpha / self.size) * total, self.beta)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta,
+                "bias": self.bias, "axis": self.axis}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class PaddedPooling(keras.layers.Layer):
+    """Max / average pooling with explicit per-side padding that Keras' 'valid'/'same' cannot express.
+
+    Max pools over ``-inf`` padding; average pooling divides by the number of real elements in each
+    window (``count_include_pad=0``) or by the window size (``include_pad=True``).
+    """
+
+    def __init__(self, kind, pool_size, strides, pads, data_format="channels_last", include_pad=False, **kwargs):
+        super().__init__(**kwargs)
+        self.kind, self.pool_size, self.strides = kind, tuple(pool_size), tuple(strides)
+        self.pads = [[int(b), int(e)] for b, e in pads]
+        self.data_format, self.include_pad = data_format, bool(include_pad)
+
+    def _pad(self, x, value):
+        spatial = list(self.pads)
+        full = [[0, 0]] + (spatial + [[0, 0]] if self.data_format == "channels_last" else [[0, 0]] + spatial)
+        return ops.pad(x, full, mode="constant", constant_values=value)
+
+    def call(self, x):
+        kw = dict(pool_size=self.pool_size, strides=self.strides, padding="valid", data_format=self.data_format)
+        if self.kind == "max":
+            return ops.max_pool(self._pad(x, float("-inf")), **kw)
+        total = ops.average_pool(self._pad(x, 0.0), **kw)
+        if self.include_pad:
+            return total
+        ch = -1 if self.data_format == "channels_last" else 1
+        ones = ops.ones_like(ops.take(x, ops.arange(0, 1), axis=ch))
+        return total / ops.average_pool(self._pad(ones, 0.0), **kw)
+
+    def get_config(self):
+        return {**super().get_config(), "kind": self.kind, "pool_size": list(self.pool_size),
+                "strides": list(self.strides), "pads": self.pads, "data_format": self.data_format,
+                "include_pad": self.include_pad}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SliceAxis(keras.layers.Layer):
+    """``x[..., start:stop, ...]`` on one non-batch ``axis`` (step 1), where no Cropping layer applies."""
+
+    def __init__(self, axis, start, stop, **kwargs):
+        super().__init__(**kwargs)
+        self.axis, self.start, self.stop = int(axis), int(start), int(stop)
+
+    def call(self, x):
+        return ops.take(x, ops.arange(self.start, self.stop), axis=self.axis)
+
+    def compute_output_shape(self, input_shape):
+        shape = list(input_shape)
+        shape[self.axis] = self.stop - self.start
+        return tuple(shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "start": self.start, "stop": self.stop}
