@@ -237,6 +237,31 @@ def merges_bias_scale():
     return n.onnx([drop, outs[1], outs[3]]), {"input": (2, 3, 6, 5), "other": (2, 2, 4, 5)}
 
 
+@case
+def zoo_layers():
+    """Layer families from the model zoo: TransposedConv, DilatedConv, LRN, PRelu, Slice, Pad, Upscale."""
+    n = Net(13)
+    x = n.input((None, 3, 6, 5))
+    t = n.add("deconv", "TransposedConv", [x], dict(num_filters=4, filter_size=[3, 3], stride=[2, 2], crop=[1, 1],
+                                                  pads=[1, 1, 1, 1], output_padding=[1, 0], flip_filters=False,
+                                                  untie_biases=False, nonlinearity={"name": "rectify"}),
+              {"W": n.randn(3, 4, 3, 3, scale=0.3), "b": n.randn(4)}, (None, 4, 12, 9))
+    d = n.add("dilated", "DilatedConv", [t], dict(num_filters=5, filter_size=[3, 2], dilation=[2, 3],
+                                                untie_biases=False, nonlinearity=NL_NONE),
+              {"W": n.randn(4, 5, 3, 2, scale=0.3), "b": n.randn(5)}, (None, 5, 8, 6))
+    l = n.add("lrn", "LRN", [d], {"alpha": 1e-2, "k": 2.0, "beta": 0.75, "n": 3}, shape=(None, 5, 8, 6))
+    p = n.add("prelu", "PRelu", [l], {"shared_axes": [0, 2, 3]}, {"alpha": n.rng.uniform(0, 0.5, 5)},
+              (None, 5, 8, 6))
+    s1 = n.add("chan_slice", "Slice", [p], {"axis": 1, "index": None, "start": 1, "stop": 4, "step": None},
+               shape=(None, 3, 8, 6))
+    s2 = n.add("reverse_rows", "Slice", [s1], {"axis": 2, "index": None, "start": None, "stop": None, "step": -2},
+               shape=(None, 3, 4, 6))
+    s3 = n.add("pick", "Slice", [s2], {"axis": 3, "index": 2}, shape=(None, 3, 4))
+    pd = n.add("pad", "Pad", [s2], {"pads": [0, 0, 1, 2, 0, 0, 2, 0], "val": 0.5}, shape=(None, 3, 7, 8))
+    up = n.add("up", "Upscale", [pd], {"scale_factor": [2, 3], "mode": "repeat"}, shape=(None, 3, 14, 24))
+    return n.onnx([up, s3]), {"input": (2, 3, 6, 5)}
+
+
 # -- ops built with onnx.helper (not emitted by a layer family yet) ------------------------------------------------
 def helper_model(nodes, inputs, outputs, inits, opset=17):
     g = helper.make_graph(nodes, "t", [helper.make_tensor_value_info(k, TensorProto.FLOAT, v) for k, v in inputs],
@@ -367,7 +392,8 @@ def test_parity_suite_covers_every_emitted_op():
     emitted = {"Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "Mul", "Sub", "Max", "Min", "BatchNormalization",
                "Relu", "LeakyRelu", "Elu", "Selu", "Softplus", "Sigmoid", "Tanh", "Softmax", "MaxPool", "AveragePool",
                "GlobalAveragePool", "GlobalMaxPool", "ReduceSum", "ReduceMin", "Flatten", "Reshape", "Shape", "Gather",
-               "Concat", "Transpose", "Squeeze", "Unsqueeze", "Slice", "Identity", "Pad", "LRN", "PRelu", "Resize"}
+               "Concat", "Transpose", "Squeeze", "Unsqueeze", "Slice", "Identity", "Pad", "LRN", "PRelu", "Resize",
+               "Expand"}
     seen = set()
     for fn in CASES.values():
         seen |= {nd.op_type for nd in fn()[0].graph.node}

@@ -274,6 +274,9 @@ _CONST_OP = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Max": "max
 
 @op("Add", "Sub", "Mul", "Div", "Max", "Min")
 def binary(b, n):
+    if any(i in b.shape_only for i in n.inputs):
+        b.shape_only.add(n.outputs[0])
+        return
     consts = [b.const(i) for i in n.inputs]
     if len(n.inputs) != 2:
         if all(c is None for c in consts) and n.op_type in ("Max", "Min"):
@@ -608,10 +611,62 @@ def transpose(b, n):
     b.put(n.outputs[0], t, "cf")
 
 
+def _upsample_pattern(b, n):
+    """Unsqueeze(3, 5, ...) -> Expand(1, f1, 1, f2, ...) -> Reshape: nearest upsampling by (f1, f2, ...)."""
+    rank = b.view.rank(n.inputs[0])
+    axes = b.const(n.inputs[1]) if len(n.inputs) > 1 else None
+    if n.op_type != "Unsqueeze" or rank is None or axes is None or rank < 3:
+        return None
+    nd = rank - 2
+    if sorted(int(a) for a in axes.reshape(-1)) != [3 + 2 * i for i in range(nd)]:
+        return None
+    users = b.view.consumers.get(n.outputs[0], [])
+    if len(users) != 1 or users[0].op_type != "Expand" or b.view.is_output(n.outputs[0]):
+        return None
+    ex = users[0]
+    target = b.const(ex.inputs[1])
+    users2 = b.view.consumers.get(ex.outputs[0], [])
+    if target is None or len(users2) != 1 or users2[0].op_type != "Reshape" or b.view.is_output(ex.outputs[0]):
+        return None
+    target = [int(t) for t in target.reshape(-1)]
+    if len(target) != 2 + 2 * nd or target[:2] != [1, 1] or any(target[2 + 2 * i] != 1 for i in range(nd)):
+        return None
+    factors = [target[3 + 2 * i] for i in range(nd)]
+    rs = users2[0]
+    in_shape, out_shape = b.view.shape(n.inputs[0]), b.view.shape(rs.outputs[0])
+    if in_shape is None or out_shape is None or len(out_shape) != rank or any(
+            i is None or o is None or o != i * f for i, o, f in zip(in_shape[2:], out_shape[2:], factors)):
+        return None
+    return factors, ex, rs
+
+
+@op("Expand")
+def expand(b, n):
+    raise UnsupportedNodeError(n, "Expand is only supported as part of a nearest-neighbour upscale", TARGET)
+
+
 @op("Squeeze", "Unsqueeze", attrs=("axes",))
 def squeeze(b, n):
     if n.inputs[0] in b.shape_only:
         b.shape_only.add(n.outputs[0])
+        return
+    pattern = _upsample_pattern(b, n)
+    if pattern is not None:
+        factors, ex, rs = pattern
+        b.skip.update({ex.index, rs.index})
+        layout = b.pref
+        x = b.get(n.inputs[0], n, layout)
+        L, nd = b.keras.layers, len(factors)
+        if nd == 1:
+            if layout != "cl":
+                raise UnsupportedNodeError(n, "1-D upsampling needs channels_last in Keras", TARGET)
+            y = b.layer(n, L.UpSampling1D(factors[0], name=b.lname(n, "upsampling")), x)
+        elif nd == 2:
+            y = b.layer(n, L.UpSampling2D(tuple(factors), data_format=b.fmt(layout), interpolation="nearest",
+                                          name=b.lname(n, "upsampling")), x)
+        else:
+            y = b.layer(n, L.UpSampling3D(tuple(factors), data_format=b.fmt(layout), name=b.lname(n, "upsampling")), x)
+        b.put(rs.outputs[0], y, layout)
         return
     target = _target_shape(b, n, n.outputs[0])
     axes = b.const(n.inputs[1]) if len(n.inputs) > 1 else np.array(n.attr("axes") or [])
@@ -646,7 +701,23 @@ def gather(b, n):
     if n.inputs[0] in b.shape_only:
         b.shape_only.add(n.outputs[0])
         return
-    raise UnsupportedNodeError(n, "Gather on tensors is not supported", TARGET)
+    idx = b.const(n.inputs[1])
+    rank = b.rank(n.inputs[0], n)
+    axis = n.attr("axis", 0)
+    axis = axis + rank if axis < 0 else axis
+    if idx is None or idx.ndim != 1 or idx.size != 1 or axis == 0:
+        raise UnsupportedNodeError(n, "only Gather of one constant index on a non-batch axis is supported", TARGET)
+    from .keras_layers import SliceAxis
+
+    shape = b.view.shape(n.inputs[0])
+    i = int(idx[0])
+    if i < 0:
+        if shape is None or shape[axis] is None:
+            raise UnsupportedNodeError(n, "a negative index needs a static size", TARGET)
+        i += shape[axis]
+    layout = b.layout_of(n.inputs[0])
+    layer = SliceAxis(b.axis(axis, rank, layout), i, i + 1, name=b.lname(n, "gather"))
+    b.put(n.outputs[0], b.layer(n, layer, b.get(n.inputs[0], n)), layout)
 
 
 @op("Cast", attrs=("to", "saturate", "round_mode"))
@@ -673,10 +744,24 @@ def slice_(b, n):
             vals.append(list(n.attr(attr)) if attr and n.attr(attr) is not None else None)
     starts, ends, axes, steps = vals
     axes = axes if axes is not None else list(range(len(starts)))
-    if steps and any(s != 1 for s in steps):
-        raise UnsupportedNodeError(n, f"steps {steps} are not supported (only 1)", TARGET)
+    steps = steps or [1] * len(starts)
     shape = _static(b.view, n.inputs[0], n)
     rank = len(shape)
+    if any(st != 1 for st in steps):
+        from .keras_layers import SliceAxis
+
+        layout = b.layout_of(n.inputs[0])
+        y = b.get(n.inputs[0], n)
+        for k, (a, s, e, st) in enumerate(zip(axes, starts, ends, steps)):
+            a = a + rank if a < 0 else a
+            if a == 0:
+                raise UnsupportedNodeError(n, "slicing the batch axis is not supported", TARGET)
+            big = 2 ** 62
+            r = range(*slice(s if abs(s) < big else None, e if abs(e) < big else None, st).indices(shape[a]))
+            layer = SliceAxis(b.axis(a, rank, layout), r.start, r.stop, r.step, name=b.lname(n, f"slice{k}"))
+            y = b.layer(n, layer, y)
+        b.put(n.outputs[0], y, layout)
+        return
     crops = {}
     for a, s, e in zip(axes, starts, ends):
         a = a + rank if a < 0 else a

@@ -149,19 +149,20 @@ class PaddedPooling(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class SliceAxis(keras.layers.Layer):
-    """``x[..., start:stop, ...]`` on one non-batch ``axis`` (step 1), where no Cropping layer applies."""
+    """``x[..., start:stop:step, ...]`` on one non-batch ``axis``, where no Cropping layer applies."""
 
-    def __init__(self, axis, start, stop, **kwargs):
+    def __init__(self, axis, start, stop, step=1, **kwargs):
         super().__init__(**kwargs)
-        self.axis, self.start, self.stop = int(axis), int(start), int(stop)
+        self.axis, self.start, self.stop, self.step = int(axis), int(start), int(stop), int(step)
 
     def call(self, x):
-        return ops.take(x, ops.arange(self.start, self.stop), axis=self.axis)
+        return ops.take(x, ops.arange(self.start, self.stop, self.step), axis=self.axis)
 
     def compute_output_shape(self, input_shape):
         shape = list(input_shape)
-        shape[self.axis] = self.stop - self.start
+        shape[self.axis] = len(range(self.start, self.stop, self.step))
         return tuple(shape)
 
     def get_config(self):
-        return {**super().get_config(), "axis": self.axis, "start": self.start, "stop": self.stop}
+        return {**super().get_config(), "axis": self.axis, "start": self.start, "stop": self.stop,
+                "step": self.step}

@@ -102,8 +102,18 @@ class Gen:
                                              "initializer", TARGET)
         return arr
 
+    def pretty(self, name):
+        """tf2onnx names values ``functional_1/conv1_1/BiasAdd:0``: keep ``conv1/BiasAdd``."""
+        if self.view.producer != "tf2onnx":
+            return name
+        parts = re.sub(r":\d+$", "", name).split("/")
+        if len(parts) >= 3:
+            parts = parts[1:]
+            parts[0] = re.sub(r"_\d+$", "", parts[0])
+        return "/".join(parts)
+
     def assign(self, node, out, expr):
-        var = identifier(out, self.var_names)
+        var = identifier(self.pretty(out), self.var_names)
         self.lines.append(f"{var} = {expr}")
         self.vars[out] = var
         return var
@@ -113,10 +123,11 @@ class Gen:
 
     # -- modules and parameters ------------------------------------------------------------------
     def base(self, node):
-        if node.layer:
+        if node.layer and self.view.producer != "tf2onnx":
             name = node.layer[:-len("/linear")] if node.layer.endswith("/linear") else node.layer
             return name
-        return re.sub(r"(:\d+)$", "", node.name)
+        name = self.pretty(node.name)
+        return name.split("/")[0] if self.view.producer == "tf2onnx" and "/" in name else name
 
     def module(self, node, ctor, state=None, suffix=None):
         tok = f"@@M{len(self.modules)}@@"
@@ -130,7 +141,8 @@ class Gen:
         if m:
             base, role = m.group(1), m.group(2)
         else:
-            base, role = (self.base(node) if node is not None else "const"), "const"
+            base, role = (self.base(node) if node is not None else "const"), \
+                (node.op_type.lower() if node is not None else "const")
         self.params.append([base, role, np.asarray(arr), trainable, tok])
         return tok
 
@@ -362,8 +374,31 @@ def matmul(g, n):
 _BINARY = {"Add": "{a} + {b}", "Sub": "{a} - {b}", "Mul": "{a} * {b}", "Div": "{a} / {b}", "Pow": "{a} ** {b}"}
 
 
+def _shape_arith(g, n):
+    a, sa = shape_elems(g, n.inputs[0], n)
+    b, sb = shape_elems(g, n.inputs[1], n)
+    if len(a) == 1 and len(b) > 1:
+        a = a * len(b)
+    if len(b) == 1 and len(a) > 1:
+        b = b * len(a)
+    sym = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "//"}[n.op_type]
+    out = []
+    for x, y in zip(a, b):
+        if x.lstrip("-").isdigit() and y.lstrip("-").isdigit():
+            out.append(str(eval(f"{x} {sym} {y}")))
+        elif (sym in "*//" and y == "1") or (sym in "+-" and y == "0"):
+            out.append(x)
+        elif sym == "*" and x == "1":
+            out.append(y)
+        else:
+            out.append(f"{x} {sym} {y}")
+    g.shape_vals[n.outputs[0]] = (out, sa and sb)
+
+
 @op("Add", "Sub", "Mul", "Div", "Pow")
 def binary(g, n):
+    if any(i in g.shape_vals for i in n.inputs) and n.op_type != "Pow":
+        return _shape_arith(g, n)
     trainable = n.op_type in ("Add", "Sub", "Mul")
     a, b = (g.operand(i, n, trainable) for i in n.inputs)
     g.assign(n, n.outputs[0], _BINARY[n.op_type].format(a=a, b=b))
@@ -689,6 +724,9 @@ def gather(g, n):
     lead = ":, " * axis
     if idx.ndim == 0:
         g.assign(n, n.outputs[0], f"{x}[{lead}{int(idx)}]")
+    elif idx.size == 1 and idx.ndim == 1:
+        i = int(idx[0])
+        g.assign(n, n.outputs[0], f"{x}[{lead}{i}:{i + 1 if i != -1 else ''}]")
     else:
         buf = g.param(n, n.inputs[1], idx.astype(np.int64), trainable=False)
         g.assign(n, n.outputs[0], f"{x}[{lead}{buf}]")
@@ -736,8 +774,8 @@ def slice_(g, n):
     ends = _ints_input(g, n, 2, "ends")
     axes = _ints_input(g, n, 3, "axes", list(range(len(starts))))
     steps = _ints_input(g, n, 4, None, [1] * len(starts))
-    if any(s <= 0 for s in steps):
-        raise UnsupportedNodeError(n, f"steps {steps} are not supported (only positive steps)", TARGET)
+    if any(s == 0 for s in steps):
+        raise UnsupportedNodeError(n, "step 0 is invalid", TARGET)
 
     def bound(v):
         return "" if v >= _INT_MAX or v <= -_INT_MAX else str(v)
@@ -751,9 +789,31 @@ def slice_(g, n):
     rank = g.view.rank(n.inputs[0]) if any(a < 0 for a in axes) else max(axes) + 1
     axes = [a + rank if a < 0 else a for a in axes]
     idx = [":"] * (max(axes) + 1)
+    x = g.x(n.inputs[0], n)
+    flips = []
+    shape = g.view.shape(n.inputs[0])
     for a, s, e, st in zip(axes, starts, ends, steps):
+        if st < 0:  # torch has no negative steps: flip the axis, then slice forwards
+            d = shape[a] if shape is not None else None
+            if d is None:
+                raise UnsupportedNodeError(n, "a negative step needs a static size on that axis", TARGET)
+            picked = range(*slice(max(min(s, d - 1), -d - 1) if abs(s) < _INT_MAX else None,
+                                  e if abs(e) < _INT_MAX else None, st).indices(d))
+            first = d - 1 - picked[0] if len(picked) else 0
+            flips.append(a)
+            s, e, st = first, first + len(picked) * -st, -st
         idx[a] = f"{bound(s) if s != 0 else ''}:{bound(e)}" + (f":{st}" if st != 1 else "")
-    g.assign(n, n.outputs[0], f"{g.x(n.inputs[0], n)}[{', '.join(idx)}]")
+    if flips:
+        x = f"torch.flip({x}, {tup(flips)})"
+    g.assign(n, n.outputs[0], f"{x}[{', '.join(idx)}]")
+
+
+@op("Expand")
+def expand(g, n):
+    target, _ = shape_elems(g, n.inputs[1], n)
+    rank = g.view.rank(n.inputs[0], n)
+    sizes = ["-1" if t == "1" and k >= len(target) - rank else t for k, t in enumerate(target)]
+    g.assign(n, n.outputs[0], f"{g.x(n.inputs[0], n)}.expand({', '.join(sizes)})")
 
 
 @op("Transpose", attrs=("perm",))
