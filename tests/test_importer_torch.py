@@ -262,6 +262,16 @@ def zoo_layers():
     return n.onnx([up, s3]), {"input": (2, 3, 6, 5)}
 
 
+@case
+def upscale_dilate_and_1d():
+    n = Net(14)
+    x = n.input((None, 2, 3, 4))
+    outs = [n.add("dilate", "Upscale", [x], {"scale_factor": [2, 3], "mode": "dilate"}, shape=(None, 2, 6, 12))]
+    y = n.input((None, 3, 5), name="seq")
+    outs.append(n.add("rep1d", "Upscale", [y], {"scale_factor": [3], "mode": "repeat"}, shape=(None, 3, 15)))
+    return n.onnx(outs), {"input": (2, 2, 3, 4), "seq": (2, 3, 5)}
+
+
 # -- ops built with onnx.helper (not emitted by a layer family yet) ------------------------------------------------
 def helper_model(nodes, inputs, outputs, inits, opset=17):
     g = helper.make_graph(nodes, "t", [helper.make_tensor_value_info(k, TensorProto.FLOAT, v) for k, v in inputs],

@@ -212,9 +212,14 @@ def conv_transpose(b, n):
 
 
 def _crop1d(b, n, y, layout, crop):
-    if layout != "cl":
-        raise UnsupportedNodeError(n, "1-D cropping needs channels_last in Keras", TARGET)
-    return b.layer(n, b.keras.layers.Cropping1D(crop, name=b.lname(n, "crop")), y)
+    if layout == "cl":
+        return b.layer(n, b.keras.layers.Cropping1D(crop, name=b.lname(n, "crop")), y)
+    from .keras_layers import SliceAxis  # Cropping1D only knows (N, steps, C)
+
+    d = y.shape[2]
+    if d is None:
+        raise UnsupportedNodeError(n, "1-D cropping of channels_first data needs a static length", TARGET)
+    return b.layer(n, SliceAxis(2, crop[0], d - crop[1], name=b.lname(n, "crop")), y)
 
 
 # -- dense ---------------------------------------------------------------------------------------------------
@@ -654,12 +659,10 @@ def squeeze(b, n):
     if pattern is not None:
         factors, ex, rs = pattern
         b.skip.update({ex.index, rs.index})
-        layout = b.pref
-        x = b.get(n.inputs[0], n, layout)
         L, nd = b.keras.layers, len(factors)
+        layout = "cl" if nd == 1 else b.pref  # UpSampling1D only knows (N, steps, C)
+        x = b.get(n.inputs[0], n, layout)
         if nd == 1:
-            if layout != "cl":
-                raise UnsupportedNodeError(n, "1-D upsampling needs channels_last in Keras", TARGET)
             y = b.layer(n, L.UpSampling1D(factors[0], name=b.lname(n, "upsampling")), x)
         elif nd == 2:
             y = b.layer(n, L.UpSampling2D(tuple(factors), data_format=b.fmt(layout), interpolation="nearest",
@@ -851,12 +854,10 @@ def resize(b, n):
 
     factors = resize_factors(b.view, n, TARGET)
     nd = len(factors)
-    layout = b.pref
+    layout = "cl" if nd == 1 else b.pref
     x = b.get(n.inputs[0], n, layout)
     L = b.keras.layers
     if nd == 1:
-        if layout != "cl":
-            raise UnsupportedNodeError(n, "1-D upsampling needs channels_last in Keras", TARGET)
         y = b.layer(n, L.UpSampling1D(factors[0], name=b.lname(n)), x)
     elif nd == 2:
         y = b.layer(n, L.UpSampling2D(tuple(factors), data_format=b.fmt(layout), interpolation="nearest",
