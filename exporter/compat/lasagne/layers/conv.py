@@ -2,6 +2,7 @@
 from .. import init
 from .. import nonlinearities
 from .._shared import theano_op
+from ..theano_extensions import conv as _conv_ext
 from ..utils import as_tuple, int_types
 from .base import Layer
 
@@ -9,7 +10,7 @@ __all__ = ["Conv1DLayer", "Conv2DLayer", "Conv3DLayer", "TransposedConv2DLayer",
            "DilatedConv2DLayer", "TransposedConv3DLayer", "Deconv3DLayer"]
 
 # what Lasagne passes as ``convolution`` by default (never called here)
-_conv1d = theano_op("lasagne.theano_extensions.conv.conv1d_mc0", "conv1d_mc0")
+_conv1d = _conv_ext.conv1d_mc0
 _conv2d = theano_op("theano.tensor.nnet.conv2d")
 _conv3d = theano_op("theano.tensor.nnet.conv3d")
 

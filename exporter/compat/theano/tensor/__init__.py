@@ -17,9 +17,6 @@ for _name in _FUNCTIONS:
 sigmoid = nnet.sigmoid
 softplus = nnet.softplus
 
-_FLOAT = "float32"
-
-
 def _var_factory(ndim, dtype=None):
     def make(name=None, dtype=dtype):
         if dtype is None:
