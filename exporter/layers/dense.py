@@ -4,9 +4,10 @@ from ..registry import capture_rule, converter
 
 @capture_rule("Dense", "DenseLayer", params=("W", "b"))
 def capture_dense(layer, ctx):
+    lead = int(getattr(layer, "num_leading_axes", 1))
     return {
         "num_units": int(layer.num_units),
-        "num_leading_axes": int(getattr(layer, "num_leading_axes", 1)),
+        "num_leading_axes": lead + len(ctx.input_shape) if lead < 0 else lead,
         "nonlinearity": ctx.nonlinearity(layer.nonlinearity),
     }
 
@@ -14,9 +15,7 @@ def capture_dense(layer, ctx):
 @converter("Dense")
 def convert_dense(spec, g):
     rank = len(g.input_shape(spec))
-    lead = spec.attrs["num_leading_axes"]
-    if lead < 0:
-        lead += rank
+    lead = spec.attrs["num_leading_axes"]  # captured as a non-negative axis count
     x = g.input(spec)
     w = g.param(spec, "W")
     has_b = spec.param("b") is not None

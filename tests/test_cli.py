@@ -1,0 +1,51 @@
+"""The command line as a user runs it (subprocesses of ``python -m exporter``)."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+
+from exporter.compare import layer_value_map
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLE = os.path.join(ROOT, "models", "example")
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "exporter", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+def test_readme_example_exports_and_matches_theano_reference(tmp_path):
+    out = tmp_path / "example.onnx"
+    r = cli(os.path.join(EXAMPLE, "model.npz"), out, "--expect", os.path.join(EXAMPLE, "reference.npz"))
+    assert r.returncode == 0, r.stderr
+    assert "matches" in r.stdout and "checked in onnxruntime" in r.stdout
+    model = onnx.load(str(out))
+    assert [o.name for o in model.graph.output] == ["prob"]
+    assert {"conv1", "conv1_bn", "conv1_bn_nonlin", "pool2", "fc", "prob"} <= set(layer_value_map(model))
+    ops = {n.op_type for n in model.graph.node}
+    assert {"Conv", "BatchNormalization", "Relu", "MaxPool", "Gemm", "Softmax"} <= ops
+    assert "Dropout" not in ops and "Identity" not in ops
+
+
+def test_expect_fails_on_a_wrong_reference(tmp_path):
+    ref = dict(np.load(os.path.join(EXAMPLE, "reference.npz")))
+    ref["output"] = ref["output"] + 1e-3
+    np.savez(tmp_path / "wrong.npz", **ref)
+    r = cli(os.path.join(EXAMPLE, "model.npz"), tmp_path / "x.onnx", "--expect", tmp_path / "wrong.npz")
+    assert r.returncode == 2 and "DIFFERS" in r.stdout and r.stderr.startswith("error: exported model differs")
+
+
+def test_weights_without_architecture_ask_for_one(tmp_path):
+    weights = dict(np.load(os.path.join(EXAMPLE, "model.npz")))
+    weights = {k: v for k, v in weights.items() if k.startswith("arr_")}
+    np.savez(tmp_path / "bare.npz", *[weights[f"arr_{i}"] for i in range(len(weights))])
+    r = cli(tmp_path / "bare.npz", tmp_path / "out.onnx")
+    assert r.returncode == 2 and "--network" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "out.onnx").exists()
+
+
+def test_help_lists_commands():
+    r = cli("--help")
+    assert r.returncode == 0 and "to-torch" in r.stdout and "capture" in r.stdout
