@@ -436,6 +436,8 @@ def install():
     L01.Deconv3DLayer = TransposedConv3DLayer
     L01.concat = ConcatLayer
     L01.merge.ConcatLayer = L01.merge.concat = ConcatLayer
+    # the zoo imports batch_norm from its own module (lasagne.layers.normalization), as 0.2 defines it
+    L01.normalization.batch_norm, L01.normalization.BatchNormLayer = L01.batch_norm, L01.BatchNormLayer
     dnn = sys.modules["lasagne.layers.dnn"]
     for name in ("Conv3DDNNLayer", "Pool3DDNNLayer", "MaxPool3DDNNLayer"):
         setattr(dnn, name, globals()[name])
