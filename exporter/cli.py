@@ -64,37 +64,122 @@ def main(argv=None) -> int:
         return 130
 
 
-def progress_printer(enabled: bool | None = None):
-    """A progress callback that draws on a terminal and stays quiet otherwise."""
+def progress_printer(enabled: bool | None = None, stream=None):
+    """A progress callback ``(done, total, what)`` that draws on a terminal and stays quiet otherwise.
+
+    Layers converted are counted as they are; byte counts (``what`` starting with ``writing``) are
+    shown in MB.
+    """
+    stream = stream or sys.stderr
     if enabled is None:
-        enabled = sys.stderr.isatty() and not os.environ.get("CI")
+        enabled = stream.isatty() and not os.environ.get("CI")
     if not enabled:
         return None
 
     def show(done, total, what):
-        sys.stderr.write(f"\r  [{done}/{total}] {what[:60]:<60}")
-        if done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        if what.startswith("writing"):
+            line = f"  {what}: {done / 1e6:,.1f} / {total / 1e6:,.1f} MB"
+        else:
+            line = f"  [{done}/{total}] converted {what[:50]}"
+        stream.write(f"\r{line:<78}")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
 
     return show
+
+
+def parse_input_shapes(values) -> dict:
+    """``["input=1,3,224,224", ...]`` -> ``{"input": (1, 3, 224, 224)}``."""
+    shapes = {}
+    for v in values or ():
+        name, sep, dims = v.partition("=")
+        try:
+            shape = tuple(int(d) for d in dims.split(","))
+        except ValueError:
+            shape = ()
+        if not sep or not name or not shape or any(d <= 0 for d in shape):
+            raise NetworkError(f"--input-shape expects NAME=D0,D1,... with positive integers, got {v!r}")
+        shapes[name] = shape
+    return shapes
+
+
+def apply_input_shapes(graph, shapes: dict):
+    """Fill in the unknown dimensions of input layers (a manifest's other layers keep their shapes)."""
+    layers = graph.by_name()
+    for name, shape in shapes.items():
+        spec = layers.get(name)
+        if spec is None or spec.kind != "Input":
+            raise NetworkError(f"--input-shape {name}: no input layer named {name!r} (inputs: {', '.join(graph.inputs)})")
+        have = spec.output_shape
+        if len(have) != len(shape) or any(h is not None and h != d for h, d in zip(have, shape)):
+            raise NetworkError(f"--input-shape {name}={','.join(map(str, shape))} does not fit the layer's shape "
+                               f"{tuple(have)}")
+        spec.output_shape = tuple(shape)
+    return graph
+
+
+def _capture_with_input_shapes(spec, implementation, shapes):
+    """Build the network, give its input layers ``shapes`` and let Lasagne recompute every layer's shape."""
+    from .frontends.lasagne_live import capture
+    from .frontends.network_file import _where, load_build_function, select_lasagne
+
+    chosen = select_lasagne(implementation)
+    fn = load_build_function(spec)
+    try:
+        net = fn()
+    except ExportError:
+        raise
+    except Exception as e:
+        raise NetworkError(f"{spec}: the build function raised {_where(e)}") from e
+    if isinstance(net, dict):
+        net = list(net.values())[-1]
+    import lasagne
+
+    layers = lasagne.layers.get_all_layers(net)
+    found = set()
+    for layer in layers:
+        if isinstance(layer, lasagne.layers.InputLayer) and layer.name in shapes:
+            shape = shapes[layer.name]
+            if len(shape) != len(layer.shape) or any(h is not None and h != d for h, d in zip(layer.shape, shape)):
+                raise NetworkError(f"--input-shape {layer.name}={','.join(map(str, shape))} does not fit the "
+                                   f"layer's shape {tuple(layer.shape)}")
+            layer.shape = tuple(shape)
+            found.add(layer.name)
+    missing = set(shapes) - found
+    if missing:
+        raise NetworkError(f"--input-shape: no input layer named {sorted(missing)[0]!r}")
+    try:
+        for layer in layers:  # Lasagne stores each layer's input shape when the layer is built
+            if hasattr(layer, "input_layers"):
+                layer.input_shapes = [l.output_shape for l in layer.input_layers]
+            elif getattr(layer, "input_layer", None) is not None:
+                layer.input_shape = layer.input_layer.output_shape
+    except Exception as e:
+        raise NetworkError(f"{spec}: recomputing the layer shapes from --input-shape failed: {_where(e)}") from e
+    version = getattr(lasagne, "__version__", "?")
+    return capture(net, source=f"{spec} (lasagne {version}, {chosen}, input shapes {shapes})")
 
 
 def load_architecture(args, embedded_manifest):
     """The layer graph from --manifest, --network, or the manifest embedded in the npz."""
     from .ir import LayerGraph
 
+    shapes = parse_input_shapes(getattr(args, "input_shape", None))
     if getattr(args, "manifest", None):
         try:
             with open(args.manifest, encoding="utf-8") as f:
-                return LayerGraph.from_json(f.read())
-        except OSError as e:
-            raise NetworkError(f"{args.manifest}: cannot read manifest ({e.strerror})") from None
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            raise NetworkError(f"{args.manifest}: cannot read manifest ({getattr(e, 'strerror', None) or e})") from None
+        return apply_input_shapes(LayerGraph.from_json(text), shapes)
     if getattr(args, "network", None):
+        if shapes:
+            return _capture_with_input_shapes(args.network, args.lasagne, shapes)
         from .frontends.network_file import capture_network
 
         return capture_network(args.network, args.lasagne)
     if embedded_manifest:
-        return LayerGraph.from_json(embedded_manifest)
+        return apply_input_shapes(LayerGraph.from_json(embedded_manifest), shapes)
     raise NetworkError("the npz holds only weights, not the architecture: pass --network FILE.py:build_fn, "
                        "--manifest ARCH.json, or embed a manifest once with --embed-manifest")

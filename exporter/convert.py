@@ -8,7 +8,7 @@ from onnx import TensorProto, helper
 
 import passes
 
-from . import __version__, registry
+from . import __version__, model_io, registry
 from .errors import UnsupportedLayerError
 from .ir import LayerGraph
 from .onnx_graph import DEFAULT_OPSET, OnnxGraph
@@ -17,15 +17,45 @@ LAYER_MAP_KEY = "lasagne2onnx.layers"  # metadata: Lasagne layer name -> ONNX va
 
 
 def to_onnx(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: str = "lasagne",
-            progress=None) -> onnx.ModelProto:
+            progress=None, optimize: bool = False) -> onnx.ModelProto:
     """Lower a bound layer graph to a checked, shape-inferred ONNX model.
 
     ``weights`` must already be bound (:func:`exporter.weights.bind_weights`).  ``progress`` is an
-    optional callable ``(done, total, layer_name)``.
+    optional callable ``(done, total, layer_name)``.  ``optimize`` runs the ONNX-level passes
+    (:data:`passes.OPTIMIZE_PASSES`).
+    """
+    skeleton, payloads = build(graph, weights, opset=opset, name=name, progress=progress, optimize=optimize)
+    return model_io.attach(skeleton, payloads)
+
+
+class _DetachingGraph(OnnxGraph):
+    """An OnnxGraph that keeps large initializers as arrays beside the model (no copies)."""
+
+    def __init__(self, *args, payloads, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.payloads = payloads
+
+    def constant(self, base: str, array) -> str:
+        array = model_io.payload_array(array)
+        if array.nbytes < model_io.DETACH_MIN_BYTES or array.dtype not in model_io._NP_TO_ONNX:
+            return super().constant(base, array)
+        name = self.unique(base)
+        self.payloads[name] = array
+        self.initializers.append(model_io.placeholder(name, array))
+        return name
+
+
+def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: str = "lasagne",
+          progress=None, optimize: bool = False):
+    """Like :func:`to_onnx` but returns ``(skeleton, payloads)``: a checked model whose large
+    initializers are placeholders, and their arrays (shared with ``weights``, not copied).
+
+    Save it with :func:`exporter.model_io.save_model(skeleton, path, payloads=payloads)`.
     """
     registry.load_all()
     lowered, lowered_weights = passes.lower(graph, weights)
-    g = OnnxGraph(lowered_weights, opset=opset, layers=lowered.by_name())
+    payloads = {}
+    g = _DetachingGraph(lowered_weights, opset=opset, layers=lowered.by_name(), payloads=payloads)
     total = len(lowered.layers)
     for i, spec in enumerate(lowered.layers):
         convert = registry.CONVERTERS.get(spec.kind)
@@ -34,6 +64,7 @@ def to_onnx(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: 
         g.set_output(spec.name, convert(spec, g))
         if progress:
             progress(i + 1, total, spec.name)
+    del lowered_weights, g.weights
     layers = lowered.by_name()
     for out in lowered.outputs:
         shape = [d if d is not None else ("N" if i == 0 else f"{out}_d{i}") for i, d in enumerate(layers[out].output_shape)]
@@ -43,4 +74,19 @@ def to_onnx(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: 
     for l in graph.layers:  # a layer removed as an identity is served by its input's value
         layer_map[l.name] = g.value_of(l.name) or layer_map.get(l.inputs[0] if l.inputs else "")
     helper.set_model_props(model, {LAYER_MAP_KEY: json.dumps(layer_map)})
-    return passes.check_and_infer(model)
+    if optimize:
+        for p in passes.OPTIMIZE_PASSES:
+            model, payloads = p(model, payloads)
+    return check_detached(model), payloads
+
+
+def check_detached(skeleton: onnx.ModelProto) -> onnx.ModelProto:
+    """Checker + strict shape inference on a detached model; returns it with inferred value_info."""
+    inferred = passes.check_and_infer(model_io.checkable(skeleton))
+    out = onnx.ModelProto()
+    out.CopyFrom(skeleton)
+    del out.graph.value_info[:]
+    out.graph.value_info.extend(inferred.graph.value_info)
+    del out.graph.output[:]
+    out.graph.output.extend(inferred.graph.output)
+    return out

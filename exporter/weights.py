@@ -10,6 +10,7 @@ import os
 import re
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -25,35 +26,100 @@ class WeightsWarning(UserWarning):
 
 
 def load_npz(path, trust_pickle: bool = False):
-    """Return ``(weights, manifest_json_or_None)``; ``weights`` maps ``arr_<i>`` to arrays."""
+    """Return ``(weights, manifest_json_or_None)``; ``weights`` maps ``arr_<i>`` to arrays.
+
+    Each array is read straight from the archive into its own buffer (one copy, no intermediate
+    bytes objects), after checking that its header agrees with the member's size: a corrupt header
+    cannot ask for an absurd allocation, and the zip CRC of every member is verified.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise WeightsError(f"{path}: weights file not found")
+    if os.path.isdir(path):
+        raise WeightsError(f"{path}: is a directory, not an .npz file")
     if not zipfile.is_zipfile(path):
-        raise WeightsError(f"{path}: not an .npz file (not a zip archive)")
+        raise WeightsError(f"{path}: not an .npz file (not a zip archive, or truncated)")
     weights, manifest = {}, None
     try:
-        with np.load(path, allow_pickle=trust_pickle) as z:
-            for key in z.files:
-                try:
-                    arr = z[key]
-                except ValueError as e:
-                    if "allow_pickle" in str(e):
-                        raise WeightsError(
-                            f"{path}: array {key!r} contains pickled Python objects, which can run code when "
-                            f"loaded; refusing (pass --trust-pickle only if you trust this file)") from None
-                    raise
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+                if key in weights or (key == MANIFEST_KEY and manifest is not None):
+                    raise WeightsError(f"{path}: array {key!r} appears twice in the archive")
+                arr = _read_member(zf, info, key, path, trust_pickle)
                 if key == MANIFEST_KEY:
+                    if arr.dtype != np.uint8 or arr.ndim != 1:
+                        raise WeightsError(f"{path}: the embedded manifest {key!r} is not a uint8 vector")
                     manifest = arr.tobytes().decode("utf-8")
                     continue
-                if arr.dtype == object:
-                    raise WeightsError(f"{path}: array {key!r} is an object array, not numeric weights")
                 weights[key] = arr
     except WeightsError:
         raise
-    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError, UnicodeDecodeError) as e:
-        raise WeightsError(f"{path}: cannot read npz ({type(e).__name__}: {e}); the file may be truncated or corrupt") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError, OSError, KeyError,
+            UnicodeDecodeError, SyntaxError, TypeError, OverflowError, NotImplementedError, RuntimeError) as e:
+        raise WeightsError(f"{path}: cannot read npz ({type(e).__name__}: {_one_line(e)}); "
+                           f"the file may be truncated or corrupt") from None
     return weights, manifest
+
+
+_CHUNK = 1 << 24  # bytes read at a time: no transient copy larger than this
+
+
+def _read_member(zf, info, key, path, trust_pickle):
+    """One ``.npy`` member of the archive as an array, read in place into its final buffer."""
+    with zf.open(info) as fp:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+        else:
+            shape, fortran, dtype = np.lib.format._read_array_header(fp, version)
+        if dtype.hasobject:
+            if not trust_pickle:
+                raise WeightsError(
+                    f"{path}: array {key!r} contains pickled Python objects, which can run code when "
+                    f"loaded; refusing (pass --trust-pickle only if you trust this file)")
+            return _trusted_pickle_member(zf, info, key, path)
+        count = 1
+        for d in shape:
+            count *= int(d)
+        nbytes = count * dtype.itemsize
+        available = info.file_size - fp.tell()
+        if nbytes != available:
+            raise WeightsError(
+                f"{path}: array {key!r} claims shape {tuple(shape)} {dtype} ({nbytes:,} bytes) but the archive "
+                f"holds {available:,} bytes for it; the file is truncated or corrupt")
+        flat = np.empty(count, dtype)
+        buf = memoryview(flat).cast("B") if nbytes else memoryview(b"")
+        pos = 0
+        while pos < nbytes:
+            n = fp.readinto(buf[pos:pos + _CHUNK])
+            if not n:
+                raise WeightsError(f"{path}: array {key!r} is truncated")
+            pos += n
+        fp.read(1)  # reach the end of the member so that zipfile verifies its CRC
+    if fortran:
+        return flat.reshape(tuple(shape)[::-1]).T
+    return flat.reshape(shape)
+
+
+def _trusted_pickle_member(zf, info, key, path):
+    """An object array the user explicitly trusts: unpickle it and require numeric content."""
+    with zf.open(info) as fp:
+        arr = np.lib.format.read_array(fp, allow_pickle=True)
+    if arr.ndim == 0 and isinstance(arr.item(), np.ndarray):
+        arr = arr.item()
+    if arr.dtype == object:
+        try:
+            arr = np.asarray(arr.tolist(), dtype=np.float64)
+        except (TypeError, ValueError):
+            raise WeightsError(f"{path}: array {key!r} is an object array, not numeric weights") from None
+    return arr
+
+
+def _one_line(e) -> str:
+    return " ".join(str(e).split())[:300]
 
 
 def bind_weights(graph: LayerGraph, weights: dict, path: str = "weights") -> dict:
@@ -78,13 +144,15 @@ def bind_weights(graph: LayerGraph, weights: dict, path: str = "weights") -> dic
         if key not in weights:
             raise WeightsError(f"{path}: missing array {key!r}")
         arr = weights[key]
+        if key not in owners:
+            raise WeightsError(f"{path}: the architecture lists parameter {key!r} but no layer uses it")
         layer, p = owners[key]
         if tuple(arr.shape) != tuple(p.shape):
             raise WeightsError(
                 f"{path}: array {key} has shape {tuple(arr.shape)} but {layer.describe()} expects "
                 f"parameter {p.role!r} of shape {tuple(p.shape)}")
-        if not np.issubdtype(arr.dtype, np.number):
-            raise WeightsError(f"{path}: array {key} ({layer.name}.{p.role}) has non-numeric dtype {arr.dtype}")
+        if arr.dtype.kind not in "fiu":
+            raise WeightsError(f"{path}: array {key} ({layer.name}.{p.role}) has dtype {arr.dtype}, not real numbers")
         arr = arr.astype(np.float32, copy=False)
         if not np.all(np.isfinite(arr)):
             warnings.warn(f"{path}: array {key} ({layer.name}.{p.role}) contains NaN or Inf values", WeightsWarning,

@@ -6,8 +6,11 @@ its arguments untouched.  ONNX passes (``ModelProto -> ModelProto``) check and t
 """
 from .batchnorm_variance import batchnorm_to_variance
 from .check_and_infer import check_and_infer
+from .drop_identity import drop_identity
 from .explicit_pads import explicit_pads
+from .fold_batchnorm import fold_batchnorm
 from .flip_kernels import flip_kernels
+from .fuse_affine import fuse_affine
 from .remove_identity_layers import remove_identity_layers
 from .split_nonlinearities import split_nonlinearities
 
@@ -21,6 +24,14 @@ LOWERING_PASSES = (
 )
 
 
+# ONNX-level optimisations (``model, payloads -> model, payloads``), run by ``export --optimize``.
+OPTIMIZE_PASSES = (
+    drop_identity,
+    fold_batchnorm,
+    fuse_affine,
+)
+
+
 def lower(graph, weights):
     """Run every layer-graph pass; returns the rewritten (graph, weights)."""
     for p in LOWERING_PASSES:
@@ -28,4 +39,5 @@ def lower(graph, weights):
     return graph, weights
 
 
-__all__ = ["LOWERING_PASSES", "lower", "check_and_infer"] + [p.__name__ for p in LOWERING_PASSES]
+__all__ = (["LOWERING_PASSES", "OPTIMIZE_PASSES", "lower", "check_and_infer"]
+           + [p.__name__ for p in LOWERING_PASSES + OPTIMIZE_PASSES])

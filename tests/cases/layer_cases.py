@@ -66,6 +66,14 @@ for _pad in ("valid", "full", "same", 2):
         case({"input": (2, 3, 17)}, name=_name("conv1d", _pad, "s", _stride))(_conv1d)
 
 
+@case({"input": (2, 3, 17)}, needs_02=True)
+def conv1d_cross_correlation_untied():
+    from lasagne.layers import Conv1DLayer
+
+    l = Conv1DLayer(_input((2, 3, 17)), 4, 4, stride=2, pad="full", flip_filters=False, name="xcorr")
+    return Conv1DLayer(l, 2, 3, untie_biases=True, b=None, name="no_bias")
+
+
 @case({"input": (2, 3, 5, 5)})
 def nin_layer():
     from lasagne.layers import NINLayer

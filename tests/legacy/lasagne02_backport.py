@@ -183,6 +183,25 @@ def _flip_kwarg_conv(base, default_flip):
     return Conv
 
 
+def _conv1d_cross_correlation(input, filters, image_shape=None, filter_shape=None, border_mode="valid",
+                              subsample=(1,)):
+    """Lasagne 0.1's conv1d_mc0 (conv2d over a unit height) with Theano's filter_flip=False."""
+    conved = T.nnet.conv2d(input.dimshuffle(0, 1, "x", 2), filters.dimshuffle(0, 1, "x", 2),
+                           border_mode=border_mode,
+                           subsample=(1, subsample[0]), filter_flip=False)
+    return conved[:, :, 0, :]
+
+
+class Conv1DLayer(L01.Conv1DLayer):
+    """0.2's Conv1DLayer argument ``flip_filters`` on the 0.1 class (True = 0.1's own convolution)."""
+
+    def __init__(self, *args, **kwargs):
+        self.flip_filters = kwargs.pop("flip_filters", True)
+        if not self.flip_filters:
+            kwargs["convolution"] = _conv1d_cross_correlation
+        super(Conv1DLayer, self).__init__(*args, **kwargs)
+
+
 Conv2DLayer = _flip_kwarg_conv(L01.Conv2DLayer, True)
 Conv2DLayer.__name__ = "Conv2DLayer"
 Conv2DDNNLayer = _flip_kwarg_conv(L01.Conv2DLayer, False)
@@ -233,7 +252,7 @@ def install():
         return
     for name in ("elu", "softplus", "SELU", "selu", "ScaledTanH", "ScaledTanh"):
         setattr(nonlinearities, name, globals()[name])
-    for name in ("BatchNormLayer", "batch_norm", "BiasLayer", "ScaleLayer", "DenseLayer", "Conv2DLayer",
+    for name in ("BatchNormLayer", "batch_norm", "BiasLayer", "ScaleLayer", "DenseLayer", "Conv2DLayer", "Conv1DLayer",
                  "Pool1DLayer"):
         setattr(L01, name, globals()[name])
     dnn = types.ModuleType("lasagne.layers.dnn")
