@@ -57,11 +57,16 @@ def main(argv=None) -> int:
     try:
         return importlib.import_module(COMMANDS[command]).run(args) or 0
     except ExportError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {one_line(e)}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def one_line(message) -> str:
+    """A message on one line (some come from libraries, e.g. the ONNX checker, spread over several)."""
+    return "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
 
 
 def progress_printer(enabled: bool | None = None, stream=None):
@@ -120,45 +125,11 @@ def apply_input_shapes(graph, shapes: dict):
 
 
 def _capture_with_input_shapes(spec, implementation, shapes):
-    """Build the network, give its input layers ``shapes`` and let Lasagne recompute every layer's shape."""
-    from .frontends.lasagne_live import capture
-    from .frontends.network_file import _where, load_build_function, select_lasagne
+    """Build the network with ``shapes`` given to its input layers as they are created, so that
+    Lasagne computes every layer's shape from them (and layers needing fixed shapes can be built)."""
+    from .frontends.network_file import capture_network
 
-    chosen = select_lasagne(implementation)
-    fn = load_build_function(spec)
-    try:
-        net = fn()
-    except ExportError:
-        raise
-    except Exception as e:
-        raise NetworkError(f"{spec}: the build function raised {_where(e)}") from e
-    if isinstance(net, dict):
-        net = list(net.values())[-1]
-    import lasagne
-
-    layers = lasagne.layers.get_all_layers(net)
-    found = set()
-    for layer in layers:
-        if isinstance(layer, lasagne.layers.InputLayer) and layer.name in shapes:
-            shape = shapes[layer.name]
-            if len(shape) != len(layer.shape) or any(h is not None and h != d for h, d in zip(layer.shape, shape)):
-                raise NetworkError(f"--input-shape {layer.name}={','.join(map(str, shape))} does not fit the "
-                                   f"layer's shape {tuple(layer.shape)}")
-            layer.shape = tuple(shape)
-            found.add(layer.name)
-    missing = set(shapes) - found
-    if missing:
-        raise NetworkError(f"--input-shape: no input layer named {sorted(missing)[0]!r}")
-    try:
-        for layer in layers:  # Lasagne stores each layer's input shape when the layer is built
-            if hasattr(layer, "input_layers"):
-                layer.input_shapes = [l.output_shape for l in layer.input_layers]
-            elif getattr(layer, "input_layer", None) is not None:
-                layer.input_shape = layer.input_layer.output_shape
-    except Exception as e:
-        raise NetworkError(f"{spec}: recomputing the layer shapes from --input-shape failed: {_where(e)}") from e
-    version = getattr(lasagne, "__version__", "?")
-    return capture(net, source=f"{spec} (lasagne {version}, {chosen}, input shapes {shapes})")
+    return capture_network(spec, implementation, input_shapes=shapes)
 
 
 def load_architecture(args, embedded_manifest):
@@ -172,7 +143,7 @@ def load_architecture(args, embedded_manifest):
                 text = f.read()
         except (OSError, UnicodeDecodeError) as e:
             raise NetworkError(f"{args.manifest}: cannot read manifest ({getattr(e, 'strerror', None) or e})") from None
-        return apply_input_shapes(LayerGraph.from_json(text), shapes)
+        return apply_input_shapes(LayerGraph.from_json(text, origin=args.manifest), shapes)
     if getattr(args, "network", None):
         if shapes:
             return _capture_with_input_shapes(args.network, args.lasagne, shapes)
@@ -180,6 +151,7 @@ def load_architecture(args, embedded_manifest):
 
         return capture_network(args.network, args.lasagne)
     if embedded_manifest:
-        return apply_input_shapes(LayerGraph.from_json(embedded_manifest), shapes)
+        return apply_input_shapes(LayerGraph.from_json(embedded_manifest, origin=f"{args.weights}: embedded manifest"),
+                                  shapes)
     raise NetworkError("the npz holds only weights, not the architecture: pass --network FILE.py:build_fn, "
                        "--manifest ARCH.json, or embed a manifest once with --embed-manifest")

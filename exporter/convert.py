@@ -17,14 +17,19 @@ LAYER_MAP_KEY = "lasagne2onnx.layers"  # metadata: Lasagne layer name -> ONNX va
 
 
 def to_onnx(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: str = "lasagne",
-            progress=None, optimize: bool = False) -> onnx.ModelProto:
+            progress=None, optimize: str = "off") -> onnx.ModelProto:
     """Lower a bound layer graph to a checked, shape-inferred ONNX model.
 
     ``weights`` must already be bound (:func:`exporter.weights.bind_weights`).  ``progress`` is an
-    optional callable ``(done, total, layer_name)``.  ``optimize`` runs the ONNX-level passes
-    (:data:`passes.OPTIMIZE_PASSES`).
+    optional callable ``(done, total, layer_name)``.  ``optimize`` is a mode of
+    :func:`exporter.optimize.optimize` ("off", "on" or "auto").
     """
-    skeleton, payloads = build(graph, weights, opset=opset, name=name, progress=progress, optimize=optimize)
+    from .optimize import optimize as run_optimize
+
+    skeleton, payloads = build(graph, weights, opset=opset, name=name, progress=progress)
+    skeleton, payloads, report = run_optimize(skeleton, payloads, optimize)
+    if report["kept"]:
+        skeleton = check_detached(skeleton)
     return model_io.attach(skeleton, payloads)
 
 
@@ -45,8 +50,7 @@ class _DetachingGraph(OnnxGraph):
         return name
 
 
-def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: str = "lasagne",
-          progress=None, optimize: bool = False):
+def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: str = "lasagne", progress=None):
     """Like :func:`to_onnx` but returns ``(skeleton, payloads)``: a checked model whose large
     initializers are placeholders, and their arrays (shared with ``weights``, not copied).
 
@@ -74,9 +78,6 @@ def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: st
     for l in graph.layers:  # a layer removed as an identity is served by its input's value
         layer_map[l.name] = g.value_of(l.name) or layer_map.get(l.inputs[0] if l.inputs else "")
     helper.set_model_props(model, {LAYER_MAP_KEY: json.dumps(layer_map)})
-    if optimize:
-        for p in passes.OPTIMIZE_PASSES:
-            model, payloads = p(model, payloads)
     return check_detached(model), payloads
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import tokenize
 import warnings
 import zipfile
 import zlib
@@ -68,13 +69,7 @@ _CHUNK = 1 << 24  # bytes read at a time: no transient copy larger than this
 def _read_member(zf, info, key, path, trust_pickle):
     """One ``.npy`` member of the archive as an array, read in place into its final buffer."""
     with zf.open(info) as fp:
-        version = np.lib.format.read_magic(fp)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
-        else:
-            shape, fortran, dtype = np.lib.format._read_array_header(fp, version)
+        shape, fortran, dtype = _read_header(fp, key, path)
         if dtype.hasobject:
             if not trust_pickle:
                 raise WeightsError(
@@ -104,16 +99,48 @@ def _read_member(zf, info, key, path, trust_pickle):
     return flat.reshape(shape)
 
 
+# what numpy's .npy header parser raises on a corrupt header (its Python 2 fallback tokenizes it)
+_HEADER_ERRORS = (ValueError, SyntaxError, TypeError, KeyError, tokenize.TokenError, UnicodeDecodeError,
+                  RecursionError, OverflowError, EOFError)
+
+
+def _read_header(fp, key, path):
+    """``(shape, fortran_order, dtype)`` of a ``.npy`` member, validated; a bad header is a WeightsError."""
+    try:
+        version = np.lib.format.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fp)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fp)
+        else:  # 3.0 exists only for structured dtypes with non-latin1 field names: never weights
+            raise WeightsError(f"{path}: array {key!r} uses .npy format version {version[0]}.{version[1]}, "
+                               f"which does not hold plain numeric arrays")
+    except _HEADER_ERRORS as e:
+        raise WeightsError(f"{path}: array {key!r} has a corrupt .npy header ({type(e).__name__}: "
+                           f"{_one_line(e)})") from None
+    if any(d < 0 for d in shape):
+        raise WeightsError(f"{path}: array {key!r} has a corrupt .npy header (negative shape {tuple(shape)})")
+    if dtype.names is not None or dtype.subdtype is not None:
+        raise WeightsError(f"{path}: array {key!r} has the structured dtype {dtype}, not plain numbers")
+    return shape, fortran, dtype
+
+
 def _trusted_pickle_member(zf, info, key, path):
     """An object array the user explicitly trusts: unpickle it and require numeric content."""
     with zf.open(info) as fp:
-        arr = np.lib.format.read_array(fp, allow_pickle=True)
+        try:
+            arr = np.lib.format.read_array(fp, allow_pickle=True)
+        except Exception as e:  # unpickling corrupt data can raise any exception type at all
+            raise WeightsError(f"{path}: array {key!r}: cannot unpickle it ({type(e).__name__}: {_one_line(e)}); "
+                               f"the file may be truncated or corrupt") from None
+    if not isinstance(arr, np.ndarray):  # the pickle produced some other object
+        raise WeightsError(f"{path}: array {key!r} unpickles to a {type(arr).__name__}, not an array")
     if arr.ndim == 0 and isinstance(arr.item(), np.ndarray):
         arr = arr.item()
     if arr.dtype == object:
         try:
             arr = np.asarray(arr.tolist(), dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise WeightsError(f"{path}: array {key!r} is an object array, not numeric weights") from None
     return arr
 

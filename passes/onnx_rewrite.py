@@ -49,6 +49,13 @@ class Rewriter:
     def consumers(self, value: str) -> list:
         return [n for n in self.graph.node if value in n.input]
 
+    def rank(self, value: str) -> int | None:
+        """The rank of ``value`` from the graph's inputs/value_info/outputs (None if unknown)."""
+        for vi in list(self.graph.input) + list(self.graph.value_info) + list(self.graph.output):
+            if vi.name == value and vi.type.tensor_type.HasField("shape"):
+                return len(vi.type.tensor_type.shape.dim)
+        return None
+
     def graph_outputs(self) -> set:
         return {o.name for o in self.graph.output}
 
@@ -119,8 +126,10 @@ class Rewriter:
                         value = self.renamed[value]
                     mapping[layer] = value if value in produced else None
                 prop.value = json.dumps(mapping)
-        # value_info of removed or renamed values would be stale: shape inference runs again
+        # values keep their shapes through these rewrites; drop the entries of values that are gone
+        live = [vi for vi in self.graph.value_info if vi.name in produced]
         del self.graph.value_info[:]
+        self.graph.value_info.extend(live)
         return self.model, (self.payloads if self.detached else None)
 
 
@@ -142,14 +151,20 @@ def per_channel(c: np.ndarray, rank: int, channels: int) -> np.ndarray | None:
 
 
 def linear_producer(rw: Rewriter, value: str):
-    """(node, W, bias or None, rank, channels, axis) when ``value`` is a plain Conv/Gemm output.
+    """(node, W, bias or None, rank, channels, axis) when ``value`` is a plain Conv/Gemm output, or
+    the output of a MatMul of a matrix by a constant matrix (a DenseLayer without bias).
 
     ``axis`` is the axis of W that indexes output channels.  Gemm must have alpha = beta = 1 and an
     untransposed A; W must be a constant.
     """
     node = rw.producer(value)
-    if node is None or node.op_type not in ("Conv", "Gemm") or len(node.output) != 1:
+    if node is None or node.op_type not in ("Conv", "Gemm", "MatMul") or len(node.output) != 1:
         return None
+    if node.op_type == "MatMul":
+        w = rw.const(node.input[1])
+        if w is None or w.dtype != np.float32 or w.ndim != 2 or rw.rank(node.input[0]) != 2:
+            return None
+        return node, w, None, 2, w.shape[1], 1
     w = rw.const(node.input[1])
     b = rw.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
     if w is None or w.dtype != np.float32 or (len(node.input) > 2 and node.input[2] and b is None):
@@ -177,6 +192,8 @@ def rewrite_linear(rw: Rewriter, node, w, b, axis, scale, shift, out_value: str)
     w_name = rw.new_const(node.input[1] + "_fused", new_w)
     b_name = rw.new_const((node.input[2] if len(node.input) > 2 and node.input[2] else node.output[0] + ".b")
                           + "_fused", new_b)
+    if node.op_type == "MatMul":  # a matrix product plus a bias is a Gemm
+        node.op_type = "Gemm"
     inputs = list(node.input[:1]) + [w_name, b_name]
     del node.input[:]
     node.input.extend(inputs)

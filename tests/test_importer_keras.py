@@ -16,7 +16,7 @@ if keras.backend.backend() != "torch":
 
 from onnx import helper  # noqa: E402
 
-from exporter.importers import keras_builder as kb  # noqa: E402
+from exporter.importers import to_keras as kb  # noqa: E402
 from exporter.importers import onnx_reader  # noqa: E402
 from exporter.importers.keras_cli import predict  # noqa: E402
 from exporter.importers.onnx_reader import UnsupportedNodeError  # noqa: E402

@@ -371,11 +371,11 @@ def rel_err(got, want):
 
 
 def torch_model(model):
-    from exporter.importers import onnx_reader, torch_codegen
+    from exporter.importers import onnx_reader, to_torch
 
     view = onnx_reader.load(model)
-    src, state = torch_codegen.generate(view)
-    return view, src, torch_codegen.load_generated(src, state)
+    src, state = to_torch.generate(view)
+    return view, src, to_torch.load_generated(src, state)
 
 
 def torch_outputs(model, feeds):
@@ -542,7 +542,7 @@ def test_cli_unsupported_op_names_node_and_writes_nothing(tmp_path):
     (helper.make_node("LRN", ["x"], ["y"], name="l/LRN", size=4), "even size"),
 ])
 def test_inexact_attributes_raise_naming_the_node(node, detail):
-    from exporter.importers import onnx_reader, torch_codegen
+    from exporter.importers import onnx_reader, to_torch
     from exporter.importers.onnx_reader import UnsupportedNodeError
 
     g = helper.make_graph([node], "t", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2, 4, 4])],
@@ -552,5 +552,5 @@ def test_inexact_attributes_raise_naming_the_node(node, detail):
                            numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "sc")])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     with pytest.raises(UnsupportedNodeError) as e:
-        torch_codegen.generate(onnx_reader.view(m))
+        to_torch.generate(onnx_reader.view(m))
     assert f"node {node.name!r}" in str(e.value) and detail in str(e.value)

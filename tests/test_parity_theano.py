@@ -41,3 +41,23 @@ def test_capture_refuses_with_clear_error(name, references):
     ref = references(name)
     assert ref.error is not None, "capture should have failed"
     assert CASES[name].expect_error in ref.error.splitlines()[0]
+
+
+@pytest.mark.parametrize("name", sorted(n for n, c in CASES.items() if not c.expect_error))
+def test_optimized_export_matches_theano(name, references):
+    """``export --optimize`` (BN folded into Conv/Gemm, Scale/Bias fused, Identity dropped) keeps
+    every layer that still has an output of its own within the tolerance of Theano."""
+    ref = references(name)
+    assert ref.error is None, f"the reference itself failed:\n{ref.error}"
+    graph = LayerGraph.from_json(ref.graph_json)
+    weights, _ = load_npz(ref.weights_path)
+    model = to_onnx(graph, bind_weights(graph, weights, ref.weights_path), optimize="on")
+    ours = run_layers(model, ref.inputs)
+    assert set(graph.outputs) <= set(ours), "a network output was fused away"
+    bad = []
+    for layer in graph.layers:
+        if layer.name in ours:
+            stats = error_stats(ours[layer.name], ref.outputs[layer.name])
+            if not stats["rel"] <= TOLERANCE:
+                bad.append(f"  {layer.name} ({layer.lasagne_class}): {stats}")
+    assert not bad, "optimised layers diverging from Theano:\n" + "\n".join(bad)

@@ -31,10 +31,13 @@ def add_arguments(parser):
     parser.add_argument("--expect", metavar="REF.npz",
                         help="reference arrays from the original framework ('input' [or in:<name>] and 'output'): "
                              "run them through the export and fail unless it matches within 1e-5")
-    parser.add_argument("--optimize", dest="optimize", action="store_true", default=False,
-                        help="fold BatchNormalization and per-channel Mul/Add into the Conv/Gemm before them and "
-                             "drop Identity nodes (fused layers then have no output of their own)")
-    parser.add_argument("--no-optimize", dest="optimize", action="store_false", help="keep one node group per layer")
+    parser.add_argument("--optimize", dest="optimize", action="store_const", const="on", default="auto",
+                        help="always fold BatchNormalization and per-channel Mul/Add into the Conv/Gemm before them "
+                             "and drop Identity nodes (default: do so only when onnxruntime shows the optimised "
+                             "graph within 1e-5 of the plain one; folded layers lose their own output and, in "
+                             "to-torch/to-keras, their trainable BatchNorm)")
+    parser.add_argument("--no-optimize", dest="optimize", action="store_const", const="off",
+                        help="keep one node group per Lasagne layer (for 'check' and for fine-tuning after import)")
     parser.add_argument("--external-data", choices=("auto", "always", "never"), default="auto",
                         help="store weights in OUT.onnx.data beside the model: auto = when they pass 2 GB")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
@@ -43,6 +46,7 @@ def add_arguments(parser):
 
 def run(args):
     from ..cli import load_architecture, progress_printer
+    from ..io import staged_output
     from ..model_io import save_model
     from ..weights import bind_weights, embed_manifest, load_npz
 
@@ -52,48 +56,145 @@ def run(args):
     del weights
     n_params = sum(int(np.prod(a.shape)) for a in bound.values())
     progress = progress_printer(args.progress)
-    skeleton, payloads = _build(args, graph, bound, progress)
+    manifest = args.manifest or (f"{args.weights} (embedded manifest)" if embedded and not args.network else None)
+    skeleton, payloads = _build(args, graph, bound, progress, manifest)
     del bound  # the payloads now hold the only references to the weights
+    skeleton, payloads, report = _optimize(args, skeleton, payloads)
+    if not args.quiet and report["nodes_after"] != report["nodes_before"]:
+        print(_describe_optimization(report))
     external = {"auto": None, "always": True, "never": False}[args.external_data]
-    save_model(skeleton, args.output, progress=progress, payloads=payloads, external=external)
-    del payloads, skeleton
+    with staged_output(args.output) as staged:  # moved onto args.output only once every check passed
+        save_model(skeleton, staged, progress=progress, payloads=payloads, external=external)
+        del payloads, skeleton
+        if args.check:
+            _check_runs(args, staged)
+        if args.expect:
+            _compare_with_reference(staged, args.expect, quiet=args.quiet)
     if args.embed_manifest and not embedded:
         embed_manifest(args.weights, graph, args.weights)
-    if args.check:
-        _check_runs(args)
-    if args.expect:
-        _compare_with_reference(args.output, args.expect, quiet=args.quiet)
     if not args.quiet:
         print(f"wrote {args.output}: {len(graph.layers)} Lasagne layers, {n_params:,} parameters, opset {args.opset}"
               + (", checked in onnxruntime" if args.check else ""))
     return 0
 
 
-def _build(args, graph, bound, progress):
+def _build(args, graph, bound, progress, manifest=None):
     """The detached model; a failure inside the converters on a hand-written manifest is the
-    manifest's fault and is reported as such (a captured network reaching one is a bug)."""
+    manifest's fault and is reported as such (a captured network reaching one is a bug).
+    ``manifest`` names the manifest the graph came from (None: captured from live build code)."""
     from ..convert import build
     from ..errors import ExportError, NetworkError
 
     try:
-        return build(graph, bound, opset=args.opset, progress=progress, optimize=args.optimize)
+        skeleton, payloads = build(graph, bound, opset=args.opset, progress=progress)
     except ExportError:
         raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, AssertionError, ZeroDivisionError) as e:
-        if not getattr(args, "manifest", None):
+        if not manifest:
             raise
         detail = " ".join(str(e).split())[:200]
-        raise NetworkError(f"{args.manifest}: the manifest does not describe a network that can be exported "
+        raise NetworkError(f"{manifest}: the manifest does not describe a network that can be exported "
                            f"({type(e).__name__}: {detail})") from None
+    if manifest:
+        _check_declared_shapes(graph, skeleton, manifest)
+    return skeleton, payloads
 
 
-def _check_runs(args):
-    """Run the exported model once in onnxruntime on random inputs."""
+CHECK_BATCH = 7  # the batch size a manifest's shapes are checked with (not 1: that broadcasts with anything)
+
+
+def _infer_with_batch(skeleton, graph, manifest):
+    """ONNX shape inference with the inputs' unknown batch axis set to CHECK_BATCH: shapes that
+    depend on the batch (a Reshape, a broadcast against a parameter) are then checked too."""
+    import onnx
+
+    from .. import model_io
+    from ..errors import NetworkError
+
+    m = model_io.checkable(skeleton)
+    inputs = set(graph.inputs)
+    for v in m.graph.input:
+        dims = v.type.tensor_type.shape.dim
+        if v.name in inputs and dims and not dims[0].HasField("dim_value"):
+            dims[0].dim_value = CHECK_BATCH
+    try:
+        return onnx.shape_inference.infer_shapes(m, check_type=True, strict_mode=True, data_prop=True)
+    except (onnx.shape_inference.InferenceError, onnx.checker.ValidationError) as e:
+        detail = " ".join(str(e).split())[:300]
+        raise NetworkError(f"{manifest}: the manifest's layers do not fit together for a batch of {CHECK_BATCH} "
+                           f"({detail})") from None
+
+
+def _check_declared_shapes(graph, skeleton, manifest):
+    """Every layer of a manifest must produce the output shape the manifest declares for it: an
+    attribute that disagrees with the parameters (a hand-edited filter_size, say) is caught here,
+    by ONNX shape inference, rather than when onnxruntime runs the model."""
+    from ..compare import layer_value_map
+    from ..errors import NetworkError
+
+    values = layer_value_map(skeleton)
+    g = _infer_with_batch(skeleton, graph, manifest).graph
+    infos = {v.name: v for v in list(g.input) + list(g.value_info) + list(g.output)}
+    for layer in graph.layers:
+        info = infos.get(values.get(layer.name))
+        if info is None or not info.type.tensor_type.HasField("shape"):
+            continue
+        got = tuple(d.dim_value if d.HasField("dim_value") else None for d in info.type.tensor_type.shape.dim)
+        want = tuple(layer.output_shape)
+        if len(got) != len(want) or any(a is not None and b is not None and a != b for a, b in zip(got, want)):
+            shown = tuple("?" if d is None else d for d in got)
+            raise NetworkError(f"{manifest}: {layer.describe()} is declared with output shape {want}, but its "
+                               f"attributes and parameters give {shown}")
+    dims = {t.name: tuple(t.dims) for t in g.initializer}
+    layers = graph.by_name()
+    for node in g.node:  # what onnxruntime requires of a convolution and the ONNX checker does not verify
+        if node.op_type not in ("Conv", "ConvTranspose") or len(node.input) < 2 or node.input[1] not in dims:
+            continue
+        attrs = {a.name: a for a in node.attribute}
+        kernel = tuple(attrs["kernel_shape"].ints) if "kernel_shape" in attrs else None
+        group = attrs["group"].i if "group" in attrs else 1
+        w = dims[node.input[1]]
+        x = infos.get(node.input[0])
+        x_dims = x.type.tensor_type.shape.dim if x is not None and x.type.tensor_type.HasField("shape") else []
+        channels = x_dims[1].dim_value if len(x_dims) > 1 and x_dims[1].HasField("dim_value") else None
+        want_channels = w[1] * group if node.op_type == "Conv" else w[0]
+        layer = layers.get(node.name.split("/")[0])
+        what = layer.describe() if layer else f"node {node.name!r}"
+        if kernel is not None and kernel != w[2:]:
+            raise NetworkError(f"{manifest}: {what} has filter size {kernel}, but its weights have shape {w}")
+        if group < 1 or w[0] % group or (channels is not None and channels != want_channels):
+            raise NetworkError(f"{manifest}: {what} with {group} group(s) and weights of shape {w} does not fit "
+                               f"its input's {channels if channels is not None else 'unknown'} channels")
+
+
+def _optimize(args, skeleton, payloads):
+    from ..cli import parse_input_shapes
+    from ..convert import check_detached
+    from ..optimize import optimize
+
+    skeleton, payloads, report = optimize(skeleton, payloads, args.optimize,
+                                          input_shapes=parse_input_shapes(args.input_shape))
+    if report["kept"]:
+        skeleton = check_detached(skeleton)
+    return skeleton, payloads, report
+
+
+def _describe_optimization(report) -> str:
+    fused = report["fused_layers"]
+    what = (f"folded into the layer that follows: {', '.join(fused[:4])}{', ...' if len(fused) > 4 else ''}"
+            if fused else "identities dropped")
+    if report["kept"]:
+        return f"optimized: {report['nodes_before']} -> {report['nodes_after']} nodes, {what}; {report['reason']}"
+    return f"not optimized: {report['reason']}"
+
+
+def _check_runs(args, path):
+    """Run the exported model (written at ``path``) once in onnxruntime on random inputs."""
     from ..cli import parse_input_shapes
     from ..errors import ExportError
     from ..validate import make_session, random_inputs
 
-    sess = make_session(args.output)
+    sess = make_session(path)
     try:
         feeds = random_inputs(sess, overrides=parse_input_shapes(args.input_shape))
     except ValueError as e:

@@ -6,8 +6,10 @@ imports, compat otherwise).
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import inspect
 import os
 import sys
 import traceback
@@ -70,25 +72,79 @@ def load_build_function(spec: str):
     return fn
 
 
-def capture_network(spec: str, implementation: str = "auto", kwargs=None):
-    """Build the user's network and return its layer graph."""
+def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_shapes=None):
+    """Build the user's network and return its layer graph.
+
+    ``input_shapes`` (input layer name -> shape) replaces the shape of those input layers as they
+    are created, so Lasagne computes every other layer's shape from it.
+    """
     chosen = select_lasagne(implementation)
     fn = load_build_function(spec)
-    try:
-        net = fn(**(kwargs or {}))
-    except ExportError:
-        raise
-    except Exception as e:
-        raise NetworkError(f"{spec}: the build function raised {_where(e)}") from e
-    if isinstance(net, dict):  # model-zoo style: {'prob': layer, ...}; take the last-added output
-        net = list(net.values())[-1]
     import lasagne
 
+    shapes = dict(input_shapes or {})
+    with _watch_input_layers(lasagne.layers.InputLayer, shapes) as seen:
+        try:
+            net = fn(**(kwargs or {}))
+        except ExportError:
+            raise
+        except Exception as e:
+            hint = "".join(
+                f"; input layer {name!r} has unknown dimensions {shape}: give them with --input-shape "
+                f"{name or 'NAME'}={','.join('N' if d is None else str(d) for d in shape)}"
+                for name, shape in seen["unknown"][:1])
+            raise NetworkError(f"{spec}: the build function raised {_where(e)}{hint}") from e
+    missing = sorted(set(shapes) - seen["replaced"])
+    if missing:
+        raise NetworkError(f"--input-shape {missing[0]}: the network has no input layer named {missing[0]!r}"
+                           + (f" (inputs: {', '.join(map(repr, seen['names']))})" if seen["names"] else ""))
+    if isinstance(net, dict):  # model-zoo style: {'prob': layer, ...}; take the last-added output
+        net = list(net.values())[-1]
+
     version = getattr(lasagne, "__version__", "?")
-    return capture(net, source=f"{spec} (lasagne {version}, {chosen})")
+    source = f"{spec} (lasagne {version}, {chosen}" + (f", input shapes {shapes})" if shapes else ")")
+    return capture(net, source=source)
+
+
+@contextlib.contextmanager
+def _watch_input_layers(input_cls, shapes):
+    """While the build function runs: give input layers named in ``shapes`` that shape, and note
+    the input layers created with unknown dimensions beyond the batch axis (for error hints)."""
+    original = input_cls.__init__
+    signature = inspect.signature(original)
+    seen = {"replaced": set(), "unknown": [], "names": []}
+
+    def __init__(self, *args, **kwargs):
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError:
+            return original(self, *args, **kwargs)
+        name, shape = bound.arguments.get("name"), bound.arguments.get("shape")
+        seen["names"].append(name)
+        try:
+            have = tuple(shape)
+        except TypeError:
+            return original(self, *args, **kwargs)
+        if name in shapes:
+            want = tuple(shapes[name])
+            if len(have) != len(want) or any(h is not None and h != d for h, d in zip(have, want)):
+                raise NetworkError(f"--input-shape {name}={','.join(map(str, want))} does not fit the "
+                                   f"input layer's shape {have}")
+            bound.arguments["shape"] = want
+            seen["replaced"].add(name)
+        elif any(d is None for d in have[1:]):
+            seen["unknown"].append((name, have))
+        return original(*bound.args, **bound.kwargs)
+
+    input_cls.__init__ = __init__
+    try:
+        yield seen
+    finally:
+        input_cls.__init__ = original
 
 
 def _where(e: BaseException) -> str:
-    tb = traceback.extract_tb(e.__traceback__)
+    tb = [f for f in traceback.extract_tb(e.__traceback__)  # the user's code, not the machinery loading it
+          if not f.filename.startswith("<frozen") and os.path.abspath(f.filename) != os.path.abspath(__file__)]
     loc = f" at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno}" if tb else ""
     return f"{type(e).__name__}: {e}{loc}"

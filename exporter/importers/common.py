@@ -34,3 +34,13 @@ def relative_error(got, want):
     if want.size == 0:
         return 0.0
     return float(np.max(np.abs(got - want)) / max(1.0, float(np.max(np.abs(want)))))
+
+
+def folded_note(view) -> str | None:
+    """A warning for models exported with BatchNorm/Scale folded into convolutions (export --optimize)."""
+    if not view.folded_layers:
+        return None
+    names = ", ".join(view.folded_layers[:5]) + (", ..." if len(view.folded_layers) > 5 else "")
+    return (f"warning: export optimised this model: the BatchNorm/Scale/Bias after {names} was folded into "
+            f"those layers, so it is not a separate (trainable) layer here; re-export with --no-optimize "
+            f"to fine-tune with BatchNorm")

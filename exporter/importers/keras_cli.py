@@ -7,6 +7,7 @@ onnxruntime on a random input.
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -29,7 +30,7 @@ def predict(model, info, view, feeds):
     """Run the Keras model on ONNX-layout feeds; returns ONNX-layout numpy outputs."""
     import numpy as np
 
-    from .keras_builder import from_keras_layout, to_keras_layout
+    from .to_keras import from_keras_layout, to_keras_layout
 
     ins = [to_keras_layout(feeds[n], l) for n, l in zip(view.inputs, info["input_layouts"])]
     out = model(ins if len(ins) > 1 else ins[0], training=False)
@@ -43,13 +44,15 @@ def predict(model, info, view, feeds):
 
 def run(args):
     from . import onnx_reader
-    from .common import reference_inputs, relative_error, run_onnxruntime
-    from .keras_builder import build
+    from .common import folded_note, reference_inputs, relative_error, run_onnxruntime
+    from .to_keras import build
     from ..io import atomic_output
 
     if not args.out.endswith(".keras"):
         raise ExportError(f"{args.out}: the output file name must end in .keras")
     view = onnx_reader.load(args.model)
+    if folded_note(view):
+        print(folded_note(view), file=sys.stderr)
     model, info = build(view, args.data_format, name=os.path.splitext(os.path.basename(args.model))[0])
     err = None
     if args.check:

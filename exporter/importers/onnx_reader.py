@@ -23,6 +23,7 @@ import numpy as np
 from ..errors import ExportError
 
 LAYER_MAP_KEY = "lasagne2onnx.layers"
+OPTIMIZED_KEY = "lasagne2onnx.optimized"
 
 
 class OnnxInputError(ExportError):
@@ -65,6 +66,7 @@ class OnnxView:
     layer_map: dict  # Lasagne layer name -> ONNX value name
     opset: int
     producer: str = ""
+    folded_layers: list = field(default_factory=list)  # layers whose own output export --optimize fused away
     consumers: dict = field(default_factory=dict)  # value name -> [Node]
 
     def const(self, name):
@@ -129,6 +131,10 @@ def view(model) -> OnnxView:
         layer_map = json.loads(props.get(LAYER_MAP_KEY, "{}"))
     except ValueError:
         layer_map = {}
+    try:
+        folded = list(json.loads(props.get(OPTIMIZED_KEY, "{}")).get("fused_layers", []))
+    except (ValueError, AttributeError):
+        folded = []
     layer_names = set(layer_map)
     nodes = []
     for i, n in enumerate(g.node):
@@ -143,7 +149,7 @@ def view(model) -> OnnxView:
         shapes[name] = list(arr.shape)
     v = OnnxView(nodes=nodes, inputs=[i.name for i in g.input if i.name not in init_names],
                  outputs=[o.name for o in g.output], consts=consts, shapes=shapes, layer_map=layer_map,
-                 opset=opset, producer=model.producer_name)
+                 opset=opset, producer=model.producer_name, folded_layers=folded)
     _fold_constants(v)
     for n in v.nodes:
         for i in n.inputs:

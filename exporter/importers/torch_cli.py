@@ -28,11 +28,11 @@ def add_arguments(parser):
 
 def convert(model_path):
     """(source, state arrays, torch model) for an ONNX file; raises ExportError subclasses."""
-    from . import onnx_reader, torch_codegen
+    from . import onnx_reader, to_torch
 
     view = onnx_reader.load(model_path)
-    source, state = torch_codegen.generate(view, os.path.basename(os.fspath(model_path)))
-    model = torch_codegen.load_generated(source, state)
+    source, state = to_torch.generate(view, os.path.basename(os.fspath(model_path)))
+    model = to_torch.load_generated(source, state)
     return view, source, state, model
 
 
@@ -59,7 +59,11 @@ def run(args):
 
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise ExportError(f"{args.out}: exists and is not a directory")
+    from .common import folded_note
+
     view, source, state, model = convert(args.model)
+    if folded_note(view):
+        print(folded_note(view), file=sys.stderr)
     err = check(view, args.model, model) if args.check else None
     if err is not None and not err <= CHECK_TOLERANCE:
         raise ImporterCheckError(f"the generated PyTorch model differs from onnxruntime by {err:.3g} "

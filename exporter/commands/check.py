@@ -1,0 +1,421 @@
+"""``python -m exporter check OUT.onnx ...``: where does the export diverge from the original network?
+
+Runs the exported model in onnxruntime, reads every Lasagne layer's output (the layer map in the
+model's metadata), compares each with the original framework's output of that layer and prints a
+table in network order, then one line naming the first layer that differs.
+
+The original outputs come from
+  ``--reference-python PY`` (with ``--against MODEL.npz --network FILE.py:FN``): a Python with the
+      real Theano + Lasagne runs :mod:`exporter.reference_run` on the same inputs;
+  ``--reference LAYERS.npz``: the file that worker writes (``in:<input>``, ``out:<layer>``), e.g.
+      computed on another machine.
+
+Exit status: 0 every compared layer within ``--tolerance``; 1 some layer differs; 2 bad input.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+from ..errors import ExportError, NetworkError, WeightsError
+
+EXIT_DIFFERS = 1
+DEFAULT_TOLERANCE = 1e-5
+
+
+def add_arguments(parser):
+    from .export import add_architecture_arguments
+
+    parser.epilog = ("exit status: 0 = every layer within the tolerance, 1 = some layer differs (the summary "
+                     "names the first), 2 = bad input")
+    parser.add_argument("model", metavar="OUT.onnx", help="a model written by the exporter")
+    parser.add_argument("--against", metavar="MODEL.npz",
+                        help="the weights the model was exported from (np.savez(path, *get_all_param_values(net)))")
+    add_architecture_arguments(parser)
+    parser.add_argument("--reference-python", metavar="PY",
+                        help="a Python with the real Theano + Lasagne (e.g. your old environment's bin/python): "
+                             "it builds --network, loads --against and computes every layer's output")
+    parser.add_argument("--reference", metavar="LAYERS.npz",
+                        help="precomputed per-layer outputs (in:<input>, out:<layer>) written by "
+                             "exporter/reference_run.py")
+    parser.add_argument("--save-reference", metavar="LAYERS.npz",
+                        help="with --reference-python: also keep the computed reference (reuse with --reference)")
+    parser.add_argument("--input", metavar="IN.npz",
+                        help="the inputs to compare on: in:<input layer> arrays (or 'input' for one input); "
+                             "default: seeded standard-normal arrays, batch 2 where the batch size is unknown")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
+    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
+                        help="largest allowed max |onnx - reference| / max(1, max |reference|) per layer "
+                             f"(default {DEFAULT_TOLERANCE:g})")
+
+
+def run(args):
+    if args.reference and args.reference_python:
+        raise ExportError("give one reference: --reference LAYERS.npz or --reference-python PY")
+    if not args.reference and not args.reference_python:
+        raise ExportError("check needs the original outputs: --reference-python PY (a Python with Theano + Lasagne, "
+                          "with --against MODEL.npz --network FILE.py:FN) or --reference LAYERS.npz")
+    if args.save_reference and not args.reference_python:
+        raise ExportError("--save-reference keeps what --reference-python computes; it needs --reference-python")
+    if not args.tolerance >= 0:
+        raise ExportError(f"--tolerance must be a non-negative number, got {args.tolerance}")
+    model = _load_model(args.model)
+    from ..compare import layer_value_map
+
+    layer_map = layer_value_map(model)
+    if not layer_map:
+        raise ExportError(f"{args.model}: has no lasagne2onnx layer map (metadata 'lasagne2onnx.layers'); "
+                          f"check works on models written by this exporter")
+    onnx_inputs = _graph_inputs(model)
+    input_layers = _input_layers(layer_map, onnx_inputs)
+
+    if args.reference_python:
+        graph = None
+        ref, meta = _run_reference_python(args, model, layer_map, onnx_inputs, input_layers)
+        source = f"Theano/Lasagne via {args.reference_python}"
+    else:
+        graph = _architecture(args)
+        ref, meta = _load_reference(args.reference, args.trust_pickle)
+        source = args.reference
+    feeds = _reference_feeds(args, ref, onnx_inputs, input_layers)
+    _check_coverage(args, layer_map, ref, graph)
+
+    from ..compare import run_layers
+
+    try:
+        actual = run_layers(model, feeds)
+    except ExportError:
+        raise
+    except Exception as e:  # onnxruntime rejects the inputs (shape, rank)
+        raise ExportError(f"{args.model}: onnxruntime cannot run the model on these inputs ({_describe_feeds(feeds)}): "
+                          f"{' '.join(str(e).split())[:300]}") from None
+    rows = _compare(layer_map, actual, ref, _classes(graph, meta), args.tolerance)
+    print(f"checking {args.model} against {source} ({_describe_feeds(feeds)}, tolerance {args.tolerance:g})")
+    print(_table(rows))
+    print(_summary(rows, args.tolerance, _inputs_of(graph, meta)))
+    return EXIT_DIFFERS if any(r["status"] == "DIFFERS" for r in rows) else 0
+
+
+# -- inputs ----------------------------------------------------------------------------------------
+def _load_model(path):
+    import onnx
+
+    if not os.path.exists(path):
+        raise ExportError(f"{path}: ONNX model not found")
+    if os.path.isdir(path):
+        raise ExportError(f"{path}: is a directory, not an ONNX model")
+    try:
+        return onnx.load(path)
+    except Exception as e:
+        raise ExportError(f"{path}: cannot read the ONNX model ({type(e).__name__}: "
+                          f"{' '.join(str(e).split())[:200]})") from None
+
+
+def _graph_inputs(model) -> dict:
+    """ONNX input name -> shape (ints, None where symbolic), initializers excluded."""
+    inits = {t.name for t in model.graph.initializer}
+    shapes = {}
+    for inp in model.graph.input:
+        if inp.name in inits:
+            continue
+        dims = inp.type.tensor_type.shape.dim
+        shapes[inp.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
+    return shapes
+
+
+def _input_layers(layer_map, onnx_inputs) -> dict:
+    """ONNX input name -> the Lasagne input layer it carries."""
+    out = {}
+    for layer, value in layer_map.items():
+        if value in onnx_inputs and value not in out:
+            out[value] = layer
+    return out
+
+
+def _random_feeds(args, onnx_inputs, input_layers) -> dict:
+    from ..cli import parse_input_shapes
+
+    overrides = parse_input_shapes(args.input_shape)
+    rng = np.random.default_rng(args.seed)
+    feeds = {}
+    for name, shape in onnx_inputs.items():
+        layer = input_layers.get(name, name)
+        shape = overrides.get(layer, overrides.get(name))
+        if shape is None:
+            shape = list(onnx_inputs[name])
+            if shape and shape[0] is None:
+                shape[0] = 2
+            if any(d is None for d in shape):
+                raise NetworkError(f"input {layer!r} has unknown dimensions {onnx_inputs[name]}; "
+                                   f"give --input-shape {layer}=D0,D1,... or --input IN.npz")
+        feeds[name] = rng.standard_normal(tuple(shape)).astype(np.float32)
+    return feeds
+
+
+def _feeds_from(arrays, path, onnx_inputs, input_layers) -> dict:
+    """ONNX feeds from in:<layer> / in:<onnx input> / input arrays."""
+    feeds = {}
+    for name in onnx_inputs:
+        layer = input_layers.get(name, name)
+        arr = arrays.get(f"in:{layer}", arrays.get(f"in:{name}"))
+        if arr is None and len(onnx_inputs) == 1:
+            arr = arrays.get("input")
+        if arr is None:
+            raise ExportError(f"{path}: no array for input {layer!r} (in:{layer}"
+                              f"{' or input' if len(onnx_inputs) == 1 else ''})")
+        if arr.dtype.kind not in "fiu":
+            raise ExportError(f"{path}: input {layer!r} has dtype {arr.dtype}, not real numbers")
+        feeds[name] = np.ascontiguousarray(arr, dtype=np.float32)
+    return feeds
+
+
+def _user_feeds(args, onnx_inputs, input_layers) -> dict:
+    from ..weights import load_npz
+
+    if not args.input:
+        return _random_feeds(args, onnx_inputs, input_layers)
+    arrays, _ = load_npz(args.input, trust_pickle=args.trust_pickle)
+    return _feeds_from(arrays, args.input, onnx_inputs, input_layers)
+
+
+def _reference_feeds(args, ref, onnx_inputs, input_layers) -> dict:
+    """The inputs the reference outputs were computed from (they travel with the reference)."""
+    has_inputs = any(k.startswith("in:") or k == "input" for k in ref)
+    if args.reference and args.input and has_inputs:
+        raise ExportError(f"--input: {args.reference} already holds the inputs its outputs were computed from; "
+                          f"drop --input")
+    if args.reference and not has_inputs:
+        if not args.input:
+            raise ExportError(f"{args.reference}: holds no inputs (in:<input layer>); pass the inputs its outputs "
+                              f"were computed from with --input IN.npz")
+        return _user_feeds(args, onnx_inputs, input_layers)
+    return _feeds_from(ref, args.reference or "the reference run", onnx_inputs, input_layers)
+
+
+def _describe_feeds(feeds) -> str:
+    return ", ".join(f"{k} {tuple(v.shape)}" for k, v in feeds.items()) or "no inputs"
+
+
+# -- the reference -----------------------------------------------------------------------------
+def _load_reference(path, trust_pickle=False):
+    """(arrays, metadata or None) of a reference file; refuses files without per-layer outputs."""
+    from ..reference_run import META_KEY
+    from ..weights import load_npz
+
+    try:
+        arrays, _ = load_npz(path, trust_pickle=trust_pickle)
+    except WeightsError as e:
+        raise ExportError(str(e).replace("weights file not found", "reference file not found")) from None
+    meta = None
+    if META_KEY in arrays:
+        try:
+            meta = json.loads(arrays.pop(META_KEY).tobytes().decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            raise ExportError(f"{path}: its {META_KEY!r} entry is not valid JSON") from None
+    if not any(k.startswith("out:") for k in arrays):
+        keys = ", ".join(sorted(arrays)[:5]) or "nothing"
+        raise ExportError(f"{path}: not a per-layer reference (expected out:<layer> arrays, found {keys}); "
+                          f"write one with exporter/reference_run.py")
+    return arrays, meta
+
+
+def _architecture(args):
+    """The layer graph, when one is given (--network, --manifest, or the manifest in --against)."""
+    from ..cli import load_architecture
+    from ..weights import bind_weights, load_npz
+
+    if args.against:
+        weights, embedded = load_npz(args.against, trust_pickle=args.trust_pickle)
+    else:
+        weights, embedded = None, None
+    if not (args.network or args.manifest or embedded):
+        return None
+    import argparse
+
+    graph = load_architecture(argparse.Namespace(**{**vars(args), "weights": args.against}), embedded)
+    if weights is not None:
+        bind_weights(graph, weights, args.against)
+    return graph
+
+
+def _reference_python(path):
+    if os.sep not in path and not os.path.exists(path):
+        import shutil
+
+        path = shutil.which(path) or path
+    if not os.path.exists(path):
+        raise ExportError(f"--reference-python {path}: not found")
+    if os.path.isdir(path) or not os.access(path, os.X_OK):
+        raise ExportError(f"--reference-python {path}: not an executable Python")
+    return path
+
+
+def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
+    """Run exporter/reference_run.py with the user's old Python on the inputs the check uses."""
+    from ..io import atomic_output
+    from ..weights import load_npz
+
+    python = _reference_python(args.reference_python)
+    if not args.against:
+        raise ExportError("--reference-python needs --against MODEL.npz (the weights the model was exported from)")
+    if not args.network:
+        raise NetworkError("--reference-python runs your build code on the real Lasagne: pass --network FILE.py:FN"
+                           + (" (a manifest describes the network but cannot run it)" if args.manifest else ""))
+    from ..frontends.network_file import parse_spec
+
+    net_file, fn = parse_spec(args.network)
+    if not os.path.exists(net_file):
+        raise NetworkError(f"{net_file}: network file not found")
+    load_npz(args.against, trust_pickle=args.trust_pickle)  # report an unreadable weights file here, in one line
+    feeds = _user_feeds(args, onnx_inputs, input_layers)
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.TemporaryDirectory(prefix="lasagne2onnx-check-") as tmp:
+        # only this package goes on the old Python's path (not the site-packages it may be installed in)
+        try:
+            os.symlink(package, os.path.join(tmp, "exporter"))
+        except OSError:
+            import shutil
+
+            shutil.copytree(package, os.path.join(tmp, "exporter"), ignore=shutil.ignore_patterns("__pycache__"))
+        inputs_path, out_path = os.path.join(tmp, "inputs.npz"), os.path.join(tmp, "layers.npz")
+        np.savez(inputs_path, **{f"in:{input_layers.get(k, k)}": v for k, v in feeds.items()})
+        cmd = [python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from exporter.reference_run import main; "
+                             "sys.exit(main(sys.argv[2:]))", tmp,
+               "--network", os.path.abspath(net_file) + ":" + fn, "--weights", os.path.abspath(args.against),
+               "--input", inputs_path, "--out", out_path] + (["--trust-pickle"] if args.trust_pickle else [])
+        if sys.stderr.isatty():
+            print(f"computing the reference with {python} (Theano, Lasagne) ...", file=sys.stderr, flush=True)
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+        except OSError as e:
+            raise ExportError(f"--reference-python {python}: cannot run it ({e.strerror or e})") from None
+        if proc.returncode != 0 or not os.path.exists(out_path):
+            lines = [l for l in proc.stderr.splitlines() if l.strip()]
+            errors = [l for l in lines if l.startswith("error: ")]
+            if errors:
+                raise ExportError(f"reference run ({python}): {errors[-1][len('error: '):]}")
+            last = lines[-1].strip() if lines else f"exit status {proc.returncode}"
+            raise ExportError(f"reference run ({python}) failed: {last[:300]}")
+        ref, meta = _load_reference(out_path)
+        if args.save_reference:
+            import shutil
+
+            with atomic_output(args.save_reference) as dst:
+                shutil.copyfile(out_path, dst)
+    return ref, meta
+
+
+# -- comparing -----------------------------------------------------------------------------------
+def _check_coverage(args, layer_map, ref, graph):
+    where = args.reference or "the reference run"
+    outputs = {k[4:] for k in ref if k.startswith("out:")}
+    missing = [name for name, value in layer_map.items() if value is not None and name not in outputs]
+    if missing:
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        raise ExportError(f"{where}: has no output for layer {missing[0]!r} (out:{missing[0]}){more}; "
+                          f"was it computed for this network?")
+    extra = sorted(outputs - set(layer_map))
+    if extra:
+        print(f"warning: {where} has {len(extra)} layer{'s' if len(extra) > 1 else ''} the export does not know "
+              f"({', '.join(extra[:4])}{', ...' if len(extra) > 4 else ''}); not compared", file=sys.stderr)
+    if graph is not None:
+        names = [l.name for l in graph.layers]
+        if set(names) != set(layer_map):
+            odd = next(n for n in names + list(layer_map) if (n in layer_map) != (n in names))
+            raise NetworkError(f"{args.model}: was not exported from this architecture (layer {odd!r} is in "
+                               f"{'the model' if odd in layer_map else 'the network'} only)")
+
+
+def _classes(graph, meta) -> dict:
+    if graph is not None:
+        return {l.name: l.lasagne_class for l in graph.layers}
+    if meta:
+        return {l.get("name"): l.get("class", "?") for l in meta.get("layers", [])}
+    return {}
+
+
+def _inputs_of(graph, meta) -> dict:
+    if graph is not None:
+        return {l.name: list(l.inputs) for l in graph.layers}
+    if meta:
+        return {l.get("name"): list(l.get("inputs", [])) for l in meta.get("layers", [])}
+    return {}
+
+
+def _compare(layer_map, actual, ref, classes, tolerance) -> list:
+    from ..compare import error_stats
+
+    rows = []
+    for name, value in layer_map.items():
+        row = {"layer": name, "class": classes.get(name, "?"), "shape": None, "max_abs": None, "rel": None}
+        expected = ref.get(f"out:{name}")
+        if expected is not None:
+            row["shape"] = tuple(expected.shape)
+        if value is None:
+            row["status"] = "fused"
+        else:
+            stats = error_stats(actual[name], expected)
+            row["max_abs"], row["rel"] = stats["max_abs"], stats["rel"]
+            if "shape_mismatch" in stats:
+                row["status"], row["onnx_shape"] = "DIFFERS", tuple(np.shape(actual[name]))
+            else:
+                row["status"] = "OK" if stats["rel"] <= tolerance else "DIFFERS"  # NaN differs
+        rows.append(row)
+    return rows
+
+
+def _num(x) -> str:
+    if x is None:
+        return "-"
+    if x == 0:
+        return "0"
+    return f"{x:.3g}" if np.isfinite(x) else str(x)
+
+
+def _shape(row) -> str:
+    if row["shape"] is None:
+        return "-"
+    text = "(" + ", ".join(map(str, row["shape"])) + ")"
+    if "onnx_shape" in row:
+        text += " vs onnx (" + ", ".join(map(str, row["onnx_shape"])) + ")"
+    return text
+
+
+def _table(rows) -> str:
+    header = ("layer", "class", "output shape", "max abs error", "rel error", "status")
+    cells = [(r["layer"], r["class"], _shape(r), _num(r["max_abs"]) if "onnx_shape" not in r else "shape",
+              _num(r["rel"]) if "onnx_shape" not in r else "shape", r["status"]) for r in rows]
+    widths = [max(len(str(c[i])) for c in [header] + cells) for i in range(len(header))]
+    right = (3, 4)  # numbers
+    return "\n".join("  ".join(str(v).rjust(w) if i in right else str(v).ljust(w)
+                               for i, (v, w) in enumerate(zip(c, widths))).rstrip() for c in [header] + cells)
+
+
+def _summary(rows, tolerance, inputs_of) -> str:
+    compared = [r for r in rows if r["status"] != "fused"]
+    fused = len(rows) - len(compared)
+    note = f"; {fused} fused layer{'s' if fused != 1 else ''} not compared" if fused else ""
+    differs = [r for r in rows if r["status"] == "DIFFERS"]
+    if not differs:
+        worst = max(compared, key=lambda r: r["rel"], default=None)
+        at = f" (largest relative error {_num(worst['rel'])} at {worst['layer']!r})" if worst and worst["rel"] else ""
+        return f"OK: all {len(compared)} compared layers match within {tolerance:g}{at}{note}"
+    first = differs[0]
+    by_name = {r["layer"]: r for r in rows}
+    if "onnx_shape" in first:
+        what = f"output shape {_shape(first)}"
+    else:
+        what = f"relative error {_num(first['rel'])} > {tolerance:g}"
+    cause = ""
+    ins = [by_name[i] for i in inputs_of.get(first["layer"], []) if i in by_name]
+    if ins and all(r["status"] == "OK" for r in ins):
+        cause = " (its inputs match: the difference starts in this layer)"
+    elif any(r["status"] == "fused" for r in ins):
+        cause = f" (its input {next(r['layer'] for r in ins if r['status'] == 'fused')!r} was fused and not compared)"
+    return (f"DIFFERS: first divergence at layer {first['layer']!r} ({first['class']}): {what}{cause}; "
+            f"{len(differs)} of {len(compared)} compared layers differ{note}")

@@ -1,0 +1,163 @@
+"""Core of the Keras builder: :class:`Builder` (the Keras tensor and layout of each ONNX value), the ``@op``
+registry, and helpers several op families share.
+
+Layouts.  ONNX tensors are channels-first.  With ``data_format="channels_last"`` (the default) every
+tensor of rank >= 3 is held channels-last where the op allows it (convolutions, pooling, batch norm,
+activations...), kernels are transposed, model inputs and outputs are NHWC; each value remembers its
+layout (``cf`` = ONNX order, ``cl`` = channels moved last) and a ``Permute`` is inserted only where an
+op needs the other one.  A ``Flatten`` of a channels-last tensor that feeds only Dense layers is kept
+as is and those Dense layers get their kernel rows permuted, so the outputs still match.
+"""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import numpy as np  # noqa: E402
+
+from .. import onnx_reader  # noqa: E402
+from ..onnx_reader import UnsupportedNodeError, identifier, split_pads  # noqa: E402
+
+
+TARGET = "to-keras"
+REGISTRY = onnx_reader.OpRegistry(TARGET)
+op = REGISTRY.register
+_IMPORTERS = __package__.rpartition(".")[0]  # exporter.importers, home of keras_layers
+
+
+def keras_module():
+    import keras
+
+    if keras.backend.backend() != "torch" and os.environ.get("LASAGNE2ONNX_ANY_KERAS_BACKEND") != "1":
+        from ...errors import ExportError
+
+        raise ExportError(f"Keras runs on the {keras.backend.backend()!r} backend; set KERAS_BACKEND=torch "
+                          "before importing keras")
+    return keras
+
+
+class Val:
+    """A Keras tensor for one ONNX value: ``layout`` is 'cf' (ONNX order) or 'cl' (channels last);
+    ``perm`` (2-D only) says which ONNX feature each column holds, when a Flatten kept NHWC order."""
+
+    def __init__(self, t, layout="cf", perm=None):
+        self.t, self.layout, self.perm = t, layout, perm
+
+
+class Builder:
+    def __init__(self, view, data_format):
+        self.keras = keras_module()
+        self.view = view
+        self.data_format = data_format
+        self.pref = "cl" if data_format == "channels_last" else "cf"
+        self.vals = {}
+        self.names = set()
+        self.pending = []  # (layer, weights) set once the layer is built
+        self.skip = set()
+        self.shape_only = set()  # values that only describe shapes (Shape -> Gather -> Concat)
+        self.custom = set()
+
+    # -- values ----------------------------------------------------------------------------------
+    def rank(self, name, node=None):
+        return self.view.rank(name, node)
+
+    def get(self, name, node, layout=None):
+        """The Keras tensor of ``name`` in ``layout`` (None: as held), materialising permutations."""
+        if name in self.shape_only or name not in self.vals:
+            if self.view.const(name) is not None:
+                raise UnsupportedNodeError(node, f"constant input {name!r} is not supported here", TARGET)
+            raise UnsupportedNodeError(node, f"input {name!r} is not available as a tensor", TARGET)
+        v = self.vals[name]
+        if v.perm is not None:  # a flatten in NHWC order consumed by something other than a Dense
+            raise UnsupportedNodeError(node, "internal: permuted flatten consumed by a non-Dense op", TARGET)
+        r = len(v.t.shape)
+        if layout is None or layout == v.layout or r < 3:
+            return v.t
+        key = (name, layout)
+        if key not in self.vals:
+            dims = tuple(range(2, r)) + (1,) if layout == "cl" else (r - 1,) + tuple(range(1, r - 1))
+            t = self.layer(node, self.keras.layers.Permute(dims, name=self.lname(node, f"to_{layout}")), v.t)
+            self.vals[key] = Val(t, layout)
+        return self.vals[key].t
+
+    def layout_of(self, name):
+        v = self.vals.get(name)
+        return v.layout if v is not None and len(v.t.shape) >= 3 else "cf"
+
+    def put(self, name, t, layout="cf", perm=None):
+        self.vals[name] = Val(t, layout if len(t.shape) >= 3 else "cf", perm)
+
+    def axis(self, a, rank, layout):
+        """An ONNX axis in the Keras tensor of ``layout``."""
+        a = a + rank if a < 0 else a
+        if layout == "cf" or rank < 3 or a == 0:
+            return a
+        return rank - 1 if a == 1 else a - 1
+
+    def fmt(self, layout):
+        return "channels_last" if layout == "cl" else "channels_first"
+
+    # -- layers ------------------------------------------------------------------------------------
+    def lname(self, node, suffix=None):
+        if node is None:
+            base = "output"
+        elif node.layer:
+            base = node.layer[:-len("/linear")] if node.layer.endswith("/linear") else node.layer
+        else:
+            base = node.name.split(":")[0]
+        return identifier(base + (f"_{suffix}" if suffix else ""), self.names)
+
+    def layer(self, node, layer, *inputs, weights=None):
+        t = layer(*inputs) if len(inputs) == 1 else layer(list(inputs))
+        if weights is not None:
+            expected = [tuple(w.shape) for w in layer.weights]
+            got = [tuple(np.shape(w)) for w in weights]
+            if expected != got:
+                raise UnsupportedNodeError(node, f"internal: weight shapes {got} do not fit {expected}", TARGET)
+            layer.set_weights([np.asarray(w, np.float32) for w in weights])
+        if type(layer).__module__.startswith(_IMPORTERS):  # a layer from keras_layers
+            self.custom.add(type(layer).__name__)
+        return t
+
+    def const(self, name):
+        return self.view.const(name)
+
+
+def _static(view, name, node, what="input"):
+    s = view.shape(name)
+    if s is None or any(d is None for d in s[1:]):
+        raise UnsupportedNodeError(node, f"needs a static {what} shape (got {s})", TARGET)
+    return s
+
+
+def _auto_pad(n, nd):
+    ap = n.attr("auto_pad", "NOTSET")
+    if ap == "VALID":
+        return [0] * nd, [0] * nd
+    if ap not in ("NOTSET", ""):
+        raise UnsupportedNodeError(n, f"auto_pad={ap} is not supported (export with explicit pads)", TARGET)
+    return split_pads(n.attr("pads"), nd)
+
+
+def _zero_pad(b, n, x, layout, begins, ends, suffix="pad"):
+    nd = len(begins)
+    if not any(begins) and not any(ends):
+        return x
+    L = b.keras.layers
+    padding = tuple((int(p), int(q)) for p, q in zip(begins, ends))
+    if nd == 1:
+        return b.layer(n, L.ZeroPadding1D(padding[0], data_format=b.fmt(layout), name=b.lname(n, suffix)), x)
+    cls = L.ZeroPadding2D if nd == 2 else L.ZeroPadding3D
+    return b.layer(n, cls(padding, data_format=b.fmt(layout), name=b.lname(n, suffix)), x)
+
+
+def _crop1d(b, n, y, layout, crop):
+    if layout == "cl":
+        return b.layer(n, b.keras.layers.Cropping1D(crop, name=b.lname(n, "crop")), y)
+    from ..keras_layers import SliceAxis  # Cropping1D only knows (N, steps, C)
+
+    d = y.shape[2]
+    if d is None:
+        raise UnsupportedNodeError(n, "1-D cropping of channels_first data needs a static length", TARGET)
+    return b.layer(n, SliceAxis(2, crop[0], d - crop[1], name=b.lname(n, "crop")), y)

@@ -1,0 +1,62 @@
+"""Driver: :func:`build` runs every node's converter into a ``keras.Model``; layout conversions of arrays."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import onnx_reader
+from ..onnx_reader import identifier
+from .builder import REGISTRY, Builder
+
+
+def build(view, data_format="channels_last", name="lasagne"):
+    """A ``keras.Model`` computing the ONNX graph.  Returns ``(model, info)``; ``info['custom_layers']``
+    lists the lasagne2onnx layers it needed (empty: only Keras built-ins)."""
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(f"data_format must be channels_last or channels_first, not {data_format!r}")
+    b = Builder(view, data_format)
+    keras = b.keras
+    inputs = []
+    for name_ in view.inputs:
+        shape = view.shape(name_)
+        if shape is None:
+            raise onnx_reader.OnnxInputError(f"graph input {name_!r} has no shape")
+        layout = b.pref if len(shape) >= 3 else "cf"
+        dims = list(shape[1:])
+        if layout == "cl":
+            dims = dims[1:] + dims[:1]
+        t = keras.Input(shape=tuple(dims), name=identifier(name_, b.names), dtype="float32")
+        inputs.append(t)
+        b.put(name_, t, layout)
+    for n in view.nodes:
+        if n.index in b.skip:
+            continue
+        REGISTRY.lookup(n)(b, n)
+    outputs, layouts = [], []
+    for o in view.outputs:
+        if o not in b.vals:
+            raise onnx_reader.OnnxInputError(f"graph output {o!r} is not produced as a tensor")
+        v = b.vals[o]
+        if v.perm is not None:
+            raise onnx_reader.OnnxInputError(f"internal: output {o!r} is a permuted flatten")
+        want = b.pref if len(v.t.shape) >= 3 else "cf"
+        outputs.append(b.get(o, None, want) if v.layout != want else v.t)
+        layouts.append(want)
+    model = keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs if len(outputs) > 1 else outputs[0],
+                        name=identifier(name, set()))
+    return model, {"custom_layers": sorted(b.custom), "input_layouts": [b.layout_of(i) for i in view.inputs],
+                   "output_layouts": layouts}
+
+
+def to_keras_layout(array, layout):
+    """ONNX-order array -> what the Keras model takes/returns in ``layout`` ('cl' moves axis 1 last)."""
+    array = np.asarray(array)
+    if layout != "cl" or array.ndim < 3:
+        return array
+    return np.transpose(array, (0,) + tuple(range(2, array.ndim)) + (1,))
+
+
+def from_keras_layout(array, layout):
+    array = np.asarray(array)
+    if layout != "cl" or array.ndim < 3:
+        return array
+    return np.transpose(array, (0, array.ndim - 1) + tuple(range(1, array.ndim - 1)))

@@ -1,0 +1,113 @@
+"""Pooling: max/average pooling (``PaddedPooling`` for pads Keras cannot express), global pooling, reductions."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..onnx_reader import UnsupportedNodeError
+from .builder import TARGET, _auto_pad, _static, _zero_pad, op
+
+
+def _same_matches(sizes, ks, strides, begins, ends, ceil):
+    """True when Keras padding='same' windows are ONNX's (same starts, same count)."""
+    for size, k, s, pb, pe in zip(sizes, ks, strides, begins, ends):
+        if size is None:
+            return False
+        same_out = -(-size // s)
+        total = max((same_out - 1) * s + k - size, 0)
+        span = size + pb + pe - k
+        out = (-(-span // s) if ceil else span // s) + 1
+        if ceil and (out - 1) * s >= size + pb:
+            out -= 1
+        if out != same_out or pb != total // 2:
+            return False
+    return True
+
+
+@op("MaxPool", "AveragePool", attrs=("kernel_shape", "strides", "pads", "dilations", "ceil_mode",
+                                     "count_include_pad", "storage_order", "auto_pad"))
+def pool(b, n):
+    if (len(n.outputs) > 1 and n.outputs[1]) or n.attr("storage_order", 0):
+        raise UnsupportedNodeError(n, "the Indices output / storage_order are not supported", TARGET)
+    ks = list(n.attr("kernel_shape"))
+    nd = len(ks)
+    strides = list(n.attr("strides", [1] * nd))
+    if any(d != 1 for d in n.attr("dilations", [1] * nd)):
+        raise UnsupportedNodeError(n, "dilated pooling has no Keras layer", TARGET)
+    begins, ends = _auto_pad(n, nd)
+    ceil = bool(n.attr("ceil_mode", 0))
+    is_max = n.op_type == "MaxPool"
+    include = bool(n.attr("count_include_pad", 0)) and not is_max
+    layout = b.pref
+    x = b.get(n.inputs[0], n, layout)
+    shape = b.view.shape(n.inputs[0])
+    sizes = shape[2:] if shape is not None else [None] * nd
+    kind = "Max" if is_max else "Average"
+    cls = getattr(b.keras.layers, f"{kind}Pooling{nd}D")
+    padding = "valid"
+    if any(begins) or any(ends) or ceil:
+        if _same_matches(sizes, ks, strides, begins, ends, ceil) and not (include and (any(begins) or any(ends))):
+            padding = "same"
+        elif include and not ceil:
+            x = _zero_pad(b, n, x, layout, begins, ends)
+        else:
+            if any(sz is None for sz in sizes):
+                raise UnsupportedNodeError(n, f"{n.op_type} with pads {list(begins) + list(ends)}, ceil_mode="
+                                              f"{int(ceil)} needs a static input size for Keras", TARGET)
+            if ceil and include:
+                raise UnsupportedNodeError(n, "ceil_mode with count_include_pad=1 is not supported", TARGET)
+            from ..keras_layers import PaddedPooling
+
+            ends = list(ends)
+            if ceil:  # make the ceil overhang explicit: ONNX keeps windows that start before the end padding
+                for i, (size, k, s, pb, pe) in enumerate(zip(sizes, ks, strides, begins, ends)):
+                    span = size + pb + pe - k
+                    out = -(-span // s) + 1
+                    if (out - 1) * s >= size + pb:
+                        out -= 1
+                    ends[i] = max(pe, (out - 1) * s + k - size - pb)
+            layer = PaddedPooling("max" if is_max else "average", ks, strides, list(zip(begins, ends)),
+                                  b.fmt(layout), include_pad=include, name=b.lname(n))
+            b.put(n.outputs[0], b.layer(n, layer, x), layout)
+            return
+    layer = cls(pool_size=tuple(ks), strides=tuple(strides), padding=padding, data_format=b.fmt(layout),
+                name=b.lname(n))
+    b.put(n.outputs[0], b.layer(n, layer, x), layout)
+
+
+@op("GlobalAveragePool", "GlobalMaxPool")
+def global_pool(b, n):
+    nd = b.rank(n.inputs[0], n) - 2
+    layout = b.pref
+    kind = "Average" if n.op_type == "GlobalAveragePool" else "Max"
+    layer = getattr(b.keras.layers, f"Global{kind}Pooling{nd}D")(data_format=b.fmt(layout), keepdims=True,
+                                                                 name=b.lname(n))
+    b.put(n.outputs[0], b.layer(n, layer, b.get(n.inputs[0], n, layout)), layout)
+
+
+@op("ReduceSum", "ReduceMin", "ReduceMax", "ReduceMean", attrs=("axes", "keepdims", "noop_with_empty_axes"))
+def reduce(b, n):
+    axes = n.attr("axes")
+    if len(n.inputs) > 1 and n.inputs[1]:
+        a = b.const(n.inputs[1])
+        axes = None if a is None else [int(v) for v in a.reshape(-1)]
+    rank = b.rank(n.inputs[0], n)
+    axes = sorted(a + rank if a < 0 else a for a in (axes or []))
+    if axes != list(range(2, rank)) or not 3 <= rank <= 5:
+        raise UnsupportedNodeError(n, f"only reductions over all spatial axes are supported (axes {axes})", TARGET)
+    keep = bool(n.attr("keepdims", 1))
+    layout = b.pref
+    x = b.get(n.inputs[0], n, layout)
+    nd, L = rank - 2, b.keras.layers
+    kw = dict(data_format=b.fmt(layout), keepdims=keep)
+    if n.op_type in ("ReduceMean", "ReduceSum"):
+        y = b.layer(n, getattr(L, f"GlobalAveragePooling{nd}D")(name=b.lname(n), **kw), x)
+        if n.op_type == "ReduceSum":
+            count = int(np.prod(_static(b.view, n.inputs[0], n)[2:]))
+            y = b.layer(n, L.Rescaling(float(count), name=b.lname(n, "count")), y)
+    elif n.op_type == "ReduceMax":
+        y = b.layer(n, getattr(L, f"GlobalMaxPooling{nd}D")(name=b.lname(n), **kw), x)
+    else:  # min = -max(-x), exact
+        y = b.layer(n, L.Rescaling(-1.0, name=b.lname(n, "neg")), x)
+        y = b.layer(n, getattr(L, f"GlobalMaxPooling{nd}D")(name=b.lname(n), **kw), y)
+        y = b.layer(n, L.Rescaling(-1.0, name=b.lname(n, "neg_back")), y)
+    b.put(n.outputs[0], y, layout if keep else "cf")

@@ -1,0 +1,42 @@
+"""Driver: run every node's converter (:func:`generate`) and import the generated source (:func:`load_generated`)."""
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+from .. import onnx_reader
+from ..onnx_reader import identifier
+from .generator import REGISTRY, Gen
+
+
+def generate(view, source_name="model.onnx"):
+    """Return ``(python_source, state_dict_arrays)`` for an :class:`~exporter.importers.onnx_reader.OnnxView`."""
+    g = Gen(view)
+    for name in view.inputs:
+        g.vars[name] = identifier(name, g.var_names)
+    for n in view.nodes:
+        if n.index in g.skip:
+            continue
+        REGISTRY.lookup(n)(g, n)
+    for o in view.outputs:
+        if o not in g.vars and o not in g.shape_vals and view.const(o) is None:
+            raise onnx_reader.OnnxInputError(f"graph output {o!r} is not produced by any node")
+    return g.render(source_name)
+
+
+def load_generated(source, state, module_name="lasagne2onnx_generated"):
+    """Import generated source as a module and return ``Model()`` with ``state`` loaded (strict)."""
+    import torch
+
+    mod = types.ModuleType(module_name)
+    exec(compile(source, f"<{module_name}>", "exec"), mod.__dict__)
+    model = mod.Model()
+    model.load_state_dict(to_torch_state(state), strict=True)
+    return model.eval()
+
+
+def to_torch_state(state):
+    import torch
+
+    return {k: torch.from_numpy(np.array(v, copy=True)) for k, v in state.items()}

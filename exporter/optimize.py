@@ -1,0 +1,94 @@
+"""``export --optimize``: run the ONNX optimisation passes, and by default keep them only where the
+optimised model still matches the plain export within the parity tolerance.
+
+Policy (``mode``):
+  ``"off"``  — the plain export: one node group per Lasagne layer (what ``check`` and fine-tuning want).
+  ``"on"``   — always keep the optimised graph.
+  ``"auto"`` — optimise, then run both graphs in onnxruntime on the same seeded random inputs and keep
+               the optimised one only if every output agrees within ``tolerance`` (relative to the
+               output scale, as in the parity tests); otherwise keep the plain export and say why.
+
+What was done is recorded in the model's metadata (:data:`OPTIMIZED_KEY`, JSON) so the importers can
+tell the user that, say, a BatchNormalization was folded into its convolution and is no longer a
+trainable layer.
+"""
+from __future__ import annotations
+
+import json
+
+import onnx
+
+import passes
+
+from . import model_io
+from .compare import error_stats, layer_value_map
+
+OPTIMIZED_KEY = "lasagne2onnx.optimized"
+MODES = ("auto", "on", "off")
+TOLERANCE = 1e-5
+
+
+def optimize(model: onnx.ModelProto, payloads: dict | None, mode: str = "auto", tolerance: float = TOLERANCE,
+             input_shapes: dict | None = None):
+    """Returns ``(model, payloads, report)``; ``report`` is a dict (also stored in the metadata when
+    the optimised graph is kept): ``kept``, ``fused_layers``, ``nodes_before``/``nodes_after``,
+    ``max_rel`` (None unless verified) and ``reason``."""
+    if mode not in MODES:
+        raise ValueError(f"optimize mode must be one of {MODES}, got {mode!r}")
+    report = {"kept": False, "fused_layers": [], "nodes_before": len(model.graph.node),
+              "nodes_after": len(model.graph.node), "max_rel": None, "reason": "off"}
+    if mode == "off":
+        return model, payloads, report
+    optimized, new_payloads = model, payloads
+    for p in passes.OPTIMIZE_PASSES:
+        optimized, new_payloads = p(optimized, new_payloads)
+    before, after = layer_value_map(model), layer_value_map(optimized)
+    report["fused_layers"] = [name for name, value in after.items() if value is None and before.get(name)]
+    report["nodes_after"] = len(optimized.graph.node)
+    if report["nodes_after"] == report["nodes_before"]:
+        report["reason"] = "nothing to optimise"
+        return model, payloads, report
+    if mode == "auto":
+        try:
+            report["max_rel"] = _max_deviation(model, payloads, optimized, new_payloads, input_shapes)
+        except ValueError as e:  # inputs of unknown size: cannot verify, so do not optimise
+            report["reason"] = f"not verified ({e}); pass --optimize to force"
+            return model, payloads, report
+        if not report["max_rel"] <= tolerance:
+            report["reason"] = (f"optimised graph deviates by {report['max_rel']:.3g} (> {tolerance:g}) from the "
+                                f"plain export; kept the plain export")
+            return model, payloads, report
+        report["reason"] = f"verified: max relative deviation {report['max_rel']:.3g}"
+    else:
+        report["reason"] = "forced (--optimize)"
+    report["kept"] = True
+    props = {p.key: p.value for p in optimized.metadata_props}
+    props[OPTIMIZED_KEY] = json.dumps({k: report[k] for k in ("fused_layers", "nodes_before", "nodes_after", "max_rel")})
+    onnx.helper.set_model_props(optimized, props)
+    return optimized, new_payloads, report
+
+
+def optimization_record(model: onnx.ModelProto) -> dict | None:
+    """What ``--optimize`` did to an exported model (None if it was not optimised)."""
+    for prop in model.metadata_props:
+        if prop.key == OPTIMIZED_KEY:
+            return json.loads(prop.value)
+    return None
+
+
+def _max_deviation(plain, plain_payloads, optimized, optimized_payloads, input_shapes) -> float:
+    from .validate import make_session, random_inputs
+
+    def session(m, p):
+        return make_session(model_io.attach(m, p) if p is not None else m)
+
+    a = session(plain, plain_payloads)
+    feeds = random_inputs(a, overrides=input_shapes)
+    b = session(optimized, optimized_payloads)
+    names = [o.name for o in a.get_outputs()]
+    if names != [o.name for o in b.get_outputs()]:
+        raise AssertionError("optimisation changed the graph outputs")  # a bug, not bad input
+    worst = 0.0
+    for x, y in zip(a.run(names, feeds), b.run(names, feeds)):
+        worst = max(worst, error_stats(y, x)["rel"])
+    return worst

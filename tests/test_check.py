@@ -1,0 +1,186 @@
+"""``python -m exporter check``: per-layer comparison of an export with the original framework."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from exporter.compare import layer_value_map, run_layers
+from tests.reference import LEGACY_PYTHON, THEANO_FLAGS
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXAMPLE = os.path.join(ROOT, "models", "example")
+LAYERS = ["input", "conv1", "pool1", "conv2_d_3", "fc", "prob"]  # conv2_d_3: the exporter's name for an unnamed layer
+
+# Lasagne 0.1 layers only, so that PyPI's Lasagne runs it; Conv2DLayer keeps its default flip_filters
+BUILD = '''
+def build_model():
+    import lasagne
+    from lasagne.layers import Conv2DLayer, DenseLayer, InputLayer, MaxPool2DLayer
+
+    l = InputLayer((None, 2, 10, 10), name="input")
+    l = Conv2DLayer(l, 4, 3, name="conv1")
+    l = MaxPool2DLayer(l, 2, name="pool1")
+    l = Conv2DLayer(l, 5, 2, pad=1)
+    l = DenseLayer(l, 6, name="fc")
+    return DenseLayer(l, 3, nonlinearity=lasagne.nonlinearities.softmax, name="prob")
+'''
+
+
+def cli(*args, cwd=ROOT):
+    env = dict(os.environ, THEANO_FLAGS=THEANO_FLAGS, PYTHONWARNINGS="ignore")
+    return subprocess.run([sys.executable, "-m", "exporter", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env)
+
+
+def one_line_error(r):
+    lines = r.stderr.strip().splitlines()
+    return r.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in r.stderr
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """build.py, model.npz (random weights saved the way Lasagne users do) and its export."""
+    d = tmp_path_factory.mktemp("check")
+    (d / "build.py").write_text(BUILD)
+    network = f"{d / 'build.py'}:build_model"
+    r = cli("capture", "--network", network, "--out", d / "arch.json")
+    assert r.returncode == 0, r.stderr
+    arch = json.loads((d / "arch.json").read_text())
+    shapes = {p["key"]: p["shape"] for layer in arch["layers"] for p in layer["params"]}
+    rng = np.random.default_rng(1)
+    np.savez(d / "model.npz", *[rng.normal(0, 0.3, shapes[k]).astype(np.float32) for k in arch["param_keys"]])
+    r = cli(d / "model.npz", d / "out.onnx", "--network", network)
+    assert r.returncode == 0, r.stderr
+    return d, network
+
+
+def table_rows(stdout):
+    """layer name -> the row's cells."""
+    return {line.split()[0]: line.split() for line in stdout.splitlines()[2:] if line and not line.startswith(("OK", "DIFFERS"))}
+
+
+@pytest.fixture(scope="module")
+def theano_check(exported):
+    """``check --reference-python`` run once (the real Lasagne on Theano), keeping the reference it computed."""
+    if not os.path.exists(LEGACY_PYTHON):
+        pytest.skip(f"no legacy Theano + Lasagne environment at {LEGACY_PYTHON} (scripts/setup-legacy.sh makes it)")
+    d, network = exported
+    r = cli("check", d / "out.onnx", "--against", d / "model.npz", "--network", network,
+            "--reference-python", LEGACY_PYTHON, "--save-reference", d / "layers.npz")
+    return r, d / "layers.npz"
+
+
+def test_check_against_real_theano(exported, theano_check):
+    d, _ = exported
+    r, saved = theano_check
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = table_rows(r.stdout)
+    assert list(rows) == LAYERS  # network order
+    assert all(row[-1] == "OK" for row in rows.values())
+    assert rows["conv1"][1] == "Conv2DLayer" and rows["conv2_d_3"][1] == "Conv2DLayer"
+    assert r.stdout.strip().splitlines()[-1].startswith("OK: all 6 compared layers match within 1e-05")
+
+    # the saved reference is the worker's format: a later check needs neither Theano nor --against
+    with np.load(saved) as z:
+        assert {f"out:{n}" for n in LAYERS} | {"in:input"} <= set(z.files)
+    r = cli("check", d / "out.onnx", "--reference", saved)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert list(table_rows(r.stdout)) == LAYERS and "Conv2DLayer" in r.stdout
+
+
+def test_wrong_port_names_the_first_diverging_layer(exported, theano_check):
+    d, _ = exported
+    _, saved = theano_check  # Theano's per-layer outputs for the correct weights
+    model = onnx.load(str(d / "out.onnx"))
+    conv = [n for n in model.graph.node if n.op_type == "Conv"][1]  # the unnamed second Conv2DLayer
+    init = next(t for t in model.graph.initializer if t.name == conv.input[1])
+    w = numpy_helper.to_array(init)  # un-flip the kernel: Lasagne's true convolution becomes a correlation
+    init.CopyFrom(numpy_helper.from_array(np.ascontiguousarray(w[:, :, ::-1, ::-1]), init.name))
+    onnx.save(model, str(d / "wrong.onnx"))
+
+    r = cli("check", d / "wrong.onnx", "--reference", saved)
+    assert r.returncode == 1, r.stdout + r.stderr
+    rows = table_rows(r.stdout)
+    assert [rows[n][-1] for n in LAYERS] == ["OK", "OK", "OK", "DIFFERS", "DIFFERS", "DIFFERS"]
+    summary = r.stdout.strip().splitlines()[-1]
+    assert summary.startswith("DIFFERS: first divergence at layer 'conv2_d_3' (Conv2DLayer)"), summary
+    assert "its inputs match" in summary
+
+
+def _ort_reference(model_path, out_path, seed=0, drop=(), perturb=None):
+    """A per-layer reference in the worker's format, computed by onnxruntime (no Theano)."""
+    model = onnx.load(str(model_path))
+    x = np.random.default_rng(seed).standard_normal((3, *[d.dim_value for d in
+                                                         model.graph.input[0].type.tensor_type.shape.dim[1:]]))
+    name = model.graph.input[0].name
+    outs = run_layers(model, {name: x.astype(np.float32)})
+    ref = {f"in:{name}": x.astype(np.float32), **{f"out:{k}": v for k, v in outs.items() if k not in drop}}
+    if perturb:
+        ref[f"out:{perturb}"] = ref[f"out:{perturb}"] + 1e-3
+    np.savez(out_path, **ref)
+    return layer_value_map(model)
+
+
+def test_reference_file_without_theano(exported, tmp_path):
+    d, _ = exported
+    _ort_reference(d / "out.onnx", tmp_path / "ref.npz")
+    r = cli("check", d / "out.onnx", "--reference", tmp_path / "ref.npz")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert list(table_rows(r.stdout)) == LAYERS and "input (3, 2, 10, 10)" in r.stdout
+
+    _ort_reference(d / "out.onnx", tmp_path / "bad.npz", perturb="pool1")
+    r = cli("check", d / "out.onnx", "--reference", tmp_path / "bad.npz", "--against", d / "model.npz",
+            "--manifest", d / "arch.json")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "first divergence at layer 'pool1' (MaxPool2DLayer)" in r.stdout  # class from the manifest
+    assert table_rows(r.stdout)["conv1"][-1] == "OK"
+    # a looser tolerance accepts it
+    r = cli("check", d / "out.onnx", "--reference", tmp_path / "bad.npz", "--tolerance", "1e-2")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_fused_layers_of_an_optimized_export(tmp_path):
+    """An optimised export has no output for layers folded into their neighbours: rows say 'fused'."""
+    weights = os.path.join(EXAMPLE, "model.npz")  # carries its manifest
+    assert cli(weights, tmp_path / "plain.onnx", "--no-optimize").returncode == 0
+    r = cli(weights, tmp_path / "opt.onnx", "--optimize")
+    assert r.returncode == 0, r.stderr
+    fused = [k for k, v in layer_value_map(onnx.load(str(tmp_path / "opt.onnx"))).items() if v is None]
+    if not fused:
+        pytest.skip("the optimiser fused nothing in the example")
+    _ort_reference(tmp_path / "plain.onnx", tmp_path / "ref.npz")
+    r = cli("check", tmp_path / "opt.onnx", "--reference", tmp_path / "ref.npz", "--against", weights)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = table_rows(r.stdout)
+    assert all(rows[k][-1] == "fused" for k in fused)
+    assert rows["conv1_bn"][1] == "BatchNormLayer"  # classes from the manifest embedded in the npz
+    assert f"{len(fused)} fused layer" in r.stdout.strip().splitlines()[-1]
+
+
+def test_bad_input_gives_one_line_and_exit_2(exported, tmp_path):
+    d, network = exported
+    _ort_reference(d / "out.onnx", tmp_path / "partial.npz", drop=("pool1",))
+    cases = [
+        (("check", tmp_path / "missing.onnx", "--reference", tmp_path / "partial.npz"), "missing.onnx: ONNX model not found"),
+        (("check", d / "out.onnx"), "check needs the original outputs"),
+        (("check", d / "out.onnx", "--reference", tmp_path / "nothing.npz"), "reference file not found"),
+        (("check", d / "out.onnx", "--reference", d / "model.npz"), "not a per-layer reference"),
+        (("check", d / "out.onnx", "--reference", tmp_path / "partial.npz"), "no output for layer 'pool1'"),
+        (("check", d / "out.onnx", "--reference-python", tmp_path / "no-python"), "not found"),
+        (("check", d / "out.onnx", "--reference-python", sys.executable, "--against", tmp_path / "none.npz",
+          "--network", network), "none.npz: weights file not found"),
+        (("check", d / "out.onnx", "--reference-python", sys.executable, "--against", d / "model.npz"),
+         "pass --network"),
+        # a Python without Theano: the worker's own one-line error comes through
+        (("check", d / "out.onnx", "--reference-python", sys.executable, "--against", d / "model.npz",
+          "--network", network), "cannot import Theano and Lasagne"),
+    ]
+    for args, message in cases:
+        r = cli(*args)
+        assert one_line_error(r), (args, r.returncode, r.stdout, r.stderr)
+        assert message in r.stderr, (args, r.stderr)
