@@ -34,6 +34,12 @@ def _write_error(path, e: OSError) -> ExportError:
     return ExportError(f"{path}: cannot write the output ({e.strerror or type(e).__name__})")
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_output(path):
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
@@ -47,6 +53,7 @@ def atomic_output(path):
     try:
         try:
             yield tmp
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; give it the usual mode
             os.replace(tmp, path)
         except OSError as e:
             if e.errno in _WRITE_ERRNOS or e.filename in (tmp, path):

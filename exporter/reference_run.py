@@ -98,44 +98,6 @@ def _import_lasagne():
     return theano, lasagne
 
 
-def layer_names(layers):
-    """The names the exporter gives ``get_all_layers`` (see exporter.frontends.lasagne_live.capture)."""
-    from exporter.frontends.lasagne_live import _default_name
-
-    names, used = [], set()
-    for pos, layer in enumerate(layers):
-        name = getattr(layer, "name", None) or _default_name(type(layer).__name__, pos)
-        base, k = name, 1
-        while name in used:
-            k += 1
-            name = "{}_{}".format(base, k)
-        used.add(name)
-        names.append(name)
-    return names
-
-
-def _incoming(layer):
-    if hasattr(layer, "input_layers"):
-        return list(layer.input_layers)
-    if getattr(layer, "input_layer", None) is not None:
-        return [layer.input_layer]
-    return []
-
-
-def _parse_shapes(values):
-    shapes = {}
-    for v in values:
-        name, sep, dims = v.partition("=")
-        try:
-            shape = tuple(int(d) for d in dims.split(","))
-        except ValueError:
-            shape = ()
-        if not sep or not name or not shape or any(d <= 0 for d in shape):
-            raise ReferenceRunError("--input-shape expects NAME=D0,D1,... with positive integers, got {!r}".format(v))
-        shapes[name] = shape
-    return shapes
-
-
 def _load_arrays(path, trust_pickle, what):
     from exporter.errors import ExportError
     from exporter.weights import load_npz
@@ -149,7 +111,13 @@ def _load_arrays(path, trust_pickle, what):
 
 def _inputs(args, input_layers, names, np, floatX):
     """name -> array for every input layer: from --input, else seeded random arrays."""
-    shapes = _parse_shapes(args.input_shape)
+    from exporter.cli import parse_input_shapes
+    from exporter.errors import ExportError
+
+    try:
+        shapes = parse_input_shapes(args.input_shape)
+    except ExportError as e:
+        raise ReferenceRunError(str(e))
     given = _load_arrays(args.input, args.trust_pickle, "--input") if args.input else None
     rng = np.random.RandomState(args.seed)
     feeds = {}
@@ -186,6 +154,7 @@ def compute(args):
     theano, lasagne = _import_lasagne()
     import numpy as np
     from exporter.errors import ExportError
+    from exporter.frontends.lasagne_live import incoming, layer_names
     from exporter.frontends.network_file import _where, load_build_function
 
     try:
@@ -235,7 +204,7 @@ def compute(args):
         "format": FORMAT, "version": 1, "network": args.network, "weights": os.path.basename(args.weights),
         "theano": getattr(theano, "__version__", "?"), "lasagne": getattr(lasagne, "__version__", "?"),
         "floatX": floatX, "python": sys.version.split()[0],
-        "layers": [{"name": names[l], "class": type(l).__name__, "inputs": [names[i] for i in _incoming(l) if i in names],
+        "layers": [{"name": names[l], "class": type(l).__name__, "inputs": [names[i] for i in incoming(l) if i in names],
                     "shape": [int(d) for d in np.shape(v)]} for l, v in zip(layers, values)],
     }
     result[META_KEY] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)

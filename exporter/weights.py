@@ -145,6 +145,12 @@ def _trusted_pickle_member(zf, info, key, path):
     return arr
 
 
+def _all_finite(arr, chunk: int = 1 << 22) -> bool:
+    """np.isfinite(arr).all() without a boolean array the size of ``arr``."""
+    flat = arr.reshape(-1)
+    return all(np.isfinite(flat[i:i + chunk]).all() for i in range(0, flat.size, chunk))
+
+
 def _one_line(e) -> str:
     return " ".join(str(e).split())[:300]
 
@@ -181,7 +187,7 @@ def bind_weights(graph: LayerGraph, weights: dict, path: str = "weights") -> dic
         if arr.dtype.kind not in "fiu":
             raise WeightsError(f"{path}: array {key} ({layer.name}.{p.role}) has dtype {arr.dtype}, not real numbers")
         arr = arr.astype(np.float32, copy=False)
-        if not np.all(np.isfinite(arr)):
+        if not _all_finite(arr):
             warnings.warn(f"{path}: array {key} ({layer.name}.{p.role}) contains NaN or Inf values", WeightsWarning,
                           stacklevel=2)
         bound[key] = arr

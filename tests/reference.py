@@ -21,14 +21,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LEGACY_PYTHON = os.environ.get("LASAGNE2ONNX_LEGACY_PYTHON", os.path.join(ROOT, ".venv-legacy", "bin", "python"))
 THEANO_FLAGS = "floatX=float32,blas.ldflags=-lopenblas"
 # what the reference depends on: the cases, the worker and the capture code it runs
-HASHED = ["tests/cases", "tests/legacy", "exporter/frontends", "exporter/layers", "exporter/ir.py",
+HASHED = ["tests/cases", "tests/legacy", "models/zoo", "exporter/frontends", "exporter/layers", "exporter/ir.py",
           "exporter/registry.py", "exporter/errors.py"]
 WORKERS = int(os.environ.get("LASAGNE2ONNX_REFERENCE_WORKERS", "2"))
 
 
-def content_hash() -> str:
+def content_hash(extra=()) -> str:
+    """Hash of the HASHED files, plus the ``extra`` ones (files or folders) when given."""
     h = hashlib.sha256()
-    for rel in HASHED:
+    for rel in list(HASHED) + list(extra):
         path = os.path.join(ROOT, rel)
         files = [path] if os.path.isfile(path) else sorted(
             os.path.join(d, f) for d, _, fs in os.walk(path) for f in fs if f.endswith(".py"))
@@ -56,27 +57,35 @@ class Reference:
         return {k[4:]: v for k, v in self.io.items() if k.startswith("out:")}
 
 
-def _run_worker(out_dir, names):
+WORKER = os.path.join("tests", "legacy", "reference_worker.py")
+
+
+def _run_worker(out_dir, names, worker=WORKER):
     env = dict(os.environ, THEANO_FLAGS=THEANO_FLAGS, PYTHONWARNINGS="ignore")
-    proc = subprocess.run([LEGACY_PYTHON, os.path.join(ROOT, "tests", "legacy", "reference_worker.py"), out_dir, *names],
+    proc = subprocess.run([LEGACY_PYTHON, os.path.join(ROOT, worker), out_dir, *names],
                           capture_output=True, text=True, env=env, cwd=ROOT)
     if proc.returncode != 0:
         raise RuntimeError(f"reference worker failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
     return proc.stdout
 
 
-def ensure_references(names) -> str:
-    """Compute (or reuse) references for ``names``; returns the cache directory."""
+def ensure_references(names, worker=WORKER, hashed_extra=()) -> str:
+    """Compute (or reuse) references for ``names``; returns the cache directory.
+
+    ``worker`` (a script path relative to the repository root, run in the legacy environment as
+    ``worker OUT_DIR NAME...``, writing ``NAME.io.npz`` or ``NAME.error`` last) and ``hashed_extra``
+    (files it depends on beyond HASHED) let other reference sets share this cache: see
+    tests/zoo_full.py."""
     if not os.path.exists(LEGACY_PYTHON):
         raise RuntimeError(f"the legacy Theano environment is missing ({LEGACY_PYTHON}); run scripts/setup-legacy.sh")
-    out_dir = os.path.join(ROOT, ".cache", "reference", content_hash())
+    out_dir = os.path.join(ROOT, ".cache", "reference", content_hash(hashed_extra))
     os.makedirs(out_dir, exist_ok=True)
     with FileLock(out_dir + ".lock"):
         todo = [n for n in names if not any(os.path.exists(os.path.join(out_dir, n + ext)) for ext in (".io.npz", ".error"))]
         if todo:
             chunks = [todo[i::WORKERS] for i in range(WORKERS) if todo[i::WORKERS]]
             with ThreadPoolExecutor(len(chunks)) as pool:
-                for log in pool.map(lambda c: _run_worker(out_dir, c), chunks):
+                for log in pool.map(lambda c: _run_worker(out_dir, c, worker), chunks):
                     sys.stderr.write(log)
     return out_dir
 

@@ -49,3 +49,23 @@ def test_weights_without_architecture_ask_for_one(tmp_path):
 def test_help_lists_commands():
     r = cli("--help")
     assert r.returncode == 0 and "to-torch" in r.stdout and "capture" in r.stdout
+
+
+def test_progress_is_shown_on_request_and_quiet_otherwise(tmp_path):
+    """Layers converted and bytes written are drawn on a terminal (forced here with --progress);
+    a pipe (CI, logs) gets no progress lines."""
+    model = os.path.join(EXAMPLE, "model.npz")
+    r = cli(model, tmp_path / "a.onnx", "--progress")
+    assert r.returncode == 0, r.stderr
+    assert "converted prob" in r.stderr
+    assert "writing a.onnx" in r.stderr and "MB" in r.stderr
+    r = cli(model, tmp_path / "b.onnx")
+    assert r.returncode == 0 and "converted" not in r.stderr and "MB" not in r.stderr
+
+
+def test_output_file_gets_the_usual_permissions(tmp_path):
+    r = cli(os.path.join(EXAMPLE, "model.npz"), tmp_path / "a.onnx", "-q")
+    assert r.returncode == 0, r.stderr
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert os.stat(tmp_path / "a.onnx").st_mode & 0o777 == 0o666 & ~mask

@@ -1,7 +1,7 @@
 """Full-size model-zoo networks (models/zoo) built with the Theano-free Lasagne API, exported with
 their random initial weights, checked against the published parameter counts and run once in
-onnxruntime.  (Numerical parity with Theano is tested on small variants of the same build code in
-tests/cases/zoo_cases.py.)"""
+onnxruntime.  (Numerical parity with Theano: every layer of small variants of the same build code in
+tests/cases/zoo_cases.py, and the full-size networks' outputs in tests/test_zoo_full_theano.py.)"""
 import importlib
 
 import numpy as np

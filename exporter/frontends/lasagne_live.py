@@ -42,6 +42,21 @@ def _default_name(cls_name: str, position: int) -> str:
     return f"{snake}_{position}"
 
 
+def layer_names(layers) -> list:
+    """The exporter's name for each layer of ``get_all_layers``: the user's name, else
+    ``<kind>_<position>``; repeated names get ``_2``, ``_3``, ..."""
+    names, used = [], set()
+    for pos, layer in enumerate(layers):
+        name = getattr(layer, "name", None) or _default_name(type(layer).__name__, pos)
+        base, k = name, 1
+        while name in used:
+            k += 1
+            name = f"{base}_{k}"
+        used.add(name)
+        names.append(name)
+    return names
+
+
 def _lasagne_layers_module(layer):
     root = type(layer).__module__.split(".")[0]
     try:
@@ -58,7 +73,7 @@ def _input_shapes(layer):
     return []
 
 
-def _incoming(layer):
+def incoming(layer):
     if hasattr(layer, "input_layers"):
         return list(layer.input_layers)
     if getattr(layer, "input_layer", None) is not None:
@@ -86,16 +101,7 @@ def capture(output_layers, source: str = "") -> LayerGraph:
     all_params = L.get_all_params(outs)
     param_index = {id(p): i for i, p in enumerate(all_params)}
 
-    names, used = {}, set()
-    for pos, layer in enumerate(all_layers):
-        cls_name = type(layer).__name__
-        name = getattr(layer, "name", None) or _default_name(cls_name, pos)
-        base, k = name, 1
-        while name in used:
-            k += 1
-            name = f"{base}_{k}"
-        used.add(name)
-        names[id(layer)] = name
+    names = {id(layer): name for layer, name in zip(all_layers, layer_names(all_layers))}
 
     specs = []
     for pos, layer in enumerate(all_layers):
@@ -122,7 +128,7 @@ def capture(output_layers, source: str = "") -> LayerGraph:
             params.append(ParamSpec(role=role, shape=_param_shape(p), key=f"arr_{param_index[id(p)]}"))
         specs.append(LayerSpec(
             name=name, kind=rule.kind, lasagne_class=cls_name,
-            inputs=[names[id(i)] for i in _incoming(layer)],
+            inputs=[names[id(i)] for i in incoming(layer)],
             attrs=to_jsonable(attrs), params=params,
             output_shape=tuple(layer.output_shape), position=pos,
             user_named=bool(getattr(layer, "name", None)),
