@@ -241,6 +241,8 @@ def test_cli_optimizes_by_default_and_importers_say_so(tmp_path):
     assert r.returncode == 0 and "--no-optimize" in r.stderr
     r = _cli("to-torch", tmp_path / "plain.onnx", "--out", tmp_path / "torch_plain")
     assert r.returncode == 0 and "warning" not in r.stderr
+    r = _cli("to-keras", tmp_path / "opt.onnx", "--out", tmp_path / "opt.keras")
+    assert r.returncode == 0 and "--no-optimize" in r.stderr, r.stderr
 
 
 def test_all_passes_in_order_fold_a_dense_batch_norm(lasagne):
@@ -250,5 +252,3 @@ def test_all_passes_in_order_fold_a_dense_batch_norm(lasagne):
     skeleton, payloads = _detached(net, lasagne)
     model, payloads, report = optimize(skeleton, payloads, "on")
     assert "BatchNormalization" not in _ops(model) and report["fused_layers"] == ["fc"]
-    r = _cli("to-keras", tmp_path / "opt.onnx", "--out", tmp_path / "opt.keras")
-    assert r.returncode == 0 and "--no-optimize" in r.stderr, r.stderr
