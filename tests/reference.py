@@ -21,7 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LEGACY_PYTHON = os.environ.get("LASAGNE2ONNX_LEGACY_PYTHON", os.path.join(ROOT, ".venv-legacy", "bin", "python"))
 THEANO_FLAGS = "floatX=float32,blas.ldflags=-lopenblas"
 # what the reference depends on: the cases, the worker and the capture code it runs
-HASHED = ["tests/cases", "tests/legacy", "models/zoo", "exporter/frontends", "exporter/layers", "exporter/ir.py",
+HASHED = ["tests/cases", "tests/legacy", "tests/random_params.py", "models/zoo", "exporter/frontends", "exporter/layers", "exporter/ir.py",
           "exporter/registry.py", "exporter/errors.py"]
 WORKERS = int(os.environ.get("LASAGNE2ONNX_REFERENCE_WORKERS", "2"))
 

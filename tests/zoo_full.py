@@ -21,6 +21,8 @@ import zlib
 
 import numpy as np
 
+from tests.random_params import RANDOM_PARAMS  # the reference worker's (the fingerprint checks it)
+
 # the reference hash covers tests/reference.py's HASHED plus these
 HASHED_EXTRA = ["models/zoo", "tests/zoo_full.py", "tests/zoo_full_worker.py"]
 WORKER = "tests/zoo_full_worker.py"
@@ -61,18 +63,6 @@ FULL = {
 # 0.0125 keeps the scores at ~6 like the small variant's, the O(1) regime of a trained network.
 SCALE_W = {"unet": ("output_segmentation", 0.0125)}
 
-# the reference worker's random parameters (tests/legacy/reference_worker.py RANDOM_PARAMS): the
-# fingerprint check fails if the two drift apart
-RANDOM_PARAMS = {
-    "b": lambda r, s: r.normal(0, 0.2, s),
-    "beta": lambda r, s: r.normal(0, 0.2, s),
-    "gamma": lambda r, s: r.uniform(0.5, 1.5, s),
-    "mean": lambda r, s: r.normal(0, 0.2, s),
-    "inv_std": lambda r, s: r.uniform(0.5, 2.0, s),
-    "std": lambda r, s: r.uniform(0.5, 2.0, s),
-    "scales": lambda r, s: r.uniform(0.5, 1.5, s),
-    "alpha": lambda r, s: r.uniform(0.0, 0.5, s),
-}
 
 
 def case_name(name):

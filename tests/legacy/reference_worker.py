@@ -33,17 +33,7 @@ lasagne02_backport.install()
 from exporter.frontends.lasagne_live import capture  # noqa: E402
 from tests.cases import load_all  # noqa: E402
 
-# role suffix -> sampler(rng, shape); W-like parameters keep Lasagne's own initialisation
-RANDOM_PARAMS = {
-    "b": lambda r, s: r.normal(0, 0.2, s),
-    "beta": lambda r, s: r.normal(0, 0.2, s),
-    "gamma": lambda r, s: r.uniform(0.5, 1.5, s),
-    "mean": lambda r, s: r.normal(0, 0.2, s),
-    "inv_std": lambda r, s: r.uniform(0.5, 2.0, s),
-    "std": lambda r, s: r.uniform(0.5, 2.0, s),
-    "scales": lambda r, s: r.uniform(0.5, 1.5, s),
-    "alpha": lambda r, s: r.uniform(0.0, 0.5, s),
-}
+from tests.random_params import RANDOM_PARAMS  # noqa: E402
 
 
 def randomise_params(net, rng):
