@@ -62,6 +62,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # stdout closed early (e.g. piped into head): stop quietly, as SIGPIPE would
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 def one_line(message) -> str:
@@ -95,23 +99,34 @@ def progress_printer(enabled: bool | None = None, stream=None):
 
 
 def parse_input_shapes(values) -> dict:
-    """``["input=1,3,224,224", ...]`` -> ``{"input": (1, 3, 224, 224)}``."""
+    """``["input=1,3,224,224", ...]`` -> ``{"input": (1, 3, 224, 224)}``; a shape without a name
+    (``["1,3,224,224"]``) is keyed ``None``: the network's only input layer."""
     shapes = {}
     for v in values or ():
-        name, sep, dims = v.partition("=")
+        name, sep, dims = v.rpartition("=")
         try:
             shape = tuple(int(d) for d in dims.split(","))
         except ValueError:
             shape = ()
-        if not sep or not name or not shape or any(d <= 0 for d in shape):
-            raise NetworkError(f"--input-shape expects NAME=D0,D1,... with positive integers, got {v!r}")
-        shapes[name] = shape
+        if (sep and not name) or not shape or any(d <= 0 for d in shape):
+            raise NetworkError(f"--input-shape expects [NAME=]D0,D1,... with positive integers, got {v!r}")
+        shapes[name if sep else None] = shape
+    if None in shapes and len(shapes) > 1:
+        raise NetworkError("--input-shape without a name stands for the only input layer: name every input "
+                           "(NAME=D0,D1,...) when there are several")
     return shapes
 
 
 def apply_input_shapes(graph, shapes: dict):
-    """Fill in the unknown dimensions of input layers (a manifest's other layers keep their shapes)."""
+    """Check ``--input-shape`` against a manifest's input layers.  A manifest's layers are already
+    fixed (a layer that needed a size has it), so the graph is left as it is: the shapes give the
+    unknown dimensions for running the export in onnxruntime (the check, --optimize's verification)."""
     layers = graph.by_name()
+    if None in shapes:
+        if len(graph.inputs) != 1:
+            raise NetworkError(f"--input-shape without a name needs a network with one input layer; this one has "
+                               f"{len(graph.inputs)} ({', '.join(graph.inputs)}): use NAME=D0,D1,...")
+        shapes = {graph.inputs[0]: shapes[None]}
     for name, shape in shapes.items():
         spec = layers.get(name)
         if spec is None or spec.kind != "Input":
@@ -120,7 +135,6 @@ def apply_input_shapes(graph, shapes: dict):
         if len(have) != len(shape) or any(h is not None and h != d for h, d in zip(have, shape)):
             raise NetworkError(f"--input-shape {name}={','.join(map(str, shape))} does not fit the layer's shape "
                                f"{tuple(have)}")
-        spec.output_shape = tuple(shape)
     return graph
 
 

@@ -17,6 +17,8 @@ def random_inputs(session, batch: int = 2, seed: int = 0, overrides: dict | None
     """Random float32 inputs for every graph input; symbolic dims get ``batch`` (first) or ``overrides``."""
     rng = np.random.default_rng(seed)
     feeds = {}
+    if overrides and None in overrides and len(session.get_inputs()) == 1:  # --input-shape without a name
+        overrides = {session.get_inputs()[0].name: overrides[None]}
     for inp in session.get_inputs():
         if overrides and inp.name in overrides:
             shape = overrides[inp.name]

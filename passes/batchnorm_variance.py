@@ -34,7 +34,8 @@ def batchnorm_to_variance(graph, weights):
         gamma = _param_or(spec, weights, "gamma", 1.0, inv.shape)
         beta = _param_or(spec, weights, "beta", 0.0, inv.shape)
         eps = spec.attrs["epsilon"]
-        var = 1.0 / inv**2 - eps
+        with np.errstate(divide="ignore", over="ignore"):  # inv_std 0 is a variance of inf: still exact
+            var = 1.0 / inv**2 - eps
         rank = len(spec.output_shape)
         per_channel = sorted(spec.attrs["axes"]) == [a for a in range(rank) if a != 1] and inv.ndim == 1
         if per_channel and np.all(var >= 0):

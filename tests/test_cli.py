@@ -69,3 +69,21 @@ def test_output_file_gets_the_usual_permissions(tmp_path):
     mask = os.umask(0o022)
     os.umask(mask)
     assert os.stat(tmp_path / "a.onnx").st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_network_file_inside_a_package_may_use_relative_imports(tmp_path):
+    """Build code split over a package (like models/zoo/vgg16.py importing ._vgg) loads by path."""
+    r = cli("capture", "--network", "models/zoo/googlenet.py:build_model", "--lasagne", "compat",
+            "--out", tmp_path / "googlenet.json")
+    assert r.returncode == 0, r.stderr
+    assert "85 layers" in r.stdout
+    pkg = tmp_path / "mynets"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "_blocks.py").write_text("from lasagne.layers import DenseLayer\n\ndef head(net):\n"
+                                    "    return DenseLayer(net, 3, name='head')\n")
+    (pkg / "net.py").write_text("from lasagne.layers import InputLayer\nfrom ._blocks import head\n\n"
+                                "def build():\n    return head(InputLayer((None, 5), name='x'))\n")
+    r = cli("capture", "--network", f"{pkg / 'net.py'}:build", "--lasagne", "compat", "--out", tmp_path / "n.json")
+    assert r.returncode == 0, r.stderr
+    assert '"head"' in (tmp_path / "n.json").read_text()

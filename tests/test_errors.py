@@ -10,6 +10,7 @@ import sys
 import textwrap
 
 import numpy as np
+import onnx
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -269,6 +270,44 @@ def test_input_shape_option_fixes_unknown_dimensions(work):
 def test_bad_input_shape_option(work, value, words):
     r, out = export(work, work / "model.npz", "--input-shape", value)
     assert_refused(r, out, *words)
+
+
+def test_input_shape_without_a_name_sizes_an_unnamed_only_input(work):
+    (work / "unnamed.py").write_text(textwrap.dedent('''
+        from lasagne.layers import DenseLayer, InputLayer
+
+        def build():
+            return DenseLayer(InputLayer((None, 3, None, None)), 5, name="fc")
+    '''))
+    np.savez(work / "m.npz", *arrays([(48, 5), (5,)]))
+    net = ["--network", f"{work / 'unnamed.py'}:build", "--lasagne", "compat"]
+    out = work / "out" / "m.onnx"
+    r = cli(work / "m.npz", out, *net)
+    assert_refused(r, out, "unknown dimensions", "--input-shape N,3,N,N")
+    r = cli(work / "m.npz", out, *net, "--input-shape", "input=2,3,4,4")
+    assert_refused(r, out, "no input layer named 'input'", "unnamed", "--input-shape D0,D1,...")
+    r = cli(work / "m.npz", out, *net, "--input-shape", "2,3,4,4")
+    assert r.returncode == 0, r.stderr
+
+
+def test_input_shape_with_a_manifest_sizes_the_check(work):
+    """A manifest's layers are already fixed; --input-shape gives the sizes onnxruntime's check needs
+    and leaves the exported input's unknown dimensions unknown."""
+    np.savez(work / "m.npz", *arrays([(2, 3, 3, 3), (2,)]))
+    net = f"{work / 'net.py'}:build_fully_convolutional"
+    r = cli("capture", "--network", net, "--lasagne", "compat", "--out", work / "arch.json")
+    assert r.returncode == 0, r.stderr
+    out = work / "out" / "m.onnx"
+    r = cli(work / "m.npz", out, "--manifest", work / "arch.json")
+    assert_refused(r, out, "unknown dimensions", "--input-shape")
+    for shape in ("input=1,3,9,9", "1,3,9,9"):
+        r = cli(work / "m.npz", out, "--manifest", work / "arch.json", "--input-shape", shape)
+        assert r.returncode == 0, r.stderr
+    dims = onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims] == [0, 3, 0, 0]
+    out.unlink()
+    r = cli(work / "m.npz", out, "--manifest", work / "arch.json", "--input-shape", "input=1,4,9,9")
+    assert_refused(r, out, "does not fit")
 
 
 def test_malformed_manifest_json(work):

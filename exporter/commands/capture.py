@@ -10,6 +10,7 @@ def add_arguments(parser):
     add_architecture_arguments(parser)
     parser.add_argument("--out", required=True, help="the manifest file to write (JSON)")
     parser.add_argument("--embed-into", metavar="MODEL.npz", help="also store the manifest inside this npz")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
 
 
 def run(args):
@@ -28,5 +29,6 @@ def run(args):
         weights, _ = load_npz(args.embed_into, trust_pickle=args.trust_pickle)
         bind_weights(graph, weights, args.embed_into)  # refuse to embed a manifest that does not fit
         embed_manifest(args.embed_into, graph, args.embed_into)
-    print(f"wrote {args.out}: {len(graph.layers)} layers, {len(graph.param_keys)} parameters")
+    if not args.quiet:
+        print(f"wrote {args.out}: {len(graph.layers)} layers, {len(graph.param_keys)} parameters")
     return 0

@@ -145,7 +145,7 @@ def _random_feeds(args, onnx_inputs, input_layers) -> dict:
     feeds = {}
     for name, shape in onnx_inputs.items():
         layer = input_layers.get(name, name)
-        shape = overrides.get(layer, overrides.get(name))
+        shape = overrides.get(layer, overrides.get(name, overrides.get(None) if len(onnx_inputs) == 1 else None))
         if shape is None:
             shape = list(onnx_inputs[name])
             if shape and shape[0] is None:

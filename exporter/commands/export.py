@@ -14,9 +14,11 @@ def add_architecture_arguments(parser):
                              "auto (real if importable)")
     parser.add_argument("--trust-pickle", action="store_true",
                         help="allow pickled objects in the npz (they can run code: only for files you trust)")
-    parser.add_argument("--input-shape", metavar="NAME=D0,D1,...", action="append", default=[],
-                        help="give an input layer's unknown dimensions (repeatable), e.g. input=1,3,224,224; "
-                             "with --network every layer's shape is recomputed by Lasagne from it")
+    parser.add_argument("--input-shape", metavar="[NAME=]D0,D1,...", action="append", default=[],
+                        help="give an input layer's unknown dimensions (repeatable), e.g. input=1,3,224,224, or "
+                             "1,3,224,224 for a network's only input; with --network Lasagne computes every "
+                             "layer's shape from it (the export then has those sizes); with a manifest it sizes "
+                             "the onnxruntime check")
 
 
 def add_arguments(parser):
@@ -116,8 +118,8 @@ def _optimize(args, skeleton, payloads):
 
 def _describe_optimization(report) -> str:
     fused = report["fused_layers"]
-    what = (f"folded into the layer that follows: {', '.join(fused[:4])}{', ...' if len(fused) > 4 else ''}"
-            if fused else "identities dropped")
+    what = (f"the BatchNorm/Scale/Bias after {', '.join(fused[:4])}{', ...' if len(fused) > 4 else ''} folded "
+            f"into {'it' if len(fused) == 1 else 'them'}" if fused else "identities dropped")
     if report["kept"]:
         return f"optimized: {report['nodes_before']} -> {report['nodes_after']} nodes, {what}; {report['reason']}"
     return f"not optimized: {report['reason']}"

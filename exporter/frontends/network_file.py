@@ -51,10 +51,31 @@ def select_lasagne(implementation: str = "auto") -> str:
     return "compat"
 
 
-def load_build_function(spec: str):
-    path, fn_name = parse_spec(spec)
-    if not os.path.exists(path):
-        raise NetworkError(f"{path}: network file not found")
+def _package_of(path: str):
+    """``(root, dotted name)`` when ``path`` lies in a package (its folder has ``__init__.py``), so
+    that its relative imports work; else None."""
+    folder = os.path.dirname(os.path.abspath(path))
+    parts = [os.path.splitext(os.path.basename(path))[0]]
+    while os.path.exists(os.path.join(folder, "__init__.py")):
+        parts.insert(0, os.path.basename(folder))
+        folder = os.path.dirname(folder)
+    return (folder, ".".join(parts)) if len(parts) > 1 else None
+
+
+def _import_file(path: str):
+    package = _package_of(path)
+    if package is not None:  # e.g. models/zoo/vgg16.py, which does `from ._vgg import build_vgg`
+        root, dotted = package
+        top = sys.modules.get(dotted.split(".")[0])
+        if top is not None and os.path.abspath(os.path.dirname(getattr(top, "__file__", "") or "")) != \
+                os.path.join(root, dotted.split(".")[0]):
+            raise NetworkError(f"{path}: its package {dotted.split('.')[0]!r} clashes with an imported module "
+                               f"of that name")
+        sys.path.insert(0, root)
+        try:
+            return importlib.import_module(dotted)
+        finally:
+            sys.path.remove(root)
     mod_name = "_lasagne2onnx_user_network_" + os.path.splitext(os.path.basename(path))[0]
     module_spec = importlib.util.spec_from_file_location(mod_name, path)
     module = importlib.util.module_from_spec(module_spec)
@@ -62,10 +83,21 @@ def load_build_function(spec: str):
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
     try:
         module_spec.loader.exec_module(module)
-    except Exception as e:
-        raise NetworkError(f"{path}: importing the network file failed: {_where(e)}") from e
     finally:
         sys.path.pop(0)
+    return module
+
+
+def load_build_function(spec: str):
+    path, fn_name = parse_spec(spec)
+    if not os.path.exists(path):
+        raise NetworkError(f"{path}: network file not found")
+    try:
+        module = _import_file(path)
+    except ExportError:
+        raise
+    except Exception as e:
+        raise NetworkError(f"{path}: importing the network file failed: {_where(e)}") from e
     fn = getattr(module, fn_name, None)
     if not callable(fn):
         raise NetworkError(f"{path}: no function named {fn_name!r}")
@@ -89,21 +121,35 @@ def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_
         except ExportError:
             raise
         except Exception as e:
+            if seen["unknown"]:  # an input left unsized, most likely by a misnamed --input-shape
+                _check_input_shapes_used(shapes, seen)
             hint = "".join(
                 f"; input layer {name!r} has unknown dimensions {shape}: give them with --input-shape "
-                f"{name or 'NAME'}={','.join('N' if d is None else str(d) for d in shape)}"
+                f"{name + '=' if name else ''}{','.join('N' if d is None else str(d) for d in shape)} "
+                f"(N: your sizes)"
                 for name, shape in seen["unknown"][:1])
             raise NetworkError(f"{spec}: the build function raised {_where(e)}{hint}") from e
-    missing = sorted(set(shapes) - seen["replaced"])
-    if missing:
-        raise NetworkError(f"--input-shape {missing[0]}: the network has no input layer named {missing[0]!r}"
-                           + (f" (inputs: {', '.join(map(repr, seen['names']))})" if seen["names"] else ""))
+    _check_input_shapes_used(shapes, seen)
     if isinstance(net, dict):  # model-zoo style: {'prob': layer, ...}; take the last-added output
         net = list(net.values())[-1]
 
     version = getattr(lasagne, "__version__", "?")
     source = f"{spec} (lasagne {version}, {chosen}" + (f", input shapes {shapes})" if shapes else ")")
     return capture(net, source=source)
+
+
+def _check_input_shapes_used(shapes, seen):
+    """Every --input-shape must have reached an input layer."""
+    if None in shapes and len(seen["names"]) != 1:
+        raise NetworkError(f"--input-shape without a name needs a network with one input layer; this one has "
+                           f"{len(seen['names'])} ({', '.join(repr(n) if n else 'unnamed' for n in seen['names'])}): "
+                           f"use NAME=D0,D1,...")
+    missing = sorted(set(shapes) - seen["replaced"], key=str)
+    if missing:
+        raise NetworkError(f"--input-shape {missing[0]}: the network has no input layer named {missing[0]!r}"
+                           + (f" (inputs: {', '.join(repr(n) if n else 'unnamed' for n in seen['names'])}"
+                              + ("; give an unnamed network's only input as --input-shape D0,D1,..." if
+                                 seen["names"] == [None] else "") + ")" if seen["names"] else ""))
 
 
 @contextlib.contextmanager
@@ -125,13 +171,14 @@ def _watch_input_layers(input_cls, shapes):
             have = tuple(shape)
         except TypeError:
             return original(self, *args, **kwargs)
-        if name in shapes:
-            want = tuple(shapes[name])
+        key = name if name in shapes else (None if None in shapes and None not in seen["replaced"] else False)
+        if key is not False:
+            want = tuple(shapes[key])
             if len(have) != len(want) or any(h is not None and h != d for h, d in zip(have, want)):
-                raise NetworkError(f"--input-shape {name}={','.join(map(str, want))} does not fit the "
-                                   f"input layer's shape {have}")
+                raise NetworkError(f"--input-shape {'' if key is None else key + '='}{','.join(map(str, want))} "
+                                   f"does not fit the shape {have} of input layer {name!r}")
             bound.arguments["shape"] = want
-            seen["replaced"].add(name)
+            seen["replaced"].add(key)
         elif any(d is None for d in have[1:]):
             seen["unknown"].append((name, have))
         return original(*bound.args, **bound.kwargs)
