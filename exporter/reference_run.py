@@ -154,7 +154,7 @@ def compute(args):
     theano, lasagne = _import_lasagne()
     import numpy as np
     from exporter.errors import ExportError
-    from exporter.frontends.lasagne_live import incoming, layer_names
+    from exporter.frontends.lasagne_live import incoming, layer_names, network_output
     from exporter.frontends.network_file import _where, load_build_function
 
     try:
@@ -167,8 +167,7 @@ def compute(args):
             raise ReferenceRunError("{}: the build function raised {}".format(args.network, _where(e)))
     except ExportError as e:
         raise ReferenceRunError(str(e))
-    if isinstance(net, dict):  # model-zoo style: the last entry is the output (as in the exporter)
-        net = list(net.values())[-1]
+    net = network_output(net)  # a model-zoo dict: the last entry, keys naming layers (as in the exporter)
     if not isinstance(net, lasagne.layers.Layer):
         raise ReferenceRunError("{}: the build function must return a Lasagne layer (or a dict of layers), got {}".format(
             args.network, type(net).__name__))

@@ -14,7 +14,7 @@ from tests.reference import LEGACY_PYTHON, THEANO_FLAGS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "models", "example")
-LAYERS = ["input", "conv1", "pool1", "conv2_d_3", "fc", "prob"]  # conv2_d_3: the exporter's name for an unnamed layer
+LAYERS = ["input", "conv1", "pool1", "conv2d_3", "fc", "prob"]  # conv2d_3: the exporter's name for an unnamed layer
 
 # Lasagne 0.1 layers only, so that PyPI's Lasagne runs it; Conv2DLayer keeps its default flip_filters
 BUILD = '''
@@ -82,7 +82,7 @@ def test_check_against_real_theano(exported, theano_check):
     rows = table_rows(r.stdout)
     assert list(rows) == LAYERS  # network order
     assert all(row[-1] == "OK" for row in rows.values())
-    assert rows["conv1"][1] == "Conv2DLayer" and rows["conv2_d_3"][1] == "Conv2DLayer"
+    assert rows["conv1"][1] == "Conv2DLayer" and rows["conv2d_3"][1] == "Conv2DLayer"
     assert r.stdout.strip().splitlines()[-1].startswith("OK: all 6 compared layers match within 1e-05")
 
     # the saved reference is the worker's format: a later check needs neither Theano nor --against
@@ -108,7 +108,7 @@ def test_wrong_port_names_the_first_diverging_layer(exported, theano_check):
     rows = table_rows(r.stdout)
     assert [rows[n][-1] for n in LAYERS] == ["OK", "OK", "OK", "DIFFERS", "DIFFERS", "DIFFERS"]
     summary = r.stdout.strip().splitlines()[-1]
-    assert summary.startswith("DIFFERS: first divergence at layer 'conv2_d_3' (Conv2DLayer)"), summary
+    assert summary.startswith("DIFFERS: first divergence at layer 'conv2d_3' (Conv2DLayer)"), summary
     assert "its inputs match" in summary
 
 

@@ -101,6 +101,30 @@ def test_keras_batchnorm_training_step_matches_lasagne_rule():
     assert not np.allclose(1.0 / np.sqrt(mov_var + eps), inv_ref, rtol=1e-4)
 
 
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_keras_overhanging_pools_stay_exact_through_save(tmp_path, data_format):
+    """ignore_border=False pools whose last window overhangs (16, pool 3, stride 2): max keeps Keras'
+    'same' (edge padding cannot change a max), averages use PaddedPooling (uneven 'same' padding is
+    filled with edge values by the torch backend); exact after a .keras round trip too."""
+    from exporter.importers.keras_layers import PaddedPooling
+
+    model, shapes = CASES["pools_overhang"]()
+    view, m, info = keras_model(model, data_format)
+    layers = {l.name: l for l in m.layers}
+    assert isinstance(layers["max_16"], keras.layers.MaxPooling2D) and layers["max_16"].padding == "same"
+    for mode in ("average_inc_pad", "average_exc_pad"):
+        for tag in ("16", "7", "1d", "end_pads"):
+            layer = layers[f"{mode}_{tag}"]
+            assert isinstance(layer, PaddedPooling) and layer.kind == "average", (mode, tag)
+    m.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    feeds = feeds_for(shapes)
+    want = ort_outputs(model, feeds)
+    got = predict(loaded, info, view, feeds)
+    errs = [rel_err(g, w) for g, w in zip(got, want)]
+    assert len(got) == len(want) and max(errs) <= TOL, errs
+
+
 def test_keras_model_trains():
     model, shapes = conv_bn_relu_pool_dense()
     view, m, info = keras_model(model)

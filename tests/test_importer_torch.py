@@ -206,6 +206,48 @@ def pools_1d_global():
 
 
 @case
+def pools_overhang():
+    """ignore_border=False windows that run past the input edge: the overhang is not counted in averages
+    (average_inc_pad too: Theano counts only pads, which ignore_border=False forbids), and Keras' 'same'
+    padding there is uneven (16 with pool 3 stride 2: 0 before, 1 after), which the torch backend fills with
+    the edge values."""
+    n = Net(13)
+    x = conv(n, "conv", n.input((None, 2, 16, 16)), 2, 2, 1, "valid")
+    y = conv(n, "conv7", n.input((None, 2, 7, 10), name="small"), 2, 2, 1, "valid")
+    z = conv(n, "conv1d", n.input((None, 2, 10), name="seq"), 2, 2, 1, "valid", nd=1)
+    # pool 2 stride 3 on 9 has no ONNX ceil_mode form: the exporter pads the ends instead (static size)
+    w = n.input((None, 2, 9, 16), name="wide")
+    outs = []
+    for mode in ("max", "average_inc_pad", "average_exc_pad"):
+        outs.append(pool(n, f"{mode}_16", x, (3, 3), (2, 2), (0, 0), mode=mode, ignore_border=False,
+                         shape=(None, 2, 8, 8)))
+        outs.append(pool(n, f"{mode}_7", y, (2, 3), (2, 2), (0, 0), mode=mode, ignore_border=False,
+                         shape=(None, 2, 4, 5)))
+        outs.append(pool(n, f"{mode}_1d", z, (3,), (2,), (0,), mode=mode, ignore_border=False, shape=(None, 2, 5)))
+        outs.append(pool(n, f"{mode}_end_pads", w, (2, 3), (3, 2), (0, 0), mode=mode, ignore_border=False,
+                         shape=(None, 2, 3, 8)))
+    return n.onnx(outs), {"input": (2, 2, 16, 16), "small": (2, 2, 7, 10), "seq": (2, 2, 10), "wide": (2, 2, 9, 16)}
+
+
+@case
+def pools_pads_ceil():
+    """Explicit pads with ceil_mode=1 where the last window overhangs the end padding: the pads count in
+    averages with count_include_pad=1, the overhang never does (onnxruntime, as Theano/PyTorch)."""
+    def node(op, name, **kw):
+        return helper.make_node(op, ["x"], [name], name=f"{name}/{op}", ceil_mode=1, **kw)
+
+    nodes = []
+    for op, inc in (("MaxPool", None), ("AveragePool", 0), ("AveragePool", 1)):
+        kw = {} if inc is None else {"count_include_pad": inc}
+        tag = f"{op}{'' if inc is None else inc}"
+        nodes += [node(op, f"{tag}_sym", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], **kw),
+                  node(op, f"{tag}_asym", kernel_shape=[3, 2], strides=[2, 3], pads=[0, 1, 1, 0], **kw),
+                  node(op, f"{tag}_end", kernel_shape=[2, 3], strides=[3, 2], pads=[0, 0, 1, 2], **kw)]
+    m = helper_model(nodes, [("x", ["N", 2, 9, 8])], [(o.output[0], 4) for o in nodes], {})
+    return m, {"x": (2, 2, 9, 8)}
+
+
+@case
 def shapes_reshape_dimshuffle():
     n = Net(9)
     x = n.input((None, 2, 3, 4))

@@ -38,8 +38,21 @@ class CaptureContext:
 
 def _default_name(cls_name: str, position: int) -> str:
     base = cls_name[:-5] if cls_name.endswith("Layer") and cls_name != "Layer" else cls_name
-    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", base).lower()
+    base = re.sub(r"(\d)D(?=[A-Z]|$)", r"\1d", base)  # Conv2DDNN -> Conv2dDNN: conv2d_dnn, not conv2_ddnn
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", base).lower()
     return f"{snake}_{position}"
+
+
+def network_output(net):
+    """The output layer of what a build function returned.  A model-zoo style dict
+    (``net['conv1_1'] = ConvLayer(...)``, ..., the output last) also names its unnamed layers after
+    their keys, the names its author used."""
+    if isinstance(net, dict):
+        for key, layer in net.items():
+            if isinstance(key, str) and key and hasattr(layer, "name") and layer.name is None:
+                layer.name = key
+        net = list(net.values())[-1] if net else None
+    return net
 
 
 def layer_names(layers) -> list:

@@ -15,7 +15,7 @@ import sys
 import traceback
 
 from ..errors import ExportError, NetworkError
-from .lasagne_live import capture
+from .lasagne_live import capture, network_output
 
 
 def parse_spec(spec: str):
@@ -130,8 +130,7 @@ def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_
                 for name, shape in seen["unknown"][:1])
             raise NetworkError(f"{spec}: the build function raised {_where(e)}{hint}") from e
     _check_input_shapes_used(shapes, seen)
-    if isinstance(net, dict):  # model-zoo style: {'prob': layer, ...}; take the last-added output
-        net = list(net.values())[-1]
+    net = network_output(net)  # a model-zoo dict: its last entry; its keys name its layers
 
     version = getattr(lasagne, "__version__", "?")
     source = f"{spec} (lasagne {version}, {chosen}" + (f", input shapes {shapes})" if shapes else ")")

@@ -7,18 +7,30 @@ from ..onnx_reader import UnsupportedNodeError
 from .builder import TARGET, _auto_pad, _static, _zero_pad, op
 
 
-def _same_matches(sizes, ks, strides, begins, ends, ceil):
-    """True when Keras padding='same' windows are ONNX's (same starts, same count)."""
+def _onnx_out(size, k, s, pb, pe, ceil):
+    """onnxruntime's pooled length; in ceil mode a window that would start in the end padding is dropped."""
+    span = size + pb + pe - k
+    out = (-(-span // s) if ceil else span // s) + 1
+    if ceil and (out - 1) * s >= size + pb:
+        out -= 1
+    return out
+
+
+def _same_matches(sizes, ks, strides, begins, ends, ceil, symmetric):
+    """True when Keras padding='same' windows are ONNX's (same starts, same count).
+
+    Keras' 'same' excludes the padding from averages only where it pads both sides equally: the torch
+    backend replicates the edge values into an uneven padding (harmless for max, wrong for averages),
+    so ``symmetric`` (averages) also requires an even total padding.
+    """
     for size, k, s, pb, pe in zip(sizes, ks, strides, begins, ends):
         if size is None:
             return False
         same_out = -(-size // s)
         total = max((same_out - 1) * s + k - size, 0)
-        span = size + pb + pe - k
-        out = (-(-span // s) if ceil else span // s) + 1
-        if ceil and (out - 1) * s >= size + pb:
-            out -= 1
-        if out != same_out or pb != total // 2:
+        if symmetric and total % 2:
+            return False
+        if _onnx_out(size, k, s, pb, pe, ceil) != same_out or pb != total // 2:
             return False
     return True
 
@@ -36,7 +48,7 @@ def pool(b, n):
     begins, ends = _auto_pad(n, nd)
     ceil = bool(n.attr("ceil_mode", 0))
     is_max = n.op_type == "MaxPool"
-    include = bool(n.attr("count_include_pad", 0)) and not is_max
+    include = bool(n.attr("count_include_pad", 0)) and not is_max and (any(begins) or any(ends))
     layout = b.pref
     x = b.get(n.inputs[0], n, layout)
     shape = b.view.shape(n.inputs[0])
@@ -45,28 +57,28 @@ def pool(b, n):
     cls = getattr(b.keras.layers, f"{kind}Pooling{nd}D")
     padding = "valid"
     if any(begins) or any(ends) or ceil:
-        if _same_matches(sizes, ks, strides, begins, ends, ceil) and not (include and (any(begins) or any(ends))):
+        if not include and _same_matches(sizes, ks, strides, begins, ends, ceil, symmetric=not is_max):
             padding = "same"
-        elif include and not ceil:
+        elif include and not ceil:  # the zero pads count in the average: pad, then 'valid'
             x = _zero_pad(b, n, x, layout, begins, ends)
         else:
             if any(sz is None for sz in sizes):
                 raise UnsupportedNodeError(n, f"{n.op_type} with pads {list(begins) + list(ends)}, ceil_mode="
                                               f"{int(ceil)} needs a static input size for Keras", TARGET)
-            if ceil and include:
-                raise UnsupportedNodeError(n, "ceil_mode with count_include_pad=1 is not supported", TARGET)
             from ..keras_layers import PaddedPooling
 
-            ends = list(ends)
-            if ceil:  # make the ceil overhang explicit: ONNX keeps windows that start before the end padding
-                for i, (size, k, s, pb, pe) in enumerate(zip(sizes, ks, strides, begins, ends)):
-                    span = size + pb + pe - k
-                    out = -(-span // s) + 1
-                    if (out - 1) * s >= size + pb:
-                        out -= 1
-                    ends[i] = max(pe, (out - 1) * s + k - size - pb)
-            layer = PaddedPooling("max" if is_max else "average", ks, strides, list(zip(begins, ends)),
-                                  b.fmt(layout), include_pad=include, name=b.lname(n))
+            # windows that run past the end padding (ceil mode) are clipped, like the padding in
+            # averages with count_include_pad=0: pool over an explicit pad that is -inf (max) or divided out
+            # (the end pad is sized so that 'valid' pooling yields exactly onnxruntime's windows)
+            outs = [_onnx_out(*a, ceil) for a in zip(sizes, ks, strides, begins, ends)]
+            reach = [max(0, (o - 1) * s + k - size - pb)
+                     for o, size, k, s, pb in zip(outs, sizes, ks, strides, begins)]
+            pads = list(zip(begins, reach))
+            if include:  # count_include_pad=1: the pads are zeros that count, the ceil overhang is not
+                x = _zero_pad(b, n, x, layout, begins, [min(pe, r) for pe, r in zip(ends, reach)])
+                pads = [(0, max(0, r - pe)) for r, pe in zip(reach, ends)]
+            layer = PaddedPooling("max" if is_max else "average", ks, strides, pads, b.fmt(layout),
+                                  name=b.lname(n))
             b.put(n.outputs[0], b.layer(n, layer, x), layout)
             return
     layer = cls(pool_size=tuple(ks), strides=tuple(strides), padding=padding, data_format=b.fmt(layout),
