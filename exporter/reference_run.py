@@ -40,14 +40,15 @@ def _parse_args(argv):
     p = argparse.ArgumentParser(prog="reference_run.py", description=__doc__.split("\n")[0])
     p.add_argument("--network", required=True, metavar="FILE.py:FN", help="the Lasagne build function")
     p.add_argument("--weights", required=True, metavar="MODEL.npz",
-                   help="np.savez(path, *lasagne.layers.get_all_param_values(net))")
+                   help="np.savez(path, *lasagne.layers.get_all_param_values(net)), or a model-zoo .pkl "
+                        "(with --trust-pickle)")
     p.add_argument("--out", required=True, metavar="LAYERS.npz", help="where to write every layer's output")
     p.add_argument("--input", metavar="IN.npz", help="inputs: in:<input layer name> arrays (or 'input' for one input)")
     p.add_argument("--input-shape", metavar="NAME=D0,D1,...", action="append", default=[],
                    help="shape of a random input whose dimensions are unknown (repeatable)")
     p.add_argument("--batch", type=int, default=2, help="batch size of random inputs whose batch size is unknown")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
-    p.add_argument("--trust-pickle", action="store_true", help="allow pickled objects in the npz files")
+    p.add_argument("--trust-pickle", action="store_true", help="read pickles (a model-zoo .pkl, pickled objects in the npz files)")
     return p.parse_args(argv)
 
 
@@ -100,10 +101,10 @@ def _import_lasagne():
 
 def _load_arrays(path, trust_pickle, what):
     from exporter.errors import ExportError
-    from exporter.weights import load_npz
+    from exporter.weights import load_weights
 
     try:
-        arrays, _ = load_npz(path, trust_pickle=trust_pickle)
+        arrays = load_weights(path, trust_pickle=trust_pickle)[0]
     except ExportError as e:
         raise ReferenceRunError("{} {}".format(what, e))
     return arrays

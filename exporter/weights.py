@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import WeightsError
 from .ir import LayerGraph
+from .safe_pickle import load_pickle_weights, load_pickled, looks_like_pickle
 
 MANIFEST_KEY = "__lasagne2onnx_manifest__"
 _ARR = re.compile(r"^arr_(\d+)$")
@@ -24,6 +25,21 @@ _ARR = re.compile(r"^arr_(\d+)$")
 
 class WeightsWarning(UserWarning):
     pass
+
+
+def load_weights(path, trust_pickle: bool = False):
+    """The parameter arrays of a weights file: ``(weights, manifest_json_or_None, extras)``.
+
+    An ``.npz`` (``np.savez(path, *get_all_param_values(net))``, perhaps with an embedded manifest),
+    or, with ``trust_pickle``, a pickle of the parameter list: a Lasagne model-zoo ``.pkl`` dict
+    (whose other entries, such as ``'synset words'``, come back in ``extras``) or a plain list.
+    """
+    path = os.fspath(path)
+    if os.path.isfile(path) and not zipfile.is_zipfile(path) and looks_like_pickle(path):
+        weights, extras = load_pickle_weights(path, trust_pickle)
+        return weights, None, extras
+    weights, manifest = load_npz(path, trust_pickle)
+    return weights, manifest, {}
 
 
 def load_npz(path, trust_pickle: bool = False):
@@ -75,7 +91,7 @@ def _read_member(zf, info, key, path, trust_pickle):
                 raise WeightsError(
                     f"{path}: array {key!r} contains pickled Python objects, which can run code when "
                     f"loaded; refusing (pass --trust-pickle only if you trust this file)")
-            return _trusted_pickle_member(zf, info, key, path)
+            return _trusted_pickle_member(fp, key, path)
         count = 1
         for d in shape:
             count *= int(d)
@@ -125,14 +141,10 @@ def _read_header(fp, key, path):
     return shape, fortran, dtype
 
 
-def _trusted_pickle_member(zf, info, key, path):
-    """An object array the user explicitly trusts: unpickle it and require numeric content."""
-    with zf.open(info) as fp:
-        try:
-            arr = np.lib.format.read_array(fp, allow_pickle=True)
-        except Exception as e:  # unpickling corrupt data can raise any exception type at all
-            raise WeightsError(f"{path}: array {key!r}: cannot unpickle it ({type(e).__name__}: {_one_line(e)}); "
-                               f"the file may be truncated or corrupt") from None
+def _trusted_pickle_member(fp, key, path):
+    """An object array the user explicitly trusts (``fp`` is past its .npy header): unpickled with
+    the arrays-only unpickler, and required to hold numbers."""
+    arr = load_pickled(fp, f"{path}: array {key!r}")
     if not isinstance(arr, np.ndarray):  # the pickle produced some other object
         raise WeightsError(f"{path}: array {key!r} unpickles to a {type(arr).__name__}, not an array")
     if arr.ndim == 0 and isinstance(arr.item(), np.ndarray):

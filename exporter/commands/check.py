@@ -227,10 +227,10 @@ def _load_reference(path, trust_pickle=False):
 def _architecture(args):
     """The layer graph, when one is given (--network, --manifest, or the manifest in --against)."""
     from ..cli import load_architecture
-    from ..weights import bind_weights, load_npz
+    from ..weights import bind_weights, load_weights
 
     if args.against:
-        weights, embedded = load_npz(args.against, trust_pickle=args.trust_pickle)
+        weights, embedded, _ = load_weights(args.against, trust_pickle=args.trust_pickle)
     else:
         weights, embedded = None, None
     if not (args.network or args.manifest or embedded):
@@ -258,7 +258,7 @@ def _reference_python(path):
 def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
     """Run exporter/reference_run.py with the user's old Python on the inputs the check uses."""
     from ..io import atomic_output
-    from ..weights import load_npz
+    from ..weights import load_weights
 
     python = _reference_python(args.reference_python)
     if not args.against:
@@ -271,7 +271,7 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
     net_file, fn = parse_spec(args.network)
     if not os.path.exists(net_file):
         raise NetworkError(f"{net_file}: network file not found")
-    load_npz(args.against, trust_pickle=args.trust_pickle)  # report an unreadable weights file here, in one line
+    load_weights(args.against, trust_pickle=args.trust_pickle)  # report an unreadable weights file here, in one line
     feeds = _user_feeds(args, onnx_inputs, input_layers)
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with tempfile.TemporaryDirectory(prefix="lasagne2onnx-check-") as tmp:

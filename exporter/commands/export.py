@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+import zipfile
 
 import numpy as np
 
@@ -13,7 +14,8 @@ def add_architecture_arguments(parser):
                         help="which Lasagne runs the build function: real (needs Theano), compat (Theano-free), "
                              "auto (real if importable)")
     parser.add_argument("--trust-pickle", action="store_true",
-                        help="allow pickled objects in the npz (they can run code: only for files you trust)")
+                        help="read pickles: a model-zoo .pkl, or pickled objects in the npz (unpickling can run "
+                             "code: only for files you trust; numpy arrays and plain data only are accepted)")
     parser.add_argument("--input-shape", metavar="[NAME=]D0,D1,...", action="append", default=[],
                         help="give an input layer's unknown dimensions (repeatable), e.g. input=1,3,224,224, or "
                              "1,3,224,224 for a network's only input; with --network Lasagne computes every "
@@ -22,7 +24,8 @@ def add_architecture_arguments(parser):
 
 
 def add_arguments(parser):
-    parser.add_argument("weights", help="model.npz saved with np.savez(path, *get_all_param_values(net))")
+    parser.add_argument("weights", help="model.npz saved with np.savez(path, *get_all_param_values(net)), or a pickled "
+                                        "parameter list such as a Lasagne model-zoo .pkl (with --trust-pickle)")
     parser.add_argument("output", help="the ONNX file to write")
     add_architecture_arguments(parser)
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17, what importers accept)")
@@ -48,11 +51,15 @@ def add_arguments(parser):
 
 def run(args):
     from ..cli import load_architecture, progress_printer
+    from ..errors import NetworkError
     from ..io import staged_output
     from ..model_io import save_model
-    from ..weights import bind_weights, embed_manifest, load_npz
+    from ..weights import bind_weights, embed_manifest, load_weights
 
-    weights, embedded = load_npz(args.weights, trust_pickle=args.trust_pickle)
+    weights, embedded, extras = load_weights(args.weights, trust_pickle=args.trust_pickle)
+    if args.embed_manifest and not zipfile.is_zipfile(args.weights):
+        raise NetworkError(f"--embed-manifest: {args.weights} is a pickle; the manifest can only be stored in an .npz "
+                          f"(keep it apart with 'capture --out ARCH.json' and pass --manifest ARCH.json)")
     graph = load_architecture(args, embedded)
     bound = bind_weights(graph, weights, args.weights)
     del weights
@@ -60,6 +67,8 @@ def run(args):
     progress = progress_printer(args.progress)
     manifest = args.manifest or (f"{args.weights} (embedded manifest)" if embedded and not args.network else None)
     skeleton, payloads = _build(args, graph, bound, progress, manifest)
+    if extras:
+        _record_extras(skeleton, extras, args.weights, quiet=args.quiet)
     del bound  # the payloads now hold the only references to the weights
     skeleton, payloads, report = _optimize(args, skeleton, payloads)
     if not args.quiet and report["nodes_after"] != report["nodes_before"]:
@@ -102,6 +111,19 @@ def _build(args, graph, bound, progress, manifest=None):
 
         check_declared_shapes(graph, skeleton, manifest)
     return skeleton, payloads
+
+
+def _record_extras(model, extras, path, quiet=False):
+    """Keep a model-zoo pickle's other entries (class names, mean values) in the model's metadata."""
+    from ..safe_pickle import extras_metadata
+
+    props, skipped = extras_metadata(extras)
+    for key, value in props.items():
+        model.metadata_props.add(key=key, value=value)
+    if not quiet:
+        kept = ", ".join(repr(k.split(".", 2)[2]) for k in props)
+        print(f"{path}: kept {kept or 'nothing'} in the model's metadata (lasagne2onnx.pickle.*)"
+              + (f"; left out {', '.join(skipped)}" if skipped else ""))
 
 
 def _optimize(args, skeleton, payloads):
