@@ -3,7 +3,7 @@
 Lasagne 0.2 stores ``inv_std = 1/sqrt(var + eps)``; the community layer stores ``std`` and divides by
 ``std + eps``.  Both reduce to one effective ``inv = 1/sqrt(var + eps)`` (float64 here), from which
 ``var = inv**-2 - eps``.  The result is the ``variance`` form (scale, bias, mean, var) when the layer
-normalises per channel (axis 1) and every variance is non-negative; otherwise the exact ``affine``
+normalises per channel (axis 1) and every ``inv`` and variance is non-negative; otherwise the exact ``affine``
 form (``x * scale + shift``) with parameters shaped for broadcasting.
 """
 import numpy as np
@@ -38,7 +38,8 @@ def batchnorm_to_variance(graph, weights):
             var = 1.0 / inv**2 - eps
         rank = len(spec.output_shape)
         per_channel = sorted(spec.attrs["axes"]) == [a for a in range(rank) if a != 1] and inv.ndim == 1
-        if per_channel and np.all(var >= 0):
+        # var loses inv's sign: a negative inv_std (or std + eps) only has the affine form
+        if per_channel and np.all(var >= 0) and np.all(inv >= 0):
             new = {"scale": gamma, "bias": beta, "mean": mean, "var": var}
             form = "variance"
         else:

@@ -104,6 +104,21 @@ def test_batchnorm_negative_variance_falls_back_to_exact_affine():
     np.testing.assert_allclose(nw[spec.param("scale").key].ravel(), w["arr_1"] * w["arr_3"], rtol=1e-6)
 
 
+@pytest.mark.parametrize("form, stat", [("inv_std", [-0.5, 1.0, 2.0]), ("std", [-0.3, 1.0, 2.0])])
+def test_batchnorm_negative_inv_std_keeps_its_sign(form, stat):
+    """var = inv**-2 - eps forgets inv's sign; ONNX divides by +sqrt(var + eps): only the affine form is exact."""
+    w = _bn_weights(stat)
+    g, nw = batchnorm_to_variance(_graph(_input(), _bn(form)), w)
+    spec = g.layer("bn")
+    assert spec.attrs["form"] == "affine"
+    x = np.random.default_rng(1).normal(size=(2, 3, 4, 4))
+    c = (slice(None), None, None)
+    inv = w["arr_3"] if form == "inv_std" else 1 / (w["arr_3"] + 1e-4)
+    lasagne = (x - w["arr_2"][c]) * (w["arr_1"] * inv)[c] + w["arr_0"][c]
+    ours = x * nw[spec.param("scale").key] + nw[spec.param("shift").key]
+    np.testing.assert_allclose(ours, lasagne, rtol=1e-5, atol=1e-5)
+
+
 def test_batchnorm_other_axes_uses_affine_form():
     spec = _bn(axes=(0, 1), shape=(None, 3, 4, 4))
     spec.params = [ParamSpec(p.role, (4, 4), p.key) for p in spec.params]

@@ -7,8 +7,11 @@ the legacy Theano environment too.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import re
+import sys
+import types
 
 from .. import registry
 from ..errors import NetworkError, UnsupportedLayerError
@@ -125,6 +128,9 @@ def capture(output_layers, source: str = "") -> LayerGraph:
             raise UnsupportedLayerError(
                 name, cls_name, pos,
                 "no converter for this class; supported: " + ", ".join(registry.supported_classes()))
+        foreign = foreign_class(type(layer), allow_reimplementation=rule.foreign_ok)
+        if foreign:
+            raise UnsupportedLayerError(name, cls_name, pos, foreign)
         ctx = CaptureContext(layer, name, cls_name, pos, _input_shapes(layer))
         attrs = rule.fn(layer, ctx) or {}
         params = []
@@ -150,6 +156,32 @@ def capture(output_layers, source: str = "") -> LayerGraph:
                       param_keys=[f"arr_{i}" for i in range(len(all_params))], source=source)
 
 
+def foreign_class(cls, allow_reimplementation: bool = False) -> str | None:
+    """Why ``cls`` cannot be taken for Lasagne's own class of that name, or None.
+
+    Capture rules are found by class name, but a user subclass of a Lasagne layer (even one that
+    keeps the name) may override what it computes, and a class of the same name written elsewhere
+    may compute anything.  Only classes of the ``lasagne`` package (the real one or the Theano-free
+    API) are trusted; ``allow_reimplementation`` admits independent re-implementations (not
+    subclasses) for the few layers people copied into their projects before Lasagne had them, whose
+    formula the capture rule checks itself (the community BatchNormLayer)."""
+    if _package(cls) == "lasagne":
+        return None
+    lasagne_base = next((b for b in cls.__mro__[1:] if _package(b) == "lasagne" and b.__name__ == cls.__name__),
+                        None)
+    if lasagne_base is not None:
+        return (f"a subclass of Lasagne's {cls.__name__} defined in {cls.__module__}, which may compute something "
+                f"else than Lasagne's {cls.__name__}")
+    if allow_reimplementation:
+        return None
+    return (f"this {cls.__name__} is defined in {cls.__module__}, not in Lasagne, and may compute something else "
+            f"than Lasagne's {cls.__name__}")
+
+
+def _package(obj) -> str:
+    return (getattr(obj, "__module__", None) or "").split(".")[0]
+
+
 def callable_name(fn) -> str:
     """``fn.__name__``, or the scalar op of a Theano elementwise op (``Elemwise{mul,no_inplace}`` -> ``mul``)."""
     name = getattr(fn, "__name__", None)
@@ -159,31 +191,74 @@ def callable_name(fn) -> str:
     return m.group(1) if m else str(fn)
 
 
+def resolve(path: str):
+    """The object at the dotted ``path`` inside modules that are already imported (the Lasagne and
+    Theano the network was built with, real or stand-in), or None."""
+    parts = path.split(".")
+    for i in range(len(parts), 0, -1):
+        obj = sys.modules.get(".".join(parts[:i]))
+        if obj is None:
+            continue
+        for attr in parts[i:]:
+            try:
+                obj = getattr(obj, attr)
+            except AttributeError:
+                return None
+        return obj
+    return None
+
+
+def identify(fn, table: dict):
+    """The key of ``table`` (key -> dotted paths) under one of whose paths ``fn`` itself is found,
+    by identity: a function of the user's that merely has the same name is not Lasagne's.  The
+    Theano-free API's stand-ins for Theano functions say which function they stand for."""
+    standin = getattr(fn, "lasagne2onnx_standin_for", None)
+    for key, paths in table.items():
+        if standin in paths or any(resolve(path) is fn for path in paths):
+            return key
+    return None
+
+
+def describe_callable(fn) -> str:
+    """``module.name`` of a plain function (so that a user's ``tanh`` is not taken for Theano's), else its name."""
+    if isinstance(fn, functools.partial):
+        return f"functools.partial({describe_callable(fn.func)}, ...)"
+    if isinstance(fn, types.FunctionType) and fn.__module__:
+        return f"{fn.__module__}.{fn.__qualname__}"
+    return callable_name(fn)
+
+
 # -- nonlinearities -------------------------------------------------------------------------------
-_NAMED_FUNCTIONS = {
-    "rectify": "rectify", "sigmoid": "sigmoid", "softmax": "softmax", "tanh": "tanh",
-    "linear": "linear", "identity": "linear", "elu": "elu", "softplus": "softplus",
-    # Theano functions users pass directly (T.nnet.sigmoid, T.tanh, T.nnet.relu ...)
-    "relu": "rectify", "nnet.sigmoid": "sigmoid",
+_NONLINEARITIES = {
+    "rectify": ("lasagne.nonlinearities.rectify", "theano.tensor.nnet.relu"),
+    "sigmoid": ("lasagne.nonlinearities.sigmoid", "theano.tensor.nnet.sigmoid"),
+    "softmax": ("lasagne.nonlinearities.softmax", "theano.tensor.nnet.softmax"),
+    "tanh": ("lasagne.nonlinearities.tanh", "theano.tensor.tanh"),
+    "linear": ("lasagne.nonlinearities.linear", "lasagne.nonlinearities.identity"),
+    "elu": ("lasagne.nonlinearities.elu", "theano.tensor.nnet.elu"),
+    "softplus": ("lasagne.nonlinearities.softplus", "theano.tensor.nnet.softplus"),
 }
 
 
 def describe_nonlinearity(fn, ctx=None) -> dict:
-    """Describe a Lasagne nonlinearity as plain data: ``{"name": ..., **parameters}``."""
+    """Describe a Lasagne nonlinearity as plain data: ``{"name": ..., **parameters}``.
+
+    Only ``lasagne.nonlinearities`` (functions and instances of its classes) and the Theano
+    functions they stand for are recognised, by identity."""
     if fn is None:
         return {"name": "linear"}
-    cls = type(fn).__name__
-    if cls == "LeakyRectify":
+    cls = type(fn)
+    if cls is resolve("lasagne.nonlinearities.LeakyRectify"):
         return {"name": "leaky_rectify", "leakiness": float(fn.leakiness)}
-    if cls in ("ScaledTanH", "ScaledTanh"):
+    if cls in (resolve("lasagne.nonlinearities.ScaledTanH"), resolve("lasagne.nonlinearities.ScaledTanh")):
         return {"name": "scaled_tanh", "scale_in": float(fn.scale_in), "scale_out": float(fn.scale_out)}
-    if cls == "SELU":
+    if cls is resolve("lasagne.nonlinearities.SELU"):
         return {"name": "selu", "scale": float(fn.scale), "scale_neg": float(fn.scale_neg)}
-    fname = callable_name(fn)
-    fname = {"scalar_sigmoid": "sigmoid"}.get(fname, fname)
-    if fname in _NAMED_FUNCTIONS:
-        return {"name": _NAMED_FUNCTIONS[fname]}
-    detail = f"nonlinearity {fname or cls!r} is not supported"
+    name = identify(fn, _NONLINEARITIES)
+    if name is not None:
+        return {"name": name}
+    detail = (f"nonlinearity {describe_callable(fn)!r} is not supported: only lasagne.nonlinearities and the Theano "
+              f"functions they use are recognised")
     if ctx is not None:
         raise ctx.unsupported(detail)
     raise NetworkError(detail)

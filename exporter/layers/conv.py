@@ -5,8 +5,12 @@ num_groups, nonlinearity``.  ``pad`` is Lasagne's own value ('full', 'same', or 
 ``explicit_pads`` pass turns it into per-axis ints and ``flip_kernels`` applies ``flip_filters``,
 so the converter only ever sees ONNX semantics (cross-correlation, explicit symmetric pads).
 """
+import functools
+import types
+
 import numpy as np
 
+from ..frontends.lasagne_live import describe_callable
 from ..registry import capture_rule, converter
 
 # classes whose flip_filters default is True (true convolution, Theano's conv2d default)
@@ -18,9 +22,7 @@ _DNN_CLASSES = ("Conv2DDNNLayer", "Conv3DDNNLayer", "Conv2DMMLayer")
 @capture_rule("Conv", *_CONV_CLASSES, *_DNN_CLASSES, params=("W", "b"))
 def capture_conv(layer, ctx):
     n = len(layer.filter_size)
-    flip = getattr(layer, "flip_filters", None)
-    if flip is None:  # Lasagne 0.1's Conv1D/2DLayer always ran a true convolution
-        flip = ctx.cls_name in _CONV_CLASSES
+    flip = _filter_flip(layer, ctx)
     pad = layer.pad
     if pad == "valid":
         pad = (0,) * n
@@ -39,6 +41,39 @@ def capture_conv(layer, ctx):
         "num_groups": int(getattr(layer, "num_groups", 1)),
         "nonlinearity": ctx.nonlinearity(layer.nonlinearity),
     }
+
+
+# what Lasagne's convolution layers call (``convolution=``): Theano's convolutions, with filter_flip
+# True (a true convolution) unless told otherwise, and Lasagne's 1-D implementations built on them
+_CONVOLUTIONS = {"theano.tensor.nnet.conv2d", "theano.tensor.nnet.conv3d", "theano.tensor.nnet.abstract_conv.conv2d",
+                 "theano.tensor.nnet.abstract_conv.conv3d", "theano.tensor.nnet.conv.conv2d"} | {
+    f"lasagne.theano_extensions.conv.conv1d_{v}" for v in ("sc", "mc0", "mc1", "unstrided", "sd", "md")}
+_HINT_KEYWORDS = {"image_shape", "input_shape", "filter_shape"}  # shape hints: no effect on the result
+
+
+def _filter_flip(layer, ctx) -> bool:
+    """Theano's effective ``filter_flip`` for a convolution layer.
+
+    Lasagne 0.2 passes ``filter_flip=flip_filters`` to its ``convolution`` (overriding any bound in
+    a ``functools.partial``); Lasagne 0.1 had no ``flip_filters``, and a cross-correlation was
+    ``convolution=functools.partial(T.nnet.conv2d, filter_flip=False)``.  Any other convolution
+    function may compute something else, so it is refused."""
+    flip = getattr(layer, "flip_filters", None)
+    conv = getattr(layer, "convolution", None)
+    if conv is None:  # the cuDNN / corrmm classes call their own convolution
+        return bool(flip) if flip is not None else ctx.cls_name in _CONV_CLASSES
+    base, keywords = (conv.func, dict(conv.keywords)) if isinstance(conv, functools.partial) else (conv, {})
+    qualified = f"{getattr(base, '__module__', '')}.{getattr(base, '__name__', '')}"
+    if not isinstance(base, types.FunctionType) or qualified not in _CONVOLUTIONS:
+        raise ctx.unsupported(f"convolution={describe_callable(conv)!r}: only Theano's conv2d/conv3d and "
+                              f"lasagne.theano_extensions.conv functions are known to compute Lasagne's convolution")
+    extra = sorted(set(keywords) - _HINT_KEYWORDS - {"filter_flip"})
+    if extra:
+        raise ctx.unsupported(f"convolution={describe_callable(conv)!r} binds {', '.join(extra)}, which changes the "
+                              f"convolution")
+    if flip is not None:
+        return bool(flip)
+    return bool(keywords.get("filter_flip", True))
 
 
 @converter("Conv")

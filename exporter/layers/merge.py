@@ -1,7 +1,7 @@
 """ConcatLayer and ElemwiseSumLayer / ElemwiseMergeLayer."""
 import numpy as np
 
-from ..frontends.lasagne_live import callable_name
+from ..frontends.lasagne_live import describe_callable, identify
 from ..registry import capture_rule, converter
 
 
@@ -66,9 +66,10 @@ def convert_sum(spec, g):
 
 @capture_rule("ElemwiseMerge", "ElemwiseMergeLayer")
 def capture_merge(layer, ctx):
-    fn = callable_name(layer.merge_function)
-    if fn not in _MERGE_FUNCTIONS:
-        raise ctx.unsupported(f"merge_function {fn!r} (supported: theano.tensor {', '.join(_MERGE_FUNCTIONS)})")
+    fn = identify(layer.merge_function, {f: (f"theano.tensor.{f}",) for f in _MERGE_FUNCTIONS})
+    if fn is None:
+        raise ctx.unsupported(f"merge_function {describe_callable(layer.merge_function)!r} (supported: theano.tensor "
+                              f"{', '.join(_MERGE_FUNCTIONS)})")
     return {"merge_function": fn, "cropping": _cropping(layer)}
 
 

@@ -9,7 +9,8 @@ rewrites them into an exact per-element affine ``x * scale + shift`` instead.
 from ..registry import capture_rule, converter
 
 
-@capture_rule("BatchNorm", "BatchNormLayer", params=("beta", "gamma", "mean", "inv_std", "std"))
+# foreign_ok: the community BatchNormLayer (and early copies of Lasagne's) lived in users' own projects
+@capture_rule("BatchNorm", "BatchNormLayer", params=("beta", "gamma", "mean", "inv_std", "std"), foreign_ok=True)
 def capture_batchnorm(layer, ctx):
     if getattr(layer, "inv_std", None) is not None:
         form = "inv_std"

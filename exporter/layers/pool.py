@@ -4,7 +4,7 @@ their cuDNN variants, and GlobalPoolLayer.
 Lasagne's ``ignore_border=False`` keeps a trailing partial window (Theano's own output-length
 rule); the ``explicit_pads`` pass turns ``pad``/``ignore_border`` into ONNX ``pads``/``ceil_mode``.
 """
-from ..frontends.lasagne_live import callable_name
+from ..frontends.lasagne_live import describe_callable, identify
 from ..registry import capture_rule, converter
 
 _POOL_CLASSES = ("MaxPool1DLayer", "Pool1DLayer", "MaxPool2DLayer", "Pool2DLayer", "MaxPool3DLayer",
@@ -41,13 +41,15 @@ def convert_pool(spec, g):
 
 
 _GLOBAL = {"mean": "GlobalAveragePool", "max": "GlobalMaxPool"}
+_POOL_FUNCTIONS = {fn: (f"theano.tensor.{fn}",) for fn in ("mean", "max", "sum", "min")}
 
 
 @capture_rule("GlobalPool", "GlobalPoolLayer")
 def capture_global_pool(layer, ctx):
-    fn = callable_name(layer.pool_function)
-    if fn not in ("mean", "max", "sum", "min"):
-        raise ctx.unsupported(f"pool_function {fn!r} (supported: theano.tensor mean, max, sum, min)")
+    fn = identify(layer.pool_function, _POOL_FUNCTIONS)
+    if fn is None:
+        raise ctx.unsupported(f"pool_function {describe_callable(layer.pool_function)!r} (supported: "
+                              f"theano.tensor mean, max, sum, min)")
     if len(ctx.input_shape) < 3:
         raise ctx.unsupported("GlobalPoolLayer needs an input with at least 3 dimensions here")
     return {"pool_function": fn}

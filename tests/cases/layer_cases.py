@@ -334,3 +334,75 @@ def unsupported_layer_is_named():
         pass
 
     return BogusLayer(_input((2, 6)), name="bogus")
+
+
+# -- what capture must refuse or read correctly, lest it compute something else silently --------------------------
+@case({"input": (2, 3, 9, 8)}, tags=("lasagne-0.1-only",))  # 0.2's flip_filters overrides the partial's filter_flip
+def conv2d_lasagne01_cross_correlation_partial():
+    """Lasagne 0.1 had no flip_filters: a cross-correlation was a partial of Theano's conv2d."""
+    import functools
+
+    import theano.tensor as T
+    from lasagne.layers import conv
+
+    return conv.Conv2DLayer(_input((2, 3, 9, 8)), 4, (3, 2), pad=1, name="xcorr",
+                            convolution=functools.partial(T.nnet.conv2d, filter_flip=False))
+
+
+@case({"input": (2, 3, 7, 7)})
+def conv2d_untied_bias_stride2_same():
+    from lasagne.layers import Conv2DLayer
+
+    return Conv2DLayer(_input((2, 3, 7, 7)), 4, 3, stride=2, pad="same", untie_biases=True, name="conv")
+
+
+@case({"input": (2, 3, 17)}, needs_02=True)
+def conv1d_untied_bias_both_flips():
+    from lasagne.layers import Conv1DLayer
+
+    l = Conv1DLayer(_input((2, 3, 17)), 4, 3, stride=2, pad="same", untie_biases=True, name="conv")
+    return Conv1DLayer(l, 2, 2, untie_biases=True, flip_filters=False, name="xcorr")
+
+
+@case({"input": (2, 3, 8, 8)}, expect_error="convolution=")
+def conv2d_custom_convolution_is_refused():
+    import theano.tensor as T
+    from lasagne.layers import Conv2DLayer
+
+    def my_conv(input, filters, **kwargs):  # computes something else than Lasagne's convolution
+        return T.nnet.conv2d(input, filters[:, :, ::-1], **kwargs)
+
+    return Conv2DLayer(_input((2, 3, 8, 8)), 4, 3, convolution=my_conv, name="conv")
+
+
+@case({"input": (2, 6)}, expect_error="a subclass of Lasagne's DenseLayer")
+def same_name_subclass_is_refused():
+    import lasagne
+
+    class DenseLayer(lasagne.layers.DenseLayer):  # keeps the name, doubles the output
+        def get_output_for(self, input, **kwargs):
+            return 2 * super(DenseLayer, self).get_output_for(input, **kwargs)
+
+    return DenseLayer(_input((2, 6)), 3, name="fc")
+
+
+@case({"input": (2, 6)}, expect_error="nonlinearity")
+def lookalike_nonlinearity_is_refused():
+    import theano.tensor as T
+    from lasagne.layers import DenseLayer
+
+    def tanh(x):  # named like Theano's tanh, computes 3 * tanh
+        return 3 * T.tanh(x)
+
+    return DenseLayer(_input((2, 6)), 3, nonlinearity=tanh, name="fc")
+
+
+@case({"input": (2, 3, 4, 4)}, expect_error="pool_function")
+def lookalike_pool_function_is_refused():
+    import theano.tensor as T
+    from lasagne.layers import GlobalPoolLayer
+
+    def mean(x, axis=None):  # named like T.mean, computes a sum
+        return T.sum(x, axis=axis)
+
+    return GlobalPoolLayer(_input((2, 3, 4, 4)), pool_function=mean, name="gap")

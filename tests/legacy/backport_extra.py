@@ -427,11 +427,13 @@ class ElemwiseSumLayer(L01.ElemwiseSumLayer):
 
 def install():
     """Add the classes to ``lasagne.layers`` and the CPU stand-in ``lasagne.layers.dnn``."""
+    from .lasagne02_backport import adopt
+
     names = ("Conv3DLayer", "TransposedConv2DLayer", "TransposedConv3DLayer", "DilatedConv2DLayer",
              "Pool3DLayer", "MaxPool3DLayer", "Upscale1DLayer", "Upscale2DLayer", "Upscale3DLayer",
              "ParametricRectifierLayer", "prelu", "ConcatLayer", "ElemwiseMergeLayer", "ElemwiseSumLayer")
     for name in names:
-        setattr(L01, name, globals()[name])
+        adopt(L01, name, globals()[name])
     L01.Deconv2DLayer = TransposedConv2DLayer
     L01.Deconv3DLayer = TransposedConv3DLayer
     L01.concat = ConcatLayer
@@ -440,4 +442,4 @@ def install():
     L01.normalization.batch_norm, L01.normalization.BatchNormLayer = L01.batch_norm, L01.BatchNormLayer
     dnn = sys.modules["lasagne.layers.dnn"]
     for name in ("Conv3DDNNLayer", "Pool3DDNNLayer", "MaxPool3DDNNLayer"):
-        setattr(dnn, name, globals()[name])
+        adopt(dnn, name, globals()[name])

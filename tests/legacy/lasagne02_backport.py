@@ -183,12 +183,13 @@ def _flip_kwarg_conv(base, default_flip):
     return Conv
 
 
-def _conv1d_cross_correlation(input, filters, image_shape=None, filter_shape=None, border_mode="valid",
-                              subsample=(1,)):
-    """Lasagne 0.1's conv1d_mc0 (conv2d over a unit height) with Theano's filter_flip=False."""
+def conv1d_mc0(input, filters, image_shape=None, filter_shape=None, border_mode="valid", subsample=(1,),
+               filter_flip=True):
+    """0.2's lasagne.theano_extensions.conv.conv1d_mc0: 0.1's (conv2d over a unit height) plus the
+    ``filter_flip`` argument 0.2 added."""
     conved = T.nnet.conv2d(input.dimshuffle(0, 1, "x", 2), filters.dimshuffle(0, 1, "x", 2),
                            border_mode=border_mode,
-                           subsample=(1, subsample[0]), filter_flip=False)
+                           subsample=(1, subsample[0]), filter_flip=filter_flip)
     return conved[:, :, 0, :]
 
 
@@ -198,7 +199,7 @@ class Conv1DLayer(L01.Conv1DLayer):
     def __init__(self, *args, **kwargs):
         self.flip_filters = kwargs.pop("flip_filters", True)
         if not self.flip_filters:
-            kwargs["convolution"] = _conv1d_cross_correlation
+            kwargs["convolution"] = functools.partial(conv1d_mc0, filter_flip=False)
         super(Conv1DLayer, self).__init__(*args, **kwargs)
 
 
@@ -246,20 +247,30 @@ class Pool1DLayer(Layer):
         return pooled[:, :, :, 0]
 
 
+def adopt(module, name, obj):
+    """``module.name = obj``, and the class or function becomes the module's own (its ``__module__``):
+    these stand for Lasagne 0.2's, and the exporter trusts only Lasagne's own classes and functions."""
+    if isinstance(obj, (type, types.FunctionType)):
+        obj.__module__ = module.__name__
+    setattr(module, name, obj)
+
+
 def install():
     """Add the 0.2 pieces to the imported Lasagne 0.1 (idempotent)."""
     if getattr(lasagne, "_backport_installed", False):
         return
     for name in ("elu", "softplus", "SELU", "selu", "ScaledTanH", "ScaledTanh"):
-        setattr(nonlinearities, name, globals()[name])
+        adopt(nonlinearities, name, globals()[name])
     for name in ("BatchNormLayer", "batch_norm", "BiasLayer", "ScaleLayer", "DenseLayer", "Conv2DLayer", "Conv1DLayer",
                  "Pool1DLayer"):
-        setattr(L01, name, globals()[name])
+        adopt(L01, name, globals()[name])
+    import lasagne.theano_extensions.conv as conv_ext
+    adopt(conv_ext, "conv1d_mc0", conv1d_mc0)
     dnn = types.ModuleType("lasagne.layers.dnn")
     for name in ("Conv2DDNNLayer", "Pool2DDNNLayer", "MaxPool2DDNNLayer"):
-        setattr(dnn, name, globals()[name])
+        adopt(dnn, name, globals()[name])
     corrmm = types.ModuleType("lasagne.layers.corrmm")
-    corrmm.Conv2DMMLayer = Conv2DMMLayer
+    adopt(corrmm, "Conv2DMMLayer", Conv2DMMLayer)
     sys.modules["lasagne.layers.dnn"], sys.modules["lasagne.layers.corrmm"] = dnn, corrmm
     L01.dnn, L01.corrmm = dnn, corrmm
     from . import backport_extra; backport_extra.install()  # noqa: E702  (zoo layers)

@@ -158,5 +158,7 @@ def theano_op(qualname, name=None):
 
     op.__name__ = short
     op.__qualname__ = short
+    op.__module__ = qualname.rsplit(".", 1)[0]  # as the real function's
+    op.lasagne2onnx_standin_for = qualname  # the capture rules recognise stand-ins by this
     op.__doc__ = f"Stand-in for {qualname} (needs Theano when called)."
     return op
