@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 import warnings
 
 from . import __version__
@@ -54,23 +56,75 @@ def main(argv=None) -> int:
     args = build_parser(command).parse_args(argv)
     warnings.simplefilter("default")
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
+    in_main_thread = threading.current_thread() is threading.main_thread()  # where signal handlers can go
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
+        refuse_outputs_over_inputs(command, args)
         return importlib.import_module(COMMANDS[command]).run(args) or 0
     except ExportError as e:
-        print(f"error: {one_line(e)}", file=sys.stderr)
-        return e.exit_code
+        return _fail(f"error: {one_line(e)}", e.exit_code)
+    except MemoryError as e:  # the outputs were staged: cleaning up needs no memory
+        return _fail(f"error: out of memory{': ' + one_line(e) if str(e) else ''}", 2)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+        return _fail("interrupted", 130)
+    except Terminated:
+        return _fail("terminated", 143)
     except BrokenPipeError:  # stdout closed early (e.g. piped into head): stop quietly, as SIGPIPE would
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: raised like KeyboardInterrupt, so that staged outputs are cleaned up."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+def _fail(message: str, status: int) -> int:
+    global _progress_line_open
+    if _progress_line_open:  # end the progress line first: the message gets a line of its own
+        print(file=sys.stderr)
+        _progress_line_open = False
+    print(message, file=sys.stderr)
+    return status
+
+
+def refuse_outputs_over_inputs(command: str, args):
+    """Refuse (ExportError) a command whose output file is one of its input files."""
+    from .io import refuse_overwriting
+
+    if command == "export":
+        outputs = [args.output, args.output + ".data"]  # the external data companion is written or removed
+    elif command == "to-torch":
+        outputs = [os.path.join(args.out, "model.py"), os.path.join(args.out, "state_dict.pt")]
+    else:
+        outputs = [getattr(args, "save_reference" if command == "check" else "out")]
+    model = getattr(args, "model", None)
+    network = getattr(args, "network", None)
+    refuse_overwriting(outputs, {
+        "the weights file": getattr(args, "weights", None) or getattr(args, "against", None),
+        "the --network build file": network and network.rpartition(":")[0],
+        "the --manifest": getattr(args, "manifest", None),
+        "the --expect reference": getattr(args, "expect", None),
+        "the --input file": getattr(args, "input", None),
+        "the --embed-into weights file": getattr(args, "embed_into", None),
+        "the input model": model,
+        "the input model's external data": model and model + ".data",
+    })
 
 
 def one_line(message) -> str:
     """A message on one line (some come from libraries, e.g. the ONNX checker, spread over several)."""
     return "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+_progress_line_open = False  # a progress line is drawn and not yet ended
 
 
 def progress_printer(enabled: bool | None = None, stream=None):
@@ -86,12 +140,14 @@ def progress_printer(enabled: bool | None = None, stream=None):
         return None
 
     def show(done, total, what):
+        global _progress_line_open
         if what.startswith("writing"):
             line = f"  {what}: {done / 1e6:,.1f} / {total / 1e6:,.1f} MB"
         else:
             line = f"  [{done}/{total}] converted {what[:50]}"
         stream.write(f"\r{line:<78}")
-        if done >= total:
+        _progress_line_open = done < total
+        if not _progress_line_open:
             stream.write("\n")
         stream.flush()
 

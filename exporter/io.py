@@ -30,8 +30,32 @@ def _output_directory(path: str) -> str:
     return directory
 
 
-def _write_error(path, e: OSError) -> ExportError:
-    return ExportError(f"{path}: cannot write the output ({e.strerror or type(e).__name__})")
+class WriteError(ExportError):
+    """The file system refused an output file (disk full, file too large, no permission, ...)."""
+
+    def __init__(self, path, reason):
+        super().__init__(f"{path}: cannot write the output ({reason})")
+        self.path, self.reason = os.fspath(path), reason
+
+
+def _write_error(path, e: OSError) -> WriteError:
+    return WriteError(path, e.strerror or type(e).__name__)
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def refuse_overwriting(outputs, inputs: dict):
+    """Raise ExportError when one of ``outputs`` is the same file as one of ``inputs`` (``{what: path}``,
+    None for an input not given): writing it would destroy that input."""
+    for output in outputs:
+        for what, path in inputs.items():
+            if output and path and _same_file(output, path):
+                raise ExportError(f"{output}: the output would overwrite {what}; choose another output path")
 
 
 def _umask() -> int:
@@ -72,7 +96,8 @@ def staged_output(path, companions=(".data",)):
     Whatever the block writes there (the file, and ``<name><suffix>`` companions such as ONNX
     external data) is moved onto ``path`` only when the block succeeds, so the block can still
     check the written file and fail; on failure everything staged is removed and an existing
-    file at ``path`` is left untouched.
+    file at ``path`` is left untouched.  A companion left at ``path<suffix>`` by an earlier output
+    that the new file does not come with is removed (the new file does not use it).
     """
     path = os.fspath(path)
     directory = _output_directory(path)
@@ -83,14 +108,22 @@ def staged_output(path, companions=(".data",)):
         raise _write_error(path, e) from None
     try:
         staged = os.path.join(stage, name)
-        yield staged
+        try:
+            yield staged
+        except WriteError as e:  # name the user's path, not the staging one
+            if os.path.dirname(e.path) != stage:
+                raise
+            raise WriteError(os.path.join(os.path.dirname(path), os.path.basename(e.path)), e.reason) from None
         if not os.path.exists(staged):
             raise ExportError(f"{path}: nothing was written")
         try:
-            for suffix in companions:  # companions first: the model file names them
-                if os.path.exists(staged + suffix):
-                    os.replace(staged + suffix, path + suffix)
+            written = [suffix for suffix in companions if os.path.exists(staged + suffix)]
+            for suffix in written:  # companions first: the model file names them
+                os.replace(staged + suffix, path + suffix)
             os.replace(staged, path)
+            for suffix in companions:  # a companion of the previous file that the new one does not use
+                if suffix not in written and os.path.exists(path + suffix):
+                    os.unlink(path + suffix)
         except OSError as e:
             raise _write_error(path, e) from None
     finally:

@@ -216,11 +216,12 @@ def _split(model: onnx.ModelProto, payloads: dict | None):
 
 
 def save_model(model: onnx.ModelProto, path, progress=None, payloads: dict | None = None,
-               external: bool | None = None, threshold: int = EXTERNAL_DATA_THRESHOLD):
+               external: bool | None = None, threshold: int | None = None):
     """Write ``model`` (and the ``payloads`` of a detached model) to ``path``, atomically.
 
-    When the initializers total ``threshold`` bytes or more (or ``external=True``), tensors go to
-    ``<path>.data`` beside the model as ONNX external data; otherwise everything is in one file.
+    When the initializers total ``threshold`` bytes (default :data:`EXTERNAL_DATA_THRESHOLD`) or more
+    (or ``external=True``), tensors go to ``<path>.data`` beside the model as ONNX external data;
+    otherwise everything is in one file.
     ``progress`` is an optional ``(bytes_done, bytes_total, what)`` callback.
     """
     path = os.fspath(path)
@@ -228,7 +229,7 @@ def save_model(model: onnx.ModelProto, path, progress=None, payloads: dict | Non
     sizes = [(a.nbytes if a is not None else len(t.raw_data)) for t, a in big]
     total = sum(sizes) + sum(len(t.raw_data) for t in graph.initializer)
     if external is None:
-        external = total >= threshold
+        external = total >= (EXTERNAL_DATA_THRESHOLD if threshold is None else threshold)
     report = _Progress(progress, sum(sizes), f"writing {os.path.basename(path)}")
     if not external:
         with atomic_output(path) as tmp:
@@ -236,7 +237,7 @@ def save_model(model: onnx.ModelProto, path, progress=None, payloads: dict | Non
         return
     data_name = os.path.basename(path) + ".data"
     data_path = os.path.join(os.path.dirname(os.path.abspath(path)), data_name)
-    with atomic_output(data_path) as tmp_data, atomic_output(path) as tmp:
+    with atomic_output(data_path) as tmp_data:
         locations = _write_external(tmp_data, big, report)
         for (t, _), (offset, length) in zip(big, locations):
             ext = TensorProto()
@@ -249,7 +250,7 @@ def save_model(model: onnx.ModelProto, path, progress=None, payloads: dict | Non
                 e.key, e.value = k, v
             graph.initializer.append(ext)
         rest.graph.CopyFrom(graph)
-        with open(tmp, "wb") as f:
+        with atomic_output(path) as tmp, open(tmp, "wb") as f:  # inside: a failure here removes the data too
             f.write(rest.SerializeToString())
 
 

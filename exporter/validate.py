@@ -1,6 +1,8 @@
 """Run an exported model in onnxruntime."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -13,13 +15,19 @@ def make_session(model_or_path, providers=None):
     return ort.InferenceSession(src, opts, providers=providers or ["CPUExecutionProvider"])
 
 
-def random_inputs(session, batch: int = 2, seed: int = 0, overrides: dict | None = None) -> dict:
-    """Random float32 inputs for every graph input; symbolic dims get ``batch`` (first) or ``overrides``."""
+MAX_RANDOM_INPUT_BYTES = 2 << 30  # random check inputs larger than this are refused before anything is drawn
+
+
+def random_inputs(session, batch: int = 2, seed: int = 0, overrides: dict | None = None, skip=()) -> dict:
+    """Random float32 inputs for every graph input not in ``skip`` (inputs fed otherwise, such as
+    weights); symbolic dims get ``batch`` (first) or ``overrides``.  Raises ValueError when a size is
+    unknown or the inputs would take more than :data:`MAX_RANDOM_INPUT_BYTES`."""
     rng = np.random.default_rng(seed)
-    feeds = {}
-    if overrides and None in overrides and len(session.get_inputs()) == 1:  # --input-shape without a name
-        overrides = {session.get_inputs()[0].name: overrides[None]}
-    for inp in session.get_inputs():
+    inputs = [inp for inp in session.get_inputs() if inp.name not in skip]
+    if overrides and None in overrides and len(inputs) == 1:  # --input-shape without a name
+        overrides = {inputs[0].name: overrides[None]}
+    shapes = {}
+    for inp in inputs:
         if overrides and inp.name in overrides:
             shape = overrides[inp.name]
         else:
@@ -28,8 +36,13 @@ def random_inputs(session, batch: int = 2, seed: int = 0, overrides: dict | None
                 shape[0] = batch
             if any(d is None for d in shape):
                 raise ValueError(f"input {inp.name!r} has unknown dimensions {inp.shape}; give --input-shape")
-        feeds[inp.name] = rng.standard_normal(shape).astype(np.float32)
-    return feeds
+        shapes[inp.name] = tuple(shape)
+    total = sum(4 * math.prod(s) for s in shapes.values())
+    if total > MAX_RANDOM_INPUT_BYTES:
+        sizes = ", ".join(f"{n!r} {s}" for n, s in shapes.items())
+        raise ValueError(f"random inputs would take {total / 2**30:,.1f} GiB ({sizes}); give smaller sizes "
+                         f"with --input-shape")
+    return {name: rng.standard_normal(shape, dtype=np.float32) for name, shape in shapes.items()}
 
 
 def run(model_or_path, feeds: dict, outputs=None) -> dict:

@@ -252,3 +252,47 @@ def test_all_passes_in_order_fold_a_dense_batch_norm(lasagne):
     skeleton, payloads = _detached(net, lasagne)
     model, payloads, report = optimize(skeleton, payloads, "on")
     assert "BatchNormalization" not in _ops(model) and report["fused_layers"] == ["fc"]
+
+
+def _big_bn_net(lasagne, shape=(None, 3, 8, 8)):
+    """Like _bn_net, with a kernel large enough (64x3x3x3 float32) to travel detached, as payload."""
+    L = lasagne.layers
+    return L.batch_norm(L.Conv2DLayer(L.InputLayer(shape, name="x"), 64, 3, name="conv"))
+
+
+def test_auto_verification_runs_the_detached_weights_without_copying_them(lasagne, monkeypatch):
+    """The weights reach onnxruntime as feeds of the payload arrays: the models handed to it hold no
+    weight data (no attach(), no serialised copy), and only the real input gets random values."""
+    from exporter import validate
+
+    skeleton, payloads = _detached(_big_bn_net(lasagne, shape=(None, 3, None, None)), lasagne)
+    assert any(model_io.is_placeholder(t) for t in skeleton.graph.initializer)
+    weight_bytes = sum(a.nbytes for a in payloads.values())
+    sizes, make_session = [], validate.make_session
+
+    def recording_session(model, *a, **k):
+        sizes.append(model.ByteSize())
+        return make_session(model, *a, **k)
+
+    monkeypatch.setattr(validate, "make_session", recording_session)
+    monkeypatch.setattr(model_io, "attach", lambda *a: pytest.fail("attach() copies every weight"))
+    model, _, report = optimize(skeleton, payloads, "auto", input_shapes={None: (1, 3, 9, 9)})
+    assert report["kept"] and report["max_rel"] <= 1e-5, report
+    assert len(sizes) == 2 and max(sizes) < weight_bytes / 2, (sizes, weight_bytes)
+
+
+def test_auto_sees_a_deviation_in_detached_weights(lasagne, monkeypatch):
+    """The optimised graph runs on its own payloads: a wrong folded weight there is caught."""
+    import passes
+
+    def perturbing_pass(model, payloads=None):
+        model, payloads = fold_batchnorm(model, payloads)
+        folded = [t.name for t in model.graph.initializer if model_io.is_placeholder(t)]
+        assert folded
+        payloads = {**payloads, **{n: payloads[n] * 1.01 for n in folded}}
+        return model, payloads
+
+    monkeypatch.setattr(passes, "OPTIMIZE_PASSES", (perturbing_pass,))
+    skeleton, payloads = _detached(_big_bn_net(lasagne), lasagne)
+    model, _, report = optimize(skeleton, payloads, "auto")
+    assert not report["kept"] and "deviates" in report["reason"] and model is skeleton
