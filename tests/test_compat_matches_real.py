@@ -5,7 +5,10 @@ Lasagne on Theano (the reference, captured in the legacy environment) and by ``e
 Lasagne here, where Theano is not installed.  Layers, classes, wiring, attributes, output shapes,
 parameter roles, shapes and get_all_params order must be identical.
 """
-import importlib.util
+import os
+import re
+import subprocess
+import sys
 
 import pytest
 
@@ -13,6 +16,7 @@ from exporter.frontends.lasagne_live import capture
 from exporter.ir import LayerGraph
 from tests.cases import load_all
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES = load_all()
 # cases whose build code is valid only on Lasagne 0.1 (the Theano-free API follows 0.2)
 COMPARABLE = sorted(n for n, c in CASES.items() if "lasagne-0.1-only" not in c.tags)
@@ -35,8 +39,26 @@ def _structure(graph):
     }
 
 
-def test_this_environment_has_no_theano():
-    assert importlib.util.find_spec("theano") is None or "compat" in importlib.util.find_spec("theano").origin
+def test_this_environment_has_no_theano(tmp_path):
+    """The product environment has neither Theano nor Lasagne, so the default ``--lasagne auto`` runs
+    build code on the Theano-free API.  Checked in a fresh interpreter: this module has activated compat."""
+    python = os.path.join(ROOT, ".venv", "bin", "python")
+    python = python if os.path.exists(python) else sys.executable
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    r = subprocess.run([python, "-c", "import importlib.util, sys; "
+                        "print([importlib.util.find_spec(n) for n in ('theano', 'lasagne')], "
+                        "[p for p in sys.path if p.rstrip('/').endswith('exporter/compat')])"],
+                       capture_output=True, text=True, cwd=str(tmp_path), env=env)
+    assert r.returncode == 0 and r.stdout.split() == ["[None,", "None]", "[]"], r.stdout + r.stderr
+    out = tmp_path / "example.onnx"
+    r = subprocess.run([python, "-m", "exporter", os.path.join(ROOT, "models", "example", "model.npz"), str(out),
+                        "--network", os.path.join(ROOT, "models", "example", "build.py") + ":build_model"],
+                       capture_output=True, text=True, cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    import onnx
+
+    doc = onnx.load(str(out)).graph.doc_string
+    assert re.search(r"build\.py:build_model \(lasagne [^,]+, compat\)", doc), doc
 
 
 @pytest.mark.parametrize("name", COMPARABLE)

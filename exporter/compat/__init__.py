@@ -5,9 +5,11 @@ a real Theano is already imported, ``import theano``) resolve to the project's s
 
 * ``lasagne`` -- a re-implementation of Lasagne 0.2's network-building API (layers, shapes,
   numpy-backed parameters, initializers, nonlinearities) that needs only numpy;
-* ``theano`` -- a minimal stand-in exposing ``theano.config.floatX``, ``theano.shared``, tensor
-  variable constructors and the functions user code passes as layer arguments
-  (``T.tanh``, ``T.nnet.sigmoid``, ``T.mean``, ``T.max``, ``T.maximum`` ...), which raise when called.
+* ``theano`` -- a stand-in exposing ``theano.config.floatX``, ``theano.shared``, tensor variable
+  constructors and the functions user code passes as layer arguments (``T.tanh``,
+  ``T.nnet.sigmoid``, ``T.mean``, ``T.max``, ``T.maximum`` ...); every other public name and
+  submodule (``T.grad``, ``theano.sandbox.rng_mrg``...) is a stand-in too, so build files import.
+  Nothing computes: calling any of them raises.
 
 ``deactivate()`` undoes it.  This package imports nothing but the standard library; the stand-ins
 need only numpy (they work under numpy 1.23 and 2.x alike).
@@ -71,6 +73,7 @@ def deactivate():
     modules (layers built with them keep working)."""
     while COMPAT_DIR in sys.path:
         sys.path.remove(COMPAT_DIR)
+    sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "lasagne2onnx_theano_standin", False)]
     for package in _PACKAGES:
         for name, mod in _loaded(package).items():
             if _is_ours(mod):

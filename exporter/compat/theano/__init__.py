@@ -3,10 +3,16 @@
 It offers what build files pass to Lasagne layers -- ``theano.config.floatX``, ``theano.shared``,
 tensor-variable constructors (``theano.tensor.tensor4('x')``) and functions such as
 ``theano.tensor.tanh``, ``theano.tensor.nnet.sigmoid``, ``theano.tensor.mean`` / ``max`` /
-``maximum`` -- as plain Python objects.  Nothing here computes: calling a Theano function, or doing
-arithmetic on a variable, raises a clear error.
+``maximum`` -- as plain Python objects, and random streams that can be constructed.  Any other
+public name (``theano.grad``, ``T.set_subtensor``, ``theano.ifelse.ifelse``) and any submodule
+(``import theano.gpuarray``) is a stand-in too (see ``_standin``), so that build files import.
+Nothing here computes: calling a Theano function, or doing arithmetic on a variable, raises a
+clear error.
 """
+import sys
 import types
+
+from ._standin import install_finder, module_getattr
 
 __version__ = "0.0+lasagne2onnx.standin"
 LASAGNE2ONNX_STANDIN = True
@@ -21,29 +27,8 @@ def shared(value, name=None, strict=False, allow_downcast=None, borrow=False, br
     return SharedVariable(value, name=name, borrow=borrow, broadcastable=broadcastable)
 
 
-def function(*args, **kwargs):
-    from lasagne._shared import require_theano
-
-    require_theano("theano.function")
-
-
-def grad(*args, **kwargs):
-    from lasagne._shared import require_theano
-
-    require_theano("theano.grad")
-
-
-def scan(*args, **kwargs):
-    from lasagne._shared import require_theano
-
-    require_theano("theano.scan")
-
-
-from . import tensor  # noqa: E402
+install_finder(sys.modules[__name__])
+from . import sandbox, tensor  # noqa: E402,F401
 
 __all__ = ["config", "shared", "function", "grad", "scan", "tensor"]
-
-
-def __getattr__(name):
-    raise AttributeError(f"theano.{name} is not available in lasagne2onnx's Theano stand-in (it provides "
-                         f"config.floatX, shared, tensor and the functions passed to Lasagne layers)")
+__getattr__ = module_getattr(globals())

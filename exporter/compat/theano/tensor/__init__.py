@@ -2,11 +2,12 @@
 
 The functions keep the names real Theano's have (``theano.tensor.mean.__name__ == 'mean'``); the
 elementwise ops that are objects in Theano (``tanh``, ``maximum`` ...) are plain functions named
-after their scalar op here.
+after their scalar op here.  Any other public name is a stand-in (``theano._standin``).
 """
 from lasagne._shared import SymbolicVariable, theano_op
 
-from . import nnet
+from .._standin import module_getattr
+from . import nnet, shared_randomstreams  # noqa: F401
 
 _FUNCTIONS = ("tanh mean max min sum prod var std maximum minimum add sub mul true_div int_div neg sqr sqrt "
               "exp log abs_ clip dot tensordot switch concatenate stack flatten reshape dimshuffle argmax "
@@ -14,6 +15,10 @@ _FUNCTIONS = ("tanh mean max min sum prod var std maximum minimum add sub mul tr
               "round pow sgn inv cos sin log1p expm1").split()
 for _name in _FUNCTIONS:
     globals()[_name] = theano_op(f"theano.tensor.{_name}")
+# Lasagne's layers default to these very functions (GlobalPoolLayer: mean, FeaturePoolLayer: max,
+# ElemwiseSumLayer: add): hand out the objects the compat Lasagne uses, so that each is one object
+from lasagne.layers.merge import _T_add as add  # noqa: E402
+from lasagne.layers.pool import _T_max as max, _T_mean as mean  # noqa: E402
 sigmoid = nnet.sigmoid
 softplus = nnet.softplus
 
@@ -53,5 +58,4 @@ TensorVariable = SymbolicVariable
 Variable = SymbolicVariable
 
 
-def __getattr__(name):
-    raise AttributeError(f"theano.tensor.{name} is not available in lasagne2onnx's Theano stand-in")
+__getattr__ = module_getattr(globals())
