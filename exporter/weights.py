@@ -2,12 +2,14 @@
 
 ``np.savez('model.npz', *get_all_param_values(net))`` stores ``arr_0..arr_N`` in ``get_all_params``
 order.  Pickled objects are refused unless the caller explicitly trusts the file: a pickle runs code.
-The tool may embed the architecture manifest in the npz as a uint8 array (no pickle involved).
+The tool may embed the architecture manifest in the npz, in the zip archive's comment (earlier
+versions stored it as a uint8 array, which is still read); no pickle is involved.
 """
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import tokenize
 import warnings
 import zipfile
@@ -70,6 +72,7 @@ def load_npz(path, trust_pickle: bool = False):
                     manifest = arr.tobytes().decode("utf-8")
                     continue
                 weights[key] = arr
+            manifest = _comment_manifest(zf.comment, path) or manifest
     except WeightsError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError, OSError, KeyError,
@@ -211,12 +214,50 @@ def _arr_order(key):
     return (0, int(m.group(1))) if m else (1, key)
 
 
+# The manifest travels in the zip archive's comment: np.load, and Lasagne's usual loading code
+# ``[f['arr_%d' % i] for i in range(len(f.files))]``, still see exactly arr_0..arr_N.
+COMMENT_MARKER = b"lasagne2onnx.manifest;zlib;"
+_MAX_MANIFEST_BYTES = 64 << 20
+
+
+def _comment_manifest(comment: bytes, path):
+    """The manifest stored in a zip comment by :func:`embed_manifest`, or None."""
+    if not comment.startswith(COMMENT_MARKER):
+        return None
+    inflate = zlib.decompressobj()
+    try:
+        text = inflate.decompress(comment[len(COMMENT_MARKER):], _MAX_MANIFEST_BYTES)
+        if inflate.unconsumed_tail or not inflate.eof:
+            raise ValueError("incomplete, or larger than 64 MB")
+        return text.decode("utf-8")
+    except (zlib.error, ValueError) as e:
+        raise WeightsError(f"{path}: the manifest embedded in the archive's comment is corrupt ({e})") from None
+
+
 def embed_manifest(npz_path, graph: LayerGraph, out_path):
-    """Write a copy of ``npz_path`` with the architecture manifest stored inside it."""
-    weights, _ = load_npz(npz_path)
-    payload = np.frombuffer(graph.to_json().encode("utf-8"), dtype=np.uint8)
+    """Write a copy of ``npz_path`` with the architecture manifest stored inside it: in the zip
+    comment (the arrays are copied byte for byte), or, for a manifest that does not fit there
+    (64 KB compressed: thousands of layers), as an extra array, which ``len(np.load(path).files)``
+    then counts."""
     from .io import atomic_output
 
+    comment = COMMENT_MARKER + zlib.compress(graph.to_json(indent=None).encode("utf-8"), 9)
+    with zipfile.ZipFile(npz_path) as zf:
+        legacy_member = MANIFEST_KEY + ".npy" in zf.namelist()
     with atomic_output(out_path) as tmp:
+        if len(comment) <= 0xFFFF and not legacy_member:
+            shutil.copyfile(npz_path, tmp)
+            with zipfile.ZipFile(tmp, "a") as zf:
+                zf.comment = comment
+            return
+        weights, _ = load_npz(npz_path)
+        extra = {}
+        if len(comment) > 0xFFFF:
+            warnings.warn(f"{out_path}: the manifest is too large for the archive comment; it is stored as the array "
+                          f"{MANIFEST_KEY!r}, which np.load(...).files lists", WeightsWarning, stacklevel=2)
+            extra = {MANIFEST_KEY: np.frombuffer(graph.to_json().encode("utf-8"), dtype=np.uint8)}
         with open(tmp, "wb") as f:
-            np.savez(f, **weights, **{MANIFEST_KEY: payload})
+            np.savez(f, **weights, **extra)
+        if not extra:
+            with zipfile.ZipFile(tmp, "a") as zf:
+                zf.comment = comment

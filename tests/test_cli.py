@@ -1,4 +1,5 @@
 """The command line as a user runs it (subprocesses of ``python -m exporter``)."""
+import json
 import os
 import subprocess
 import sys
@@ -87,3 +88,43 @@ def test_network_file_inside_a_package_may_use_relative_imports(tmp_path):
     r = cli("capture", "--network", f"{pkg / 'net.py'}:build", "--lasagne", "compat", "--out", tmp_path / "n.json")
     assert r.returncode == 0, r.stderr
     assert '"head"' in (tmp_path / "n.json").read_text()
+
+
+def _example_arrays():
+    with np.load(os.path.join(EXAMPLE, "model.npz")) as z:
+        return [z[f"arr_{i}"] for i in range(len(z.files))]
+
+
+def test_embedded_manifest_keeps_the_npz_loadable_the_lasagne_way(tmp_path):
+    """--embed-manifest stores the architecture in the zip comment: np.load and Lasagne's usual
+    ``[f['arr_%d' % i] for i in range(len(f.files))]`` still see exactly the parameters."""
+    from exporter.weights import load_npz
+
+    arrays = _example_arrays()
+    np.savez(tmp_path / "model.npz", *arrays)
+    network = os.path.join(EXAMPLE, "build.py") + ":build_model"
+    r = cli(tmp_path / "model.npz", tmp_path / "a.onnx", "--network", network, "--embed-manifest", "-q")
+    assert r.returncode == 0, r.stderr
+    with np.load(tmp_path / "model.npz") as f:
+        assert f.files == [f"arr_{i}" for i in range(len(arrays))]
+        loaded = [f["arr_%d" % i] for i in range(len(f.files))]
+    assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(loaded, arrays))
+    r = cli(tmp_path / "model.npz", tmp_path / "b.onnx", "--expect", os.path.join(EXAMPLE, "reference.npz"))
+    assert r.returncode == 0 and "matches" in r.stdout, r.stderr  # no --network needed any more
+    # a different build (here: a fixed batch of 3) replaces the embedded manifest
+    r = cli(tmp_path / "model.npz", tmp_path / "c.onnx", "--network", network, "--input-shape", "3,1,28,28",
+            "--embed-manifest", "-q")
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads(load_npz(tmp_path / "model.npz")[1])
+    assert manifest["layers"][0]["output_shape"] == [3, 1, 28, 28]
+
+
+def test_manifest_embedded_as_an_array_by_earlier_versions_still_works(tmp_path):
+    from exporter.frontends.network_file import capture_network
+    from exporter.weights import MANIFEST_KEY
+
+    graph = capture_network(os.path.join(EXAMPLE, "build.py") + ":build_model", "compat")
+    member = np.frombuffer(graph.to_json().encode(), np.uint8)
+    np.savez(tmp_path / "old.npz", *_example_arrays(), **{MANIFEST_KEY: member})
+    r = cli(tmp_path / "old.npz", tmp_path / "a.onnx", "--expect", os.path.join(EXAMPLE, "reference.npz"))
+    assert r.returncode == 0 and "matches" in r.stdout, r.stderr

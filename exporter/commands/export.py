@@ -30,7 +30,8 @@ def add_arguments(parser):
     add_architecture_arguments(parser)
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17, what importers accept)")
     parser.add_argument("--embed-manifest", action="store_true",
-                        help="also store the architecture inside the npz so later runs need no --network")
+                        help="also store the architecture inside the npz (in its zip comment: np.load still sees only "
+                             "arr_0..arr_N) so later runs need no --network")
     parser.add_argument("--no-check", dest="check", action="store_false",
                         help="skip running the exported model once in onnxruntime")
     parser.add_argument("--expect", metavar="REF.npz",
@@ -81,12 +82,24 @@ def run(args):
             _check_runs(args, staged)
         if args.expect:
             _compare_with_reference(staged, args.expect, quiet=args.quiet)
-    if args.embed_manifest and not embedded:
+    if args.embed_manifest and not _same_manifest(embedded, graph):
         embed_manifest(args.weights, graph, args.weights)
     if not args.quiet:
         print(f"wrote {args.output}: {len(graph.layers)} Lasagne layers, {n_params:,} parameters, opset {args.opset}"
               + (", checked in onnxruntime" if args.check else ""))
     return 0
+
+
+def _same_manifest(embedded, graph) -> bool:
+    """Whether the npz already holds this architecture (a changed --network is embedded anew)."""
+    from ..ir import LayerGraph
+
+    from ..errors import ExportError
+
+    try:
+        return embedded is not None and LayerGraph.from_json(embedded).to_dict() == graph.to_dict()
+    except ExportError:  # an unusable old manifest: replace it
+        return False
 
 
 def _build(args, graph, bound, progress, manifest=None):

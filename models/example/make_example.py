@@ -27,7 +27,7 @@ sys.path.insert(0, HERE)
 from build import build_model  # noqa: E402
 
 from exporter.frontends.lasagne_live import capture  # noqa: E402
-from exporter.weights import MANIFEST_KEY  # noqa: E402
+from exporter.weights import embed_manifest  # noqa: E402
 from tests.legacy.reference_worker import randomise_params  # noqa: E402
 
 np.random.seed(0)
@@ -37,7 +37,7 @@ randomise_params(net["prob"], np.random.RandomState(1))
 graph = capture(net["prob"], source=f"models/example/build.py:build_model (lasagne {lasagne.__version__})")
 x = np.random.RandomState(2).uniform(0, 1, (4, 1, 28, 28)).astype("float32")
 y = theano.function([], lasagne.layers.get_output(net["prob"], theano.tensor.constant(x), deterministic=True))()
-manifest = np.frombuffer(graph.to_json().encode("utf-8"), dtype=np.uint8)
-np.savez(os.path.join(HERE, "model.npz"), *lasagne.layers.get_all_param_values(net["prob"]), **{MANIFEST_KEY: manifest})
+np.savez(os.path.join(HERE, "model.npz"), *lasagne.layers.get_all_param_values(net["prob"]))
+embed_manifest(os.path.join(HERE, "model.npz"), graph, os.path.join(HERE, "model.npz"))  # in the zip comment
 np.savez(os.path.join(HERE, "reference.npz"), input=x, output=y)
 print("wrote model.npz and reference.npz; output shape", y.shape)
