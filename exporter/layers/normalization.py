@@ -1,4 +1,5 @@
-"""BatchNormLayer (Lasagne 0.2: beta, gamma, mean, inv_std) and the older community form (std).
+"""BatchNormLayer (Lasagne 0.2: beta, gamma, mean, inv_std), its cuDNN twin BatchNormDNNLayer, and
+the older community form (std).
 
 Lasagne 0.2 at inference: ``(x - mean) * (gamma * inv_std) + beta`` with ``inv_std = 1/sqrt(var+eps)``.
 The community layer: ``(x - mean) * (gamma / (std + eps)) + beta``.  The ``batchnorm_to_variance``
@@ -9,8 +10,10 @@ rewrites them into an exact per-element affine ``x * scale + shift`` instead.
 from ..registry import capture_rule, converter
 
 
-# foreign_ok: the community BatchNormLayer (and early copies of Lasagne's) lived in users' own projects
+# foreign_ok: the community BatchNormLayer (and early copies of Lasagne's) lived in users' own projects;
+# BatchNormDNNLayer (cuDNN's) has the same parameters and, at inference, the same formula
 @capture_rule("BatchNorm", "BatchNormLayer", params=("beta", "gamma", "mean", "inv_std", "std"), foreign_ok=True)
+@capture_rule("BatchNorm", "BatchNormDNNLayer", params=("beta", "gamma", "mean", "inv_std"))
 def capture_batchnorm(layer, ctx):
     if getattr(layer, "inv_std", None) is not None:
         form = "inv_std"

@@ -406,3 +406,11 @@ def lookalike_pool_function_is_refused():
         return T.sum(x, axis=axis)
 
     return GlobalPoolLayer(_input((2, 3, 4, 4)), pool_function=mean, name="gap")
+
+
+@case({"input": (4, 3, 6, 6)}, needs_02=True)
+def batch_norm_dnn_stack():
+    from lasagne.layers import dnn
+
+    l = dnn.batch_norm_dnn(dnn.Conv2DDNNLayer(_input((4, 3, 6, 6)), 4, 3, name="conv"))
+    return dnn.BatchNormDNNLayer(l, axes=(0,), name="bn_per_activation")

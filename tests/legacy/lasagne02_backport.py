@@ -91,7 +91,15 @@ class BatchNormLayer(Layer):
         return (input - self.mean.dimshuffle(pattern)) * (gamma * self.inv_std.dimshuffle(pattern)) + beta
 
 
-def batch_norm(layer, **kwargs):
+class BatchNormDNNLayer(BatchNormLayer):
+    """0.2's cuDNN batch normalisation: at inference the same formula (lasagne/layers/dnn.py)."""
+
+
+def batch_norm_dnn(layer, **kwargs):
+    return batch_norm(layer, bn_class=BatchNormDNNLayer, **kwargs)
+
+
+def batch_norm(layer, bn_class=BatchNormLayer, **kwargs):
     nonlinearity = getattr(layer, "nonlinearity", None)
     if nonlinearity is not None:
         layer.nonlinearity = nonlinearities.identity
@@ -99,7 +107,7 @@ def batch_norm(layer, **kwargs):
         del layer.params[layer.b]
         layer.b = None
     bn_name = kwargs.pop("name", None) or (getattr(layer, "name", None) and layer.name + "_bn")
-    layer = BatchNormLayer(layer, name=bn_name, **kwargs)
+    layer = bn_class(layer, name=bn_name, **kwargs)
     if nonlinearity is not None:
         layer = L01.NonlinearityLayer(layer, nonlinearity, name=bn_name and bn_name + "_nonlin")
     return layer
@@ -267,7 +275,7 @@ def install():
     import lasagne.theano_extensions.conv as conv_ext
     adopt(conv_ext, "conv1d_mc0", conv1d_mc0)
     dnn = types.ModuleType("lasagne.layers.dnn")
-    for name in ("Conv2DDNNLayer", "Pool2DDNNLayer", "MaxPool2DDNNLayer"):
+    for name in ("Conv2DDNNLayer", "Pool2DDNNLayer", "MaxPool2DDNNLayer", "BatchNormDNNLayer", "batch_norm_dnn"):
         adopt(dnn, name, globals()[name])
     corrmm = types.ModuleType("lasagne.layers.corrmm")
     adopt(corrmm, "Conv2DMMLayer", Conv2DMMLayer)
