@@ -182,6 +182,9 @@ def bind_weights(graph: LayerGraph, weights: dict, path: str = "weights") -> dic
         raise WeightsError(
             f"{path}: expected arrays named arr_0..arr_{len(expected) - 1} (np.savez(path, *get_all_param_values(net))), "
             f"found {', '.join(other[:5])}{'...' if len(other) > 5 else ''}")
+    if other:
+        warnings.warn(f"{path}: ignoring {', '.join(repr(k) for k in other[:5])}{'...' if len(other) > 5 else ''}: "
+                      f"the parameters are the arrays arr_0..arr_N", WeightsWarning, stacklevel=2)
     if len(arr_keys) != len(expected):
         raise WeightsError(
             f"{path}: holds {len(arr_keys)} arrays but the network has {len(expected)} parameters "
@@ -201,10 +204,12 @@ def bind_weights(graph: LayerGraph, weights: dict, path: str = "weights") -> dic
                 f"parameter {p.role!r} of shape {tuple(p.shape)}")
         if arr.dtype.kind not in "fiu":
             raise WeightsError(f"{path}: array {key} ({layer.name}.{p.role}) has dtype {arr.dtype}, not real numbers")
-        arr = arr.astype(np.float32, copy=False)
+        with np.errstate(over="ignore"):  # float64 beyond float32's range becomes Inf: reported just below
+            arr = arr.astype(np.float32, copy=False)
         if not _all_finite(arr):
-            warnings.warn(f"{path}: array {key} ({layer.name}.{p.role}) contains NaN or Inf values", WeightsWarning,
-                          stacklevel=2)
+            warnings.warn(f"{path}: array {key} ({layer.name}.{p.role}) contains NaN or Inf values"
+                          + (" (or values beyond float32's range)" if weights[key].dtype.itemsize > 4 else ""),
+                          WeightsWarning, stacklevel=2)
         bound[key] = arr
     return bound
 

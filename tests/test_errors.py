@@ -205,6 +205,19 @@ def test_nan_and_inf_weights_warn_but_export(work):
     assert out.exists()
 
 
+def test_float64_beyond_float32_and_extra_arrays_are_named_in_warnings(work):
+    a = [x.astype(np.float64) for x in arrays()]
+    a[3][0] = 1e300  # Inf once narrowed to float32
+    np.savez(work / "f64.npz", *a, notes=np.zeros(2))
+    r, out = export(work, work / "f64.npz")
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert all(l.startswith("warning: ") for l in lines), r.stderr  # no bare numpy warning
+    assert any("arr_3" in l and "fc.b" in l and "float32's range" in l for l in lines), r.stderr
+    assert any("ignoring 'notes'" in l for l in lines), r.stderr
+    assert out.exists()
+
+
 # -- the architecture ---------------------------------------------------------------------------------
 def test_unsupported_custom_layer(work):
     np.savez(work / "m.npz", *arrays([(4, 3), (3,)]))
@@ -308,6 +321,22 @@ def test_input_shape_with_a_manifest_sizes_the_check(work):
     out.unlink()
     r = cli(work / "m.npz", out, "--manifest", work / "arch.json", "--input-shape", "input=1,4,9,9")
     assert_refused(r, out, "does not fit")
+
+
+def test_manifest_contradicting_itself_is_blamed(work):
+    """A hand-edited manifest whose layers no longer fit together fails ONNX validation: the error
+    names the manifest (the user's file), not the exporter."""
+    import json
+
+    r = cli("capture", "--network", f"{work / 'net.py'}:build", "--lasagne", "compat", "--out", work / "arch.json")
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((work / "arch.json").read_text())
+    pool = next(l for l in manifest["layers"] if l["name"] == "pool")
+    pool["attrs"]["pool_size"] = [1, 1]  # the dense layer after it still expects 4 * 4 * 4 inputs
+    pool["attrs"]["stride"] = [1, 1]
+    (work / "arch.json").write_text(json.dumps(manifest))
+    r, out = cli(work / "model.npz", work / "out" / "m.onnx", "--manifest", work / "arch.json"), work / "out" / "m.onnx"
+    assert_refused(r, out, "arch.json", "does not describe a network that can be exported")
 
 
 def test_malformed_manifest_json(work):

@@ -4,7 +4,7 @@ import pytest
 
 from exporter.errors import UnsupportedLayerError
 from exporter.ir import LayerGraph, LayerSpec, ParamSpec
-from passes import (batchnorm_to_variance, explicit_pads, flip_kernels, remove_identity_layers,
+from passes import (batchnorm_to_variance, check_and_infer, explicit_pads, flip_kernels, remove_identity_layers,
                     split_nonlinearities)
 from passes.explicit_pads import onnx_ceil_length, theano_pool_length
 
@@ -168,3 +168,21 @@ def test_pool_unknown_size_with_large_stride_is_refused():
 def test_pool_ignore_border_false_with_pad_is_refused():
     with pytest.raises(UnsupportedLayerError, match="requires pad=0"):
         explicit_pads(_pool((3, 3), (2, 2), False, pad=(1, 1)), {})
+
+
+def _tiny_model(out_shape):
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def test_check_and_infer_adds_shapes_and_refuses_contradictions():
+    from passes.check_and_infer import ValidationFailed
+
+    inferred = check_and_infer(_tiny_model([2, 3]))
+    assert [d.dim_value for d in inferred.graph.output[0].type.tensor_type.shape.dim] == [2, 3]
+    with pytest.raises(ValidationFailed, match="failed validation"):
+        check_and_infer(_tiny_model([2, 4]))  # the declared output shape contradicts Relu's

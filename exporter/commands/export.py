@@ -109,8 +109,15 @@ def _build(args, graph, bound, progress, manifest=None):
     from ..convert import build
     from ..errors import ExportError, NetworkError
 
+    from passes.check_and_infer import ValidationFailed
+
     try:
         skeleton, payloads = build(graph, bound, opset=args.opset, progress=progress)
+    except ValidationFailed as e:
+        if not manifest:
+            raise
+        raise NetworkError(f"{manifest}: the manifest does not describe a network that can be exported ({e})") \
+            from None
     except ExportError:
         raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, AssertionError, ZeroDivisionError) as e:
