@@ -173,3 +173,47 @@ def test_cli_errors_leave_nothing(tmp_path):
     r = run_cli("to-keras", str(tmp_path / "u.onnx"), "--out", str(tmp_path / "m.h5"))
     assert r.returncode == 2 and "must end in .keras" in r.stderr
     assert sorted(os.listdir(tmp_path)) == ["u.onnx"]
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_keras_unknown_spatial_size_runs_on_any_size_through_save(tmp_path, data_format):
+    """Upscales, LRN and a global sum over unknown spatial sizes: Keras layers that need no static size,
+    exact on sizes other than the check's, also after saving and loading the .keras file."""
+    from exporter.importers import keras_layers
+
+    model, _ = CASES["unknown_spatial_size"]()
+    view, m, info = keras_model(model, data_format)
+    kinds = {type(l).__name__ for l in m.layers}
+    assert {"UpSampling2D", "Dilate", "LocalResponseNormalization", "GlobalSumPooling"} <= kinds, kinds
+    assert not kinds & {"Reshape", "Pad"}, kinds  # the upscale patterns became single layers
+    spatial = m.inputs[0].shape[1:3] if data_format == "channels_last" else m.inputs[0].shape[2:]
+    assert tuple(spatial) == (None, None)
+    m.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert isinstance(loaded.get_layer("dil_dilate"), keras_layers.Dilate)
+    for shapes in ({"input": (1, 3, 7, 2), "seq": (3, 2, 4)}, {"input": (2, 3, 3, 6), "seq": (1, 2, 1)}):
+        feeds = feeds_for(shapes, seed=5)
+        want = ort_outputs(model, feeds)
+        for km in (m, loaded):
+            got = predict(km, info, view, feeds)
+            assert max(rel_err(g, w) for g, w in zip(got, want)) <= TOL
+
+
+def test_cli_uses_torch_backend_when_keras_backend_is_set_to_another(tmp_path):
+    """KERAS_BACKEND=tensorflow (TensorFlow absent from .venv) used to end in a ModuleNotFoundError
+    traceback: the CLI builds on torch and says so; the Python API raises a one-line ExportError."""
+    model, _ = conv_bn_relu_pool_dense()
+    onnx.save(model, tmp_path / "m.onnx")
+    env = {**os.environ, "PYTHONPATH": ROOT, "KERAS_BACKEND": "tensorflow"}
+    r = subprocess.run([sys.executable, "-m", "exporter", "to-keras", str(tmp_path / "m.onnx"), "--out",
+                        str(tmp_path / "m.keras")], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == ("note: to-keras builds the model on Keras' torch backend; ignoring "
+                                "KERAS_BACKEND=tensorflow for this command")
+    assert (tmp_path / "m.keras").exists()
+    script = ("from exporter.importers import onnx_reader, to_keras; from exporter.errors import ExportError\n"
+              "try:\n    to_keras.build(onnx_reader.load('m.onnx'))\nexcept ExportError as e:\n    print(e)")
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                       env={**env, "KERAS_BACKEND": "jax"})
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert r.stdout.count("\n") == 1 and "set KERAS_BACKEND=torch" in r.stdout, r.stdout

@@ -42,7 +42,18 @@ def predict(model, info, view, feeds):
     return res
 
 
+def select_torch_backend():
+    """The importer builds on Keras' torch backend: when the user's ``KERAS_BACKEND`` asks for another one
+    (perhaps not even installed) and keras is not imported yet, use torch for this command, saying so."""
+    requested = os.environ.get("KERAS_BACKEND", "torch")
+    if requested != "torch" and "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = "torch"
+        print(f"note: to-keras builds the model on Keras' torch backend; ignoring KERAS_BACKEND={requested} "
+              "for this command", file=sys.stderr)
+
+
 def run(args):
+    select_torch_backend()
     from . import onnx_reader
     from .common import folded_note, reference_inputs, relative_error, run_onnxruntime
     from .to_keras import build

@@ -2,7 +2,8 @@
 
 The Keras importer uses built-in layers wherever one computes the op exactly; these cover the rest:
 an elementwise op with a constant (trainable) tensor (Lasagne BiasLayer / ScaleLayer, untied biases,
-the affine batch-norm form), padding with a value or by reflection, and local response normalisation.
+the affine batch-norm form), padding with a value or by reflection, local response normalisation, and
+Lasagne's dilating upscale and a spatial sum for inputs of unknown spatial size.
 A saved model that contains one of them loads after ``import exporter.importers.keras_layers``.
 """
 from __future__ import annotations
@@ -166,3 +167,62 @@ class SliceAxis(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "start": self.start, "stop": self.stop,
                 "step": self.step}
+
+
+def _spatial_axes(rank, data_format):
+    return list(range(1, rank - 1)) if data_format == "channels_last" else list(range(2, rank))
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Dilate(keras.layers.Layer):
+    """Lasagne's Upscale ``mode='dilate'``: each input element at every ``factor``-th position of the
+    spatial axes, zeros in between and after the last one (output size = size * factor).  Needs no
+    static spatial size."""
+
+    def __init__(self, factors, data_format="channels_last", **kwargs):
+        super().__init__(**kwargs)
+        self.factors, self.data_format = [int(f) for f in factors], data_format
+
+    def call(self, x):
+        rank = len(x.shape)
+        axes = _spatial_axes(rank, self.data_format)
+        shape = ops.shape(x)
+        y = x
+        for a in reversed(axes):  # a unit axis behind each spatial axis
+            y = ops.expand_dims(y, a + 1)
+        pads = [[0, 0] for _ in range(rank + len(axes))]
+        for i, (a, f) in enumerate(zip(axes, self.factors)):
+            pads[a + i + 1] = [0, f - 1]
+        y = ops.pad(y, pads, mode="constant", constant_values=0.0)
+        target = [-1] + [shape[a] * self.factors[axes.index(a)] if a in axes else shape[a] for a in range(1, rank)]
+        return ops.reshape(y, target)
+
+    def compute_output_shape(self, input_shape):
+        axes = _spatial_axes(len(input_shape), self.data_format)
+        return tuple(d * self.factors[axes.index(a)] if a in axes and d is not None else d
+                     for a, d in enumerate(input_shape))
+
+    def get_config(self):
+        return {**super().get_config(), "factors": list(self.factors), "data_format": self.data_format}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class GlobalSumPooling(keras.layers.Layer):
+    """The sum over all spatial axes (ONNX ReduceSum of them), for inputs whose spatial size is unknown,
+    where a global average times the element count cannot be written."""
+
+    def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format, self.keepdims = data_format, bool(keepdims)
+
+    def call(self, x):
+        return ops.sum(x, axis=_spatial_axes(len(x.shape), self.data_format), keepdims=self.keepdims)
+
+    def compute_output_shape(self, input_shape):
+        axes = _spatial_axes(len(input_shape), self.data_format)
+        if self.keepdims:
+            return tuple(1 if a in axes else d for a, d in enumerate(input_shape))
+        return tuple(d for a, d in enumerate(input_shape) if a not in axes)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}

@@ -27,11 +27,14 @@ _IMPORTERS = __package__.rpartition(".")[0]  # exporter.importers, home of keras
 
 
 def keras_module():
-    import keras
+    from ...errors import ExportError
 
+    try:
+        import keras
+    except ImportError as e:  # e.g. KERAS_BACKEND=tensorflow where TensorFlow is not installed
+        raise ExportError(f"Keras cannot load its {os.environ.get('KERAS_BACKEND')!r} backend ({e}); the importer "
+                          "runs on the torch backend: set KERAS_BACKEND=torch before importing keras") from None
     if keras.backend.backend() != "torch" and os.environ.get("LASAGNE2ONNX_ANY_KERAS_BACKEND") != "1":
-        from ...errors import ExportError
-
         raise ExportError(f"Keras runs on the {keras.backend.backend()!r} backend; set KERAS_BACKEND=torch "
                           "before importing keras")
     return keras

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..onnx_reader import UnsupportedNodeError, float_literal
-from .builder import TARGET, _static, op
+from .builder import TARGET, op
 
 
 @op("BatchNormalization", attrs=("epsilon", "momentum", "training_mode"))
@@ -27,7 +27,9 @@ def lrn(b, n):
 
     layout = b.layout_of(n.inputs[0])
     rank = b.rank(n.inputs[0], n)
-    _static(b.view, n.inputs[0], n)
+    shape = b.view.shape(n.inputs[0])
+    if shape is None or shape[1] is None:  # the window runs over the channels: only their count is needed
+        raise UnsupportedNodeError(n, f"needs a static channel count (input shape {shape})", TARGET)
     layer = LocalResponseNormalization(n.attr("size"), float_literal(n.attr("alpha", 1e-4)),
                                        float_literal(n.attr("beta", 0.75)), float_literal(n.attr("bias", 1.0)),
                                        axis=b.axis(1, rank, layout), name=b.lname(n))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..onnx_reader import UnsupportedNodeError
-from .builder import TARGET, _auto_pad, _static, _zero_pad, op
+from .builder import TARGET, _auto_pad, _zero_pad, op
 
 
 def _onnx_out(size, k, s, pb, pe, ceil):
@@ -111,11 +111,15 @@ def reduce(b, n):
     x = b.get(n.inputs[0], n, layout)
     nd, L = rank - 2, b.keras.layers
     kw = dict(data_format=b.fmt(layout), keepdims=keep)
-    if n.op_type in ("ReduceMean", "ReduceSum"):
+    shape = b.view.shape(n.inputs[0])
+    if n.op_type == "ReduceSum" and (shape is None or any(d is None for d in shape[2:])):
+        from ..keras_layers import GlobalSumPooling  # the element count is unknown until run time
+
+        y = b.layer(n, GlobalSumPooling(name=b.lname(n), **kw), x)
+    elif n.op_type in ("ReduceMean", "ReduceSum"):
         y = b.layer(n, getattr(L, f"GlobalAveragePooling{nd}D")(name=b.lname(n), **kw), x)
         if n.op_type == "ReduceSum":
-            count = int(np.prod(_static(b.view, n.inputs[0], n)[2:]))
-            y = b.layer(n, L.Rescaling(float(count), name=b.lname(n, "count")), y)
+            y = b.layer(n, L.Rescaling(float(np.prod(shape[2:])), name=b.lname(n, "count")), y)
     elif n.op_type == "ReduceMax":
         y = b.layer(n, getattr(L, f"GlobalMaxPooling{nd}D")(name=b.lname(n), **kw), x)
     else:  # min = -max(-x), exact

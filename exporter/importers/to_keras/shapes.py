@@ -81,8 +81,28 @@ def transpose(b, n):
     b.put(n.outputs[0], t, "cf")
 
 
+def _producer(view, value):
+    return next((m for m in view.nodes if value in m.outputs), None)
+
+
+def _is_scaled_shape(b, value, x, scale):
+    """True when ``value`` is ``Shape(x) * scale`` (the exporter's Upscale target for unknown sizes)."""
+    mul = _producer(b.view, value)
+    if mul is None or mul.op_type != "Mul" or len(mul.inputs) != 2:
+        return False
+    for s, c in (mul.inputs, mul.inputs[::-1]):
+        shp, const = _producer(b.view, s), b.const(c)
+        if shp is not None and shp.op_type == "Shape" and shp.inputs[0] == x and shp.attr("start", 0) == 0 \
+                and shp.attr("end") is None and const is not None and [int(v) for v in const.reshape(-1)] == scale:
+            return True
+    return False
+
+
 def _upsample_pattern(b, n):
-    """Unsqueeze(3, 5, ...) -> Expand(1, f1, 1, f2, ...) -> Reshape: nearest upsampling by (f1, f2, ...)."""
+    """Unsqueeze(3, 5, ...) -> Expand(1, 1, 1, f1, 1, f2, ...) -> Reshape: nearest upsampling by (f1, f2, ...);
+    Unsqueeze(3, 5, ...) -> Pad(zeros after each unit axis, f - 1) -> Reshape: Lasagne's 'dilate' upscale.
+    Returns ``(kind, factors, middle node, reshape node)`` or None.  The reshape target must be the
+    input's size times the factors: static sizes that say so, or ``Shape(x) * (1, 1, f1, ...)``."""
     rank = b.view.rank(n.inputs[0])
     axes = b.const(n.inputs[1]) if len(n.inputs) > 1 else None
     if n.op_type != "Unsqueeze" or rank is None or axes is None or rank < 3:
@@ -91,23 +111,41 @@ def _upsample_pattern(b, n):
     if sorted(int(a) for a in axes.reshape(-1)) != [3 + 2 * i for i in range(nd)]:
         return None
     users = b.view.consumers.get(n.outputs[0], [])
-    if len(users) != 1 or users[0].op_type != "Expand" or b.view.is_output(n.outputs[0]):
+    if len(users) != 1 or users[0].op_type not in ("Expand", "Pad") or b.view.is_output(n.outputs[0]):
         return None
-    ex = users[0]
-    target = b.const(ex.inputs[1])
-    users2 = b.view.consumers.get(ex.outputs[0], [])
-    if target is None or len(users2) != 1 or users2[0].op_type != "Reshape" or b.view.is_output(ex.outputs[0]):
+    mid = users[0]
+    users2 = b.view.consumers.get(mid.outputs[0], [])
+    if len(users2) != 1 or users2[0].op_type != "Reshape" or b.view.is_output(mid.outputs[0]):
         return None
-    target = [int(t) for t in target.reshape(-1)]
-    if len(target) != 2 + 2 * nd or target[:2] != [1, 1] or any(target[2 + 2 * i] != 1 for i in range(nd)):
-        return None
-    factors = [target[3 + 2 * i] for i in range(nd)]
+    if mid.op_type == "Expand":
+        kind, target = "repeat", b.const(mid.inputs[1])
+        if target is None:
+            return None
+        target = [int(t) for t in target.reshape(-1)]
+        if len(target) != 2 + 2 * nd or target[:2] != [1, 1] or any(target[2 + 2 * i] != 1 for i in range(nd)):
+            return None
+        factors = [target[3 + 2 * i] for i in range(nd)]
+    else:
+        kind, pads = "dilate", b.const(mid.inputs[1])
+        value = b.const(mid.inputs[2]) if len(mid.inputs) > 2 and mid.inputs[2] else None
+        if pads is None or mid.attr("mode", "constant") != "constant" or (len(mid.inputs) > 3 and mid.inputs[3]) \
+                or (len(mid.inputs) > 2 and mid.inputs[2] and (value is None or value.size != 1 or value.item() != 0)):
+            return None
+        pads = [int(p) for p in pads.reshape(-1)]
+        r6 = 2 + 2 * nd
+        begins, ends = pads[:r6], pads[r6:]
+        if len(ends) != r6 or any(begins) or any(ends[a] for a in range(r6) if a < 3 or a % 2 == 0):
+            return None
+        factors = [ends[3 + 2 * i] + 1 for i in range(nd)]
     rs = users2[0]
     in_shape, out_shape = b.view.shape(n.inputs[0]), b.view.shape(rs.outputs[0])
-    if in_shape is None or out_shape is None or len(out_shape) != rank or any(
-            i is None or o is None or o != i * f for i, o, f in zip(in_shape[2:], out_shape[2:], factors)):
+    if in_shape is None or out_shape is None or len(out_shape) != rank or out_shape[1] != in_shape[1]:
         return None
-    return factors, ex, rs
+    static = all(i is not None and o is not None and o == i * f
+                 for i, o, f in zip(in_shape[2:], out_shape[2:], factors))
+    if not static and not _is_scaled_shape(b, rs.inputs[1], n.inputs[0], [1, 1] + factors):
+        return None
+    return kind, factors, mid, rs
 
 
 @op("Expand")
@@ -121,8 +159,17 @@ def squeeze(b, n):
         b.shape_only.add(n.outputs[0])
         return
     pattern = _upsample_pattern(b, n)
+    if pattern is not None and pattern[0] == "dilate":
+        from ..keras_layers import Dilate
+
+        _, factors, mid, rs = pattern
+        b.skip.update({mid.index, rs.index})
+        layout = b.layout_of(n.inputs[0])
+        y = b.layer(n, Dilate(factors, b.fmt(layout), name=b.lname(n, "dilate")), b.get(n.inputs[0], n))
+        b.put(rs.outputs[0], y, layout)
+        return
     if pattern is not None:
-        factors, ex, rs = pattern
+        _, factors, ex, rs = pattern
         b.skip.update({ex.index, rs.index})
         L, nd = b.keras.layers, len(factors)
         layout = "cl" if nd == 1 else b.pref  # UpSampling1D only knows (N, steps, C)

@@ -133,7 +133,7 @@ class Gen:
     # -- rendering ---------------------------------------------------------------------------------
     def render(self, source_name):
         taken = set()
-        reserved = set(dir(__import__("torch").nn.Module))
+        reserved = module_attribute_names()
         names = {}
         by_base = {}
         for m in self.modules:
@@ -179,6 +179,15 @@ class Gen:
         src += "".join(f"        {sub(l)}\n" for l in self.lines)
         src += f"        return {sub(ret)}\n"
         return src, state
+
+
+def module_attribute_names():
+    """Every attribute an ``nn.Module`` instance has: class attributes and methods (``dir``) and the
+    instance attributes set in ``nn.Module.__init__`` (``training``, ``_parameters``...); a submodule
+    or parameter with one of these names would shadow it or fail to assign."""
+    import torch
+
+    return set(dir(torch.nn.Module)) | set(vars(torch.nn.Module()))
 
 
 _TORCH_DTYPES = {"float32": "torch.float32", "float64": "torch.float64", "int64": "torch.int64",

@@ -1,0 +1,116 @@
+"""The imported PyTorch and Keras models match Theano: every case in tests/cases whose Theano reference
+exists is exported (plain, and with the default optimisation ``auto``), imported in-process with
+``to_torch.generate``/``load_generated`` and ``to_keras.build`` (channels_last and channels_first), run on
+the reference inputs, and each network output (graph output) must be within TOLERANCE of Theano's,
+relative to max(1, max |Theano|) (exporter.compare.error_stats).
+
+Cases the Keras importer refuses by design are listed in KERAS_REFUSES with the reason; the test
+asserts they are refused with the importer's one-line error, so the list can neither grow silently
+(a new refusal fails) nor go stale (a listed case that starts importing fails too).
+"""
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from exporter.compare import error_stats  # noqa: E402
+from exporter.convert import to_onnx  # noqa: E402
+from exporter.importers import onnx_reader, to_keras, to_torch  # noqa: E402
+from exporter.importers.keras_cli import predict  # noqa: E402
+from exporter.importers.onnx_reader import UnsupportedNodeError  # noqa: E402
+from exporter.ir import LayerGraph  # noqa: E402
+from exporter.weights import bind_weights, load_npz  # noqa: E402
+from tests.cases import load_all  # noqa: E402
+from tests.conftest import TOLERANCE  # noqa: E402
+
+CASES = load_all()
+NAMES = sorted(n for n, c in CASES.items() if not c.expect_error)
+
+# case -> (text of the importer's error, why Keras cannot express it exactly); see docs/importers.md
+KERAS_REFUSES = {
+    "dimshuffle_patterns": ("node 'permute/Transpose' (op Transpose, Lasagne layer 'permute'): a Transpose that "
+                            "moves the batch axis", "Keras layers never move the batch axis"),
+    "reshape_with_references": ("node 'r3/Reshape' (op Reshape, Lasagne layer 'r3'): a Reshape that changes the "
+                                "batch axis", "Keras' Reshape keeps the batch axis"),
+    "slice_int_batch_axis": ("node 'slice/Gather' (op Gather, Lasagne layer 'slice'): only Gather of one constant "
+                             "index on a non-batch axis", "indexing the batch axis"),
+    "zoo_unet_small": ("node 'dimshuffle_76/Transpose' (op Transpose, Lasagne layer 'dimshuffle_76'): a Transpose "
+                       "that moves the batch axis", "the final DimshuffleLayer((1, 0, 2, 3)) moves the batch axis"),
+    "zoo_googlenet_small": ("node 'max_pool2d_2/MaxPool' (op MaxPool, Lasagne layer 'max_pool2d_2'): MaxPool with "
+                            "pads [0, 0, 0, 0], ceil_mode=1 needs a static input size",
+                            "ceil-mode pooling windows past the edge need the spatial size, which is unknown"),
+}
+FORMATS = ("channels_last", "channels_first")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """One intra-op thread per test worker: CI runs two workers on two cores, and oversubscribed torch
+    threads made single large cases (the U-Net) take 40 s instead of 2."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def export(ref, optimize):
+    graph = LayerGraph.from_json(ref.graph_json)
+    weights, _ = load_npz(ref.weights_path)
+    return graph, to_onnx(graph, bind_weights(graph, weights, ref.weights_path), optimize=optimize)
+
+
+def theano_outputs(ref, graph, view):
+    """Theano's output for each ONNX graph output, in order (graph outputs are the Lasagne network outputs)."""
+    by_value = {v: k for k, v in view.layer_map.items()}
+    layers = [by_value.get(o, o) for o in view.outputs]
+    assert sorted(layers) == sorted(graph.outputs), (layers, graph.outputs)
+    return layers, [ref.outputs[name] for name in layers]
+
+
+def torch_run(view, feeds):
+    src, state = to_torch.generate(view)
+    m = to_torch.load_generated(src, state)
+    with torch.no_grad():
+        out = m(*[torch.from_numpy(feeds[i]) for i in view.inputs])
+    return [o.numpy() for o in (out if isinstance(out, tuple) else (out,))]
+
+
+def keras_run(view, feeds, data_format):
+    m, info = to_keras.build(view, data_format)
+    return predict(m, info, view, feeds)
+
+
+@pytest.mark.parametrize("optimize", ["off", "auto"])
+@pytest.mark.parametrize("name", NAMES)
+def test_imported_models_match_theano(name, optimize, references):
+    ref = references(name)
+    assert ref.error is None, f"the reference itself failed:\n{ref.error}"
+    graph, model = export(ref, optimize)
+    view = onnx_reader.load(model)
+    feeds = {i: np.ascontiguousarray(ref.inputs[i], np.float32) for i in view.inputs}
+    layers, want = theano_outputs(ref, graph, view)
+    results = {"torch": torch_run(view, feeds)}
+    for fmt in FORMATS:
+        if name in KERAS_REFUSES:
+            with pytest.raises(UnsupportedNodeError) as e:
+                keras_run(view, feeds, fmt)
+            msg = str(e.value)
+            assert msg.startswith("to-keras: ") and "\n" not in msg and KERAS_REFUSES[name][0] in msg, msg
+        else:
+            results[f"keras {fmt}"] = keras_run(view, feeds, fmt)
+    bad = []
+    for target, got in results.items():
+        assert len(got) == len(want), (target, len(got), len(want))
+        for layer, g, w in zip(layers, got, want):
+            stats = error_stats(g, w)
+            if not stats["rel"] <= TOLERANCE:
+                bad.append(f"  {target}: output {layer}: {stats}")
+    assert not bad, f"imported models diverging from Theano (export optimize={optimize}):\n" + "\n".join(bad)
+
+
+def test_keras_refusals_are_real_cases():
+    """Every listed refusal names a case with a Theano reference (the parity test checks the refusal)."""
+    assert set(KERAS_REFUSES) <= set(NAMES), sorted(set(KERAS_REFUSES) - set(NAMES))
