@@ -81,16 +81,22 @@ def _bn_weights(stat):
             "arr_2": rng.normal(size=3).astype(np.float32), "arr_3": np.asarray(stat, np.float32)}
 
 
+def _lasagne_bn(w, form):
+    """A random input and the layer's documented inference formula on it (Lasagne 0.2 / community)."""
+    x = np.random.default_rng(1).normal(size=(2, 3, 4, 4))
+    c = (slice(None), None, None)
+    inv = w["arr_3"] if form == "inv_std" else 1 / (w["arr_3"] + 1e-4)
+    return x, (x - w["arr_2"][c]) * (w["arr_1"] * inv)[c] + w["arr_0"][c]
+
+
 @pytest.mark.parametrize("form", ["inv_std", "std"])
 def test_batchnorm_to_variance_reproduces_lasagne_formula(form):
     w = _bn_weights([0.5, 1.0, 3.0])
     g, nw = batchnorm_to_variance(_graph(_input(), _bn(form)), w)
     spec = g.layer("bn")
     assert spec.attrs["form"] == "variance"
-    x = np.random.default_rng(1).normal(size=(2, 3, 4, 4))
+    x, lasagne = _lasagne_bn(w, form)
     c = (slice(None), None, None)
-    inv = w["arr_3"] if form == "inv_std" else 1 / (w["arr_3"] + 1e-4)
-    lasagne = (x - w["arr_2"][c]) * (w["arr_1"] * inv)[c] + w["arr_0"][c]
     p = {r: nw[spec.param(r).key].astype(np.float64) for r in ("scale", "bias", "mean", "var")}
     onnx_bn = (x - p["mean"][c]) / np.sqrt(p["var"][c] + 1e-4) * p["scale"][c] + p["bias"][c]
     np.testing.assert_allclose(onnx_bn, lasagne, rtol=1e-5, atol=1e-5)
@@ -111,10 +117,7 @@ def test_batchnorm_negative_inv_std_keeps_its_sign(form, stat):
     g, nw = batchnorm_to_variance(_graph(_input(), _bn(form)), w)
     spec = g.layer("bn")
     assert spec.attrs["form"] == "affine"
-    x = np.random.default_rng(1).normal(size=(2, 3, 4, 4))
-    c = (slice(None), None, None)
-    inv = w["arr_3"] if form == "inv_std" else 1 / (w["arr_3"] + 1e-4)
-    lasagne = (x - w["arr_2"][c]) * (w["arr_1"] * inv)[c] + w["arr_0"][c]
+    x, lasagne = _lasagne_bn(w, form)
     ours = x * nw[spec.param("scale").key] + nw[spec.param("shift").key]
     np.testing.assert_allclose(ours, lasagne, rtol=1e-5, atol=1e-5)
 
