@@ -135,6 +135,15 @@ METADATA_PREFIX = "lasagne2onnx.pickle."
 _MAX_METADATA_VALUES = 4096
 
 
+def _plain(value):
+    """``json.dumps``' fallback: numpy scalars and small numeric arrays as numbers and lists."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fiub" and value.size <= _MAX_METADATA_VALUES:
+        return value.tolist()
+    raise TypeError(f"an array of {value.size:,} values" if isinstance(value, np.ndarray) else type(value).__name__)
+
+
 def extras_metadata(extras: dict):
     """``(props, skipped)``: the entries of a model-zoo pickle beside its parameters (class names,
     a mean pixel...) as ONNX metadata ``lasagne2onnx.pickle.<key>`` = JSON, and a description of
@@ -143,17 +152,10 @@ def extras_metadata(extras: dict):
 
     props, skipped = {}, []
     for key, value in extras.items():
-        if isinstance(value, np.ndarray) and value.dtype.kind in "fiub" and value.size <= _MAX_METADATA_VALUES:
-            value = value.tolist()
-        elif isinstance(value, np.generic):
-            value = value.item()
-        if isinstance(value, (list, tuple)) and len(value) <= 100_000:
-            value = [v.item() if isinstance(v, np.generic) else v for v in value]
         try:
-            text = json.dumps(value)
-        except (TypeError, ValueError):
-            what = f"an array of {value.size:,} values" if isinstance(value, np.ndarray) else type(value).__name__
-            skipped.append(f"{key!r} ({what})")
+            text = json.dumps(value, default=_plain)
+        except (TypeError, ValueError, RecursionError) as e:
+            skipped.append(f"{key!r} ({e})")
             continue
         if len(text) > 4 << 20:
             skipped.append(f"{key!r} ({len(text):,} characters of JSON)")
