@@ -194,12 +194,10 @@ def apply_input_shapes(graph, shapes: dict):
     return graph
 
 
-def _capture_with_input_shapes(spec, implementation, shapes):
-    """Build the network with ``shapes`` given to its input layers as they are created, so that
-    Lasagne computes every layer's shape from them (and layers needing fixed shapes can be built)."""
-    from .frontends.network_file import capture_network
-
-    return capture_network(spec, implementation, input_shapes=shapes)
+def capture_options(args) -> dict:
+    """What the user declared about the network that its layers cannot tell (see ``capture``)."""
+    peepholes = getattr(args, "lstm_peepholes", None)
+    return {"lstm_peepholes": peepholes} if peepholes else {}
 
 
 def load_architecture(args, embedded_manifest):
@@ -215,11 +213,10 @@ def load_architecture(args, embedded_manifest):
             raise NetworkError(f"{args.manifest}: cannot read manifest ({getattr(e, 'strerror', None) or e})") from None
         return apply_input_shapes(LayerGraph.from_json(text, origin=args.manifest), shapes)
     if getattr(args, "network", None):
-        if shapes:
-            return _capture_with_input_shapes(args.network, args.lasagne, shapes)
         from .frontends.network_file import capture_network
 
-        return capture_network(args.network, args.lasagne)
+        # --input-shape goes to the input layers as they are built: Lasagne computes every shape from it
+        return capture_network(args.network, args.lasagne, input_shapes=shapes or None, options=capture_options(args))
     if embedded_manifest:
         return apply_input_shapes(LayerGraph.from_json(embedded_manifest, origin=f"{args.weights}: embedded manifest"),
                                   shapes)

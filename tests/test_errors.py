@@ -444,3 +444,34 @@ def test_late_failure_in_the_onnxruntime_check(work, monkeypatch, capsys, extern
     import onnxruntime
 
     onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+
+
+LSTM_BUILD = '''
+from lasagne.layers import DenseLayer, InputLayer, LSTMLayer, SliceLayer
+
+
+def build():
+    l = InputLayer((None, 5, 3), name="input")
+    l = LSTMLayer(l, 4, name="lstm")  # peepholes=True by default
+    return DenseLayer(SliceLayer(l, -1, axis=1, name="last"), 2, name="fc")
+'''
+
+
+def test_peephole_lstm_on_the_theano_free_api_needs_the_lasagne_version(tmp_path):
+    """Lasagne 0.1 and 0.2 compute a peephole LSTM's output gate differently and the Theano-free API
+    cannot tell which trained the weights: refused until --lstm-peepholes says."""
+    (tmp_path / "rnn.py").write_text(LSTM_BUILD)
+    rng = np.random.default_rng(0)
+    shapes = [(3, 4), (4, 4), (4,)] * 4 + [(4,)] * 3 + [(1, 4), (1, 4), (4, 2), (2,)]
+    np.savez(tmp_path / "rnn.npz", *[rng.standard_normal(s).astype(np.float32) for s in shapes])
+    out = tmp_path / "out" / "rnn.onnx"
+    args = [tmp_path / "rnn.npz", out, "--network", f"{tmp_path / 'rnn.py'}:build", "--lasagne", "compat"]
+    assert_refused(cli(*args), out, "'lstm'", "--lstm-peepholes 0.1")
+    ops = {}
+    for version in ("0.1", "0.2"):
+        r = cli(*args, "--lstm-peepholes", version, "-q")
+        assert r.returncode == 0, r.stderr
+        ops[version] = {n.op_type for n in onnx.load(str(out)).graph.node}
+    # 0.2's output gate is ONNX's LSTM; 0.1's (nonlinearity before the peephole) is written out in a Scan
+    assert "LSTM" in ops["0.2"] and "Scan" not in ops["0.2"]
+    assert "Scan" in ops["0.1"] and "LSTM" not in ops["0.1"]

@@ -480,7 +480,9 @@ def test_parity_suite_covers_every_emitted_op(references):
     seen = set()
     for fn in CASES.values():
         seen |= {nd.op_type for nd in fn()[0].graph.node}
-    assert emitted <= seen, sorted(emitted - seen)
+    from tests.test_importers_vs_theano import RECURRENT_OPS  # refused by both importers, tested there
+
+    assert emitted - RECURRENT_OPS <= seen, sorted(emitted - RECURRENT_OPS - seen)
 
 
 def test_generated_source_is_readable_and_named_after_layers():

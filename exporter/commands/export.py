@@ -13,6 +13,10 @@ def add_architecture_arguments(parser):
     parser.add_argument("--lasagne", choices=("auto", "real", "compat"), default="auto",
                         help="which Lasagne runs the build function: real (needs Theano), compat (Theano-free), "
                              "auto (real if importable)")
+    parser.add_argument("--lstm-peepholes", choices=("0.1", "0.2"),
+                        help="which Lasagne trained an LSTM with peepholes (its output gate differs): 0.1 = PyPI's "
+                             "release, 0.2 = Lasagne from GitHub after October 2015; needed with the Theano-free "
+                             "Lasagne, which cannot tell (the real Lasagne's own code is read)")
     parser.add_argument("--trust-pickle", action="store_true",
                         help="read pickles: a model-zoo .pkl, or pickled objects in the npz (unpickling can run "
                              "code: only for files you trust; numpy arrays and plain data only are accepted)")

@@ -21,7 +21,8 @@ from ..ir import LayerGraph, LayerSpec, ParamSpec, to_jsonable
 class CaptureContext:
     """What a capture rule may ask about the layer it is reading."""
 
-    def __init__(self, layer, name, cls_name, position, input_shapes):
+    def __init__(self, layer, name, cls_name, position, input_shapes, options=None):
+        self.options = options or {}  # what the user declared about the network (e.g. lstm_peepholes)
         self.layer = layer
         self.name = name
         self.cls_name = cls_name
@@ -103,8 +104,9 @@ def _param_shape(p):
     return tuple(p.shape)
 
 
-def capture(output_layers, source: str = "") -> LayerGraph:
-    """Describe the network ending in ``output_layers`` (a layer or a list of layers)."""
+def capture(output_layers, source: str = "", options: dict | None = None) -> LayerGraph:
+    """Describe the network ending in ``output_layers`` (a layer or a list of layers).  ``options``
+    hold what the user declared about it that the layers cannot tell (``lstm_peepholes``)."""
     registry.load_all()
     outs = list(output_layers) if isinstance(output_layers, (list, tuple)) else [output_layers]
     if not outs:
@@ -131,7 +133,7 @@ def capture(output_layers, source: str = "") -> LayerGraph:
         foreign = foreign_class(type(layer), allow_reimplementation=rule.foreign_ok)
         if foreign:
             raise UnsupportedLayerError(name, cls_name, pos, foreign)
-        ctx = CaptureContext(layer, name, cls_name, pos, _input_shapes(layer))
+        ctx = CaptureContext(layer, name, cls_name, pos, _input_shapes(layer), options)
         attrs = rule.fn(layer, ctx) or {}
         params = []
         roles = {}

@@ -104,7 +104,7 @@ def load_build_function(spec: str):
     return fn
 
 
-def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_shapes=None):
+def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_shapes=None, options=None):
     """Build the user's network and return its layer graph.
 
     ``input_shapes`` (input layer name -> shape) replaces the shape of those input layers as they
@@ -134,7 +134,7 @@ def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_
 
     version = getattr(lasagne, "__version__", "?")
     source = f"{spec} (lasagne {version}, {chosen}" + (f", input shapes {shapes})" if shapes else ")")
-    return capture(net, source=source)
+    return capture(net, source=source, options=options)
 
 
 def _check_input_shapes_used(shapes, seen):

@@ -262,6 +262,13 @@ class OpRegistry:
     def supported(self):
         return sorted(self.converters)
 
+    def require_all(self, nodes):
+        """Refuse a graph holding an op this importer has no converter for before converting anything,
+        naming that op (rather than whatever earlier node first trips over what surrounds it)."""
+        for node in nodes:
+            if node.op_type not in self.converters:
+                self.lookup(node)
+
 
 # -- helpers shared by the converters ---------------------------------------------------------------
 

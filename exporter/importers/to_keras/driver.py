@@ -27,6 +27,7 @@ def build(view, data_format="channels_last", name="lasagne"):
         t = keras.Input(shape=tuple(dims), name=identifier(name_, b.names), dtype="float32")
         inputs.append(t)
         b.put(name_, t, layout)
+    REGISTRY.require_all(view.nodes)
     for n in view.nodes:
         if n.index in b.skip:
             continue

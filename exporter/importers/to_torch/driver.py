@@ -15,6 +15,7 @@ def generate(view, source_name="model.onnx"):
     g = Gen(view)
     for name in view.inputs:
         g.vars[name] = identifier(name, g.var_names)
+    REGISTRY.require_all(view.nodes)
     for n in view.nodes:
         if n.index in g.skip:
             continue

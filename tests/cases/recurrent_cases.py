@@ -1,0 +1,173 @@
+"""Recurrent layers: LSTMLayer, GRULayer, RecurrentLayer (and CustomRecurrentLayer's refusal).
+
+The reference worker randomises only parameters named like ``b``/``W``..., so gate biases, peepholes
+and the initial states ``hid_init`` / ``cell_init`` get explicit random initialisers here: with
+Lasagne's zero defaults a wrong bias or initial state could not fail the comparison.  Masks are fed
+the worker's Gaussian inputs like any InputLayer: Lasagne's ``h*m + h_prev*(1-m)`` holds for any value.
+"""
+
+from . import case
+
+T, F, H = 5, 4, 6
+
+
+def _inp(shape=(None, T, F), name="input"):
+    from lasagne.layers import InputLayer
+
+    return InputLayer(shape, name=name)
+
+
+def _gate(nonlinearity="sigmoid", cell=True):
+    import lasagne
+    from lasagne.init import Normal
+    from lasagne.layers import Gate
+
+    nl = getattr(lasagne.nonlinearities, nonlinearity) if isinstance(nonlinearity, str) else nonlinearity
+    return Gate(W_in=Normal(0.3), W_hid=Normal(0.3), W_cell=Normal(0.5) if cell else None, b=Normal(0.5),
+                nonlinearity=nl)
+
+
+def _inits():
+    from lasagne.init import Normal
+
+    return {"hid_init": Normal(0.5), "cell_init": Normal(0.5)}
+
+
+def _lstm(incoming, gates=("sigmoid", "sigmoid", "tanh", "sigmoid"), **kwargs):
+    from lasagne.layers import LSTMLayer
+
+    i, f, c, o = gates
+    kwargs = {**_inits(), **kwargs}
+    return LSTMLayer(incoming, H, ingate=_gate(i), forgetgate=_gate(f), cell=_gate(c, cell=False),
+                     outgate=_gate(o), name=kwargs.pop("name", "lstm"), **kwargs)
+
+
+def _gru(incoming, gates=("sigmoid", "sigmoid", "tanh"), **kwargs):
+    from lasagne.init import Normal
+    from lasagne.layers import GRULayer
+
+    r, u, c = gates
+    return GRULayer(incoming, H, resetgate=_gate(r, cell=False), updategate=_gate(u, cell=False),
+                    hidden_update=_gate(c, cell=False), hid_init=Normal(0.5), name="gru", **kwargs)
+
+
+def _rnn(incoming, **kwargs):
+    from lasagne.init import Normal
+    from lasagne.layers import RecurrentLayer
+
+    return RecurrentLayer(incoming, H, W_in_to_hid=Normal(0.4), W_hid_to_hid=Normal(0.4), hid_init=Normal(0.5),
+                          name="rnn", **kwargs)
+
+
+# -- LSTM ---------------------------------------------------------------------------------------------------
+@case({"input": (2, 7, F)})
+def lstm_peepholes_forward():
+    """Lasagne's default LSTM (peepholes, 0.1's output gate), unknown sequence length."""
+    return _lstm(_inp((None, None, F)))
+
+
+@case({"input": (3, T, 3, 2)})
+def lstm_peepholes_backwards_4d_input():
+    return _lstm(_inp((None, T, 3, 2)), backwards=True)
+
+
+@case({"input": (2, T, F)})
+def lstm_no_peepholes_learn_init_rectify():
+    """The ONNX LSTM op: no peepholes, learnable initial states, rectify output nonlinearity."""
+    import lasagne
+
+    return _lstm(_inp(), peepholes=False, learn_init=True, nonlinearity=lasagne.nonlinearities.rectify)
+
+
+@case({"input": (2, T, F)})
+def lstm_no_peepholes_backwards():
+    return _lstm(_inp(), peepholes=False, backwards=True)
+
+
+@case({"input": (2, T, F)})
+def lstm_linear_cell_leaky_output():
+    """Gate nonlinearities ONNX's LSTM cannot name (None = linear, leaky rectify): the Scan form."""
+    import lasagne
+
+    return _lstm(_inp(), gates=("sigmoid", "sigmoid", None, "sigmoid"), peepholes=False,
+                 nonlinearity=lasagne.nonlinearities.LeakyRectify(0.2))
+
+
+@case({"input": (2, T, F), "mask": (2, T)})
+def lstm_mask_backwards():
+    return _lstm(_inp(), mask_input=_inp((None, T), name="mask"), backwards=True)
+
+
+@case({"input": (3, 7, 5)})
+def char_rnn_lstm_slice_dense():
+    """A char-rnn: two stacked LSTMs, the last step's hidden state, a softmax over the vocabulary."""
+    import lasagne
+    from lasagne.layers import DenseLayer, SliceLayer
+
+    l = _lstm(_inp((None, 7, 5)), name="lstm1")
+    l = _lstm(l, peepholes=False, name="lstm2")
+    l = SliceLayer(l, indices=-1, axis=1, name="last")
+    return DenseLayer(l, 5, nonlinearity=lasagne.nonlinearities.softmax, name="softmax")
+
+
+@case({"input": (2, T, F)})
+def sequence_tagger_lstm_reshape_dense():
+    """Lasagne's documented recipe: LSTM -> ReshapeLayer((-1, H)) -> DenseLayer -> back to (B, T, K)."""
+    import lasagne
+    from lasagne.layers import DenseLayer, ReshapeLayer
+
+    l_in = _inp()
+    l = _lstm(l_in)
+    l = ReshapeLayer(l, (-1, H), name="flat")
+    l = DenseLayer(l, 3, nonlinearity=lasagne.nonlinearities.softmax, name="tags")
+    return ReshapeLayer(l, (-1, T, 3), name="per_step")
+
+
+# -- GRU ---------------------------------------------------------------------------------------------------
+@case({"input": (2, T, F)})
+def gru_forward():
+    return _gru(_inp())
+
+
+@case({"input": (2, T, F)})
+def gru_backwards():
+    return _gru(_inp(), backwards=True)
+
+
+@case({"input": (2, T, F)})
+def gru_linear_hidden_update():
+    """An update-gate / candidate nonlinearity ONNX's GRU cannot express: the Scan form."""
+    return _gru(_inp(), gates=("sigmoid", "sigmoid", None))
+
+
+@case({"input": (2, T, F), "mask": (2, T)})
+def gru_mask():
+    return _gru(_inp(), mask_input=_inp((None, T), name="mask"))
+
+
+# -- RecurrentLayer ----------------------------------------------------------------------------------------
+@case({"input": (2, T, F)})
+def rnn_tanh():
+    import lasagne
+
+    return _rnn(_inp(), nonlinearity=lasagne.nonlinearities.tanh)
+
+
+@case({"input": (2, T, F)})
+def rnn_rectify_backwards_no_bias():
+    return _rnn(_inp(), b=None, backwards=True)
+
+
+@case({"input": (2, T, F), "mask": (2, T)})
+def rnn_mask_linear():
+    return _rnn(_inp(), nonlinearity=None, mask_input=_inp((None, T), name="mask"))
+
+
+@case({"input": (2, T, F)}, expect_error="CustomRecurrentLayer runs arbitrary")
+def custom_recurrent_refused():
+    from lasagne.layers import CustomRecurrentLayer, DenseLayer, InputLayer
+
+    l_in = _inp()
+    i2h = DenseLayer(InputLayer((None, F)), H, nonlinearity=None)
+    h2h = DenseLayer(InputLayer((None, H)), H, nonlinearity=None)
+    return CustomRecurrentLayer(l_in, i2h, h2h)
