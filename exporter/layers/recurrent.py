@@ -80,14 +80,15 @@ def capture_lstm(layer, ctx):
 
 def _outgate_formula(layer, ctx) -> str:
     """``"lasagne-0.1"``: ``o = nl(a_o) + c_t w_co``; ``"lasagne-0.2"``: ``o = nl(a_o + c_t w_co)``."""
-    try:
-        src = inspect.getsource(type(layer).get_output_for)
-    except (AttributeError, OSError, TypeError):
-        src = ""
-    applied = src.find("outgate = self.nonlinearity_outgate(outgate)")
-    peephole = src.find("outgate += cell*")
-    if applied >= 0 and peephole >= 0:
-        return "lasagne-0.1" if applied < peephole else "lasagne-0.2"
+    for cls in type(layer).__mro__:  # the class whose get_output_for holds the step (a subclass may wrap it)
+        try:
+            src = inspect.getsource(vars(cls)["get_output_for"])
+        except (KeyError, OSError, TypeError):
+            continue
+        applied = src.find("outgate = self.nonlinearity_outgate(outgate)")
+        peephole = src.find("outgate += cell*")
+        if applied >= 0 and peephole >= 0:
+            return "lasagne-0.1" if applied < peephole else "lasagne-0.2"
     declared = ctx.options.get("lstm_peepholes")
     if declared in ("0.1", "0.2"):
         return f"lasagne-{declared}"

@@ -163,6 +163,32 @@ def rnn_mask_linear():
     return _rnn(_inp(), nonlinearity=None, mask_input=_inp((None, T), name="mask"))
 
 
+# -- 0.2's only_return_final (back-ported onto the 0.1 classes: tests/legacy/lasagne02_backport.py) ----------
+@case({"input": (2, T, F), "mask": (2, T)}, needs_02=True)
+def lstm_only_return_final_backwards_masked():
+    """The last step the scan computes: time step 0 when backwards; with the 0.1 peephole gate (Scan)."""
+    return _lstm(_inp(), backwards=True, only_return_final=True, mask_input=_inp((None, T), name="mask"))
+
+
+@case({"input": (3, 7, 5)}, needs_02=True)
+def char_rnn_only_return_final():
+    """The 0.2 char-rnn recipe: LSTM(only_return_final=True) -> DenseLayer softmax, on the ONNX LSTM op."""
+    import lasagne
+    from lasagne.layers import DenseLayer
+
+    l = _lstm(_inp((None, 7, 5)), peepholes=False, only_return_final=True)
+    return DenseLayer(l, 5, nonlinearity=lasagne.nonlinearities.softmax, name="softmax")
+
+
+@case({"input": (2, T, F)}, needs_02=True)
+def gru_and_rnn_only_return_final():
+    from lasagne.layers import ConcatLayer
+
+    l_in = _inp()
+    return ConcatLayer([_gru(l_in, backwards=True, only_return_final=True), _rnn(l_in, only_return_final=True)],
+                       name="both")
+
+
 @case({"input": (2, T, F)}, expect_error="CustomRecurrentLayer runs arbitrary")
 def custom_recurrent_refused():
     from lasagne.layers import CustomRecurrentLayer, DenseLayer, InputLayer

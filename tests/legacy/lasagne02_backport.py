@@ -255,6 +255,33 @@ class Pool1DLayer(Layer):
         return pooled[:, :, :, 0]
 
 
+# -- recurrent layers: 0.2's only_return_final -------------------------------------------------------------
+def _final_step_option(base):
+    """0.2's ``only_return_final`` on a 0.1 recurrent class: the last step the scan computed, i.e.
+    ``hid_out[-1]`` of the scan output (time step 0 when ``backwards``), of shape (batch, units)."""
+
+    class Recurrent(base):
+        def __init__(self, *args, **kwargs):
+            self.only_return_final = kwargs.pop("only_return_final", False)
+            super(Recurrent, self).__init__(*args, **kwargs)
+
+        def get_output_shape_for(self, input_shapes):
+            shape = super(Recurrent, self).get_output_shape_for(input_shapes)
+            return (shape[0], shape[-1]) if self.only_return_final else shape
+
+        def get_output_for(self, inputs, **kwargs):
+            out = super(Recurrent, self).get_output_for(inputs, **kwargs)
+            return out[:, 0 if self.backwards else -1] if self.only_return_final else out
+
+    Recurrent.__name__ = base.__name__
+    return Recurrent
+
+
+LSTMLayer = _final_step_option(L01.LSTMLayer)
+GRULayer = _final_step_option(L01.GRULayer)
+RecurrentLayer = _final_step_option(L01.RecurrentLayer)
+
+
 def adopt(module, name, obj):
     """``module.name = obj``, and the class or function becomes the module's own (its ``__module__``):
     these stand for Lasagne 0.2's, and the exporter trusts only Lasagne's own classes and functions."""
@@ -270,7 +297,7 @@ def install():
     for name in ("elu", "softplus", "SELU", "selu", "ScaledTanH", "ScaledTanh"):
         adopt(nonlinearities, name, globals()[name])
     for name in ("BatchNormLayer", "batch_norm", "BiasLayer", "ScaleLayer", "DenseLayer", "Conv2DLayer", "Conv1DLayer",
-                 "Pool1DLayer"):
+                 "Pool1DLayer", "LSTMLayer", "GRULayer", "RecurrentLayer"):
         adopt(L01, name, globals()[name])
     import lasagne.theano_extensions.conv as conv_ext
     adopt(conv_ext, "conv1d_mc0", conv1d_mc0)
