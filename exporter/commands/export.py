@@ -96,9 +96,8 @@ def run(args):
 
 def _same_manifest(embedded, graph) -> bool:
     """Whether the npz already holds this architecture (a changed --network is embedded anew)."""
-    from ..ir import LayerGraph
-
     from ..errors import ExportError
+    from ..ir import LayerGraph
 
     try:
         return embedded is not None and LayerGraph.from_json(embedded).to_dict() == graph.to_dict()
@@ -110,10 +109,10 @@ def _build(args, graph, bound, progress, manifest=None):
     """The detached model; a failure inside the converters on a hand-written manifest is the
     manifest's fault and is reported as such (a captured network reaching one is a bug).
     ``manifest`` names the manifest the graph came from (None: captured from live build code)."""
+    from passes.check_and_infer import ValidationFailed
+
     from ..convert import build
     from ..errors import ExportError, NetworkError
-
-    from passes.check_and_infer import ValidationFailed
 
     try:
         skeleton, payloads = build(graph, bound, opset=args.opset, progress=progress)
