@@ -247,22 +247,21 @@ def embed_manifest(npz_path, graph: LayerGraph, out_path):
     from .io import atomic_output
 
     comment = COMMENT_MARKER + zlib.compress(graph.to_json(indent=None).encode("utf-8"), 9)
+    fits = len(comment) <= 0xFFFF
     with zipfile.ZipFile(npz_path) as zf:
         legacy_member = MANIFEST_KEY + ".npy" in zf.namelist()
     with atomic_output(out_path) as tmp:
-        if len(comment) <= 0xFFFF and not legacy_member:
+        if fits and not legacy_member:
             shutil.copyfile(npz_path, tmp)
-            with zipfile.ZipFile(tmp, "a") as zf:
-                zf.comment = comment
-            return
-        weights, _ = load_npz(npz_path)
-        extra = {}
-        if len(comment) > 0xFFFF:
-            warnings.warn(f"{out_path}: the manifest is too large for the archive comment; it is stored as the array "
-                          f"{MANIFEST_KEY!r}, which np.load(...).files lists", WeightsWarning, stacklevel=2)
-            extra = {MANIFEST_KEY: np.frombuffer(graph.to_json().encode("utf-8"), dtype=np.uint8)}
-        with open(tmp, "wb") as f:
-            np.savez(f, **weights, **extra)
-        if not extra:
+        else:  # rewrite the arrays: without an earlier version's manifest array, or with this one
+            weights, _ = load_npz(npz_path)
+            extra = {}
+            if not fits:
+                warnings.warn(f"{out_path}: the manifest is too large for the archive comment; it is stored as the "
+                              f"array {MANIFEST_KEY!r}, which np.load(...).files lists", WeightsWarning, stacklevel=2)
+                extra = {MANIFEST_KEY: np.frombuffer(graph.to_json().encode("utf-8"), dtype=np.uint8)}
+            with open(tmp, "wb") as f:
+                np.savez(f, **weights, **extra)
+        if fits:
             with zipfile.ZipFile(tmp, "a") as zf:
                 zf.comment = comment
