@@ -10,9 +10,20 @@ def make_session(model_or_path, providers=None):
     import onnxruntime as ort
 
     src = model_or_path if isinstance(model_or_path, (str, bytes)) else model_or_path.SerializeToString()
+    if isinstance(src, str) and not _utf8(src):  # onnxruntime takes UTF-8 paths only: give it the bytes
+        with open(src, "rb") as f:
+            src = f.read()
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     return ort.InferenceSession(src, opts, providers=providers or ["CPUExecutionProvider"])
+
+
+def _utf8(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # a file name that is not UTF-8 (os.fsdecode's surrogate escapes)
+        return False
 
 
 MAX_RANDOM_INPUT_BYTES = 2 << 30  # random check inputs larger than this are refused before anything is drawn

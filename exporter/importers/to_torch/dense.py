@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codegen import float_source
 from ..onnx_reader import UnsupportedNodeError, float_literal
 from .generator import TARGET, op
 
@@ -41,10 +42,10 @@ def gemm(g, n):
     b_expr = g.x(n.inputs[1], n) + (".t()" if n.attr("transB", 0) else "")
     expr = f"torch.matmul({a_expr}, {b_expr})"
     if alpha != 1.0:
-        expr = f"{float_literal(alpha)!r} * {expr}"
+        expr = f"{float_source(alpha)} * {expr}"
     if has_c:
         c_expr = g.x(n.inputs[2], n)
-        expr += f" + {c_expr}" if beta == 1.0 else f" + {float_literal(beta)!r} * {c_expr}"
+        expr += f" + {c_expr}" if beta == 1.0 else f" + {float_source(beta)} * {c_expr}"
     g.assign(n, n.outputs[0], expr)
 
 

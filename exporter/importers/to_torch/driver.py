@@ -6,6 +6,7 @@ import types
 import numpy as np
 
 from .. import onnx_reader
+from ..codegen import check_generated
 from ..onnx_reader import identifier
 from .generator import REGISTRY, Gen
 
@@ -30,6 +31,7 @@ def load_generated(source, state, module_name="lasagne2onnx_generated"):
     """Import generated source as a module and return ``Model()`` with ``state`` loaded (strict)."""
     import torch
 
+    check_generated(source)  # nothing runs unless the source has the generator's shape
     mod = types.ModuleType(module_name)
     exec(compile(source, f"<{module_name}>", "exec"), mod.__dict__)
     model = mod.Model()

@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 
+from ..codegen import float_source
 from ..onnx_reader import UnsupportedNodeError, float_literal
 from .generator import TARGET, op, shape_elems
 
@@ -45,7 +46,7 @@ def binary(g, n):
 @op("Max", "Min", "Sum", "Mean")
 def variadic(g, n):
     ops = [g.operand(i, n, trainable=False) for i in n.inputs]
-    is_lit = [re.fullmatch(r"-?[\d.e+-]+|-?inf|nan", o) is not None for o in ops]
+    is_lit = [re.fullmatch(r"-?[\d.e+-]+|float\('(-?inf|nan)'\)", o) is not None for o in ops]
     if n.op_type in ("Sum", "Mean"):
         expr = " + ".join(ops)
         if n.op_type == "Mean":
@@ -76,9 +77,9 @@ op("Relu")(_act("nn.ReLU()"))
 op("Sigmoid")(_act("nn.Sigmoid()"))
 op("Tanh")(_act("nn.Tanh()"))
 op("Softplus")(_act("nn.Softplus()"))  # torch's threshold=20 linear tail differs by < 2e-9
-op("LeakyRelu", attrs=("alpha",))(_act(lambda n: f"nn.LeakyReLU({float_literal(n.attr('alpha', 0.01))!r})"))
+op("LeakyRelu", attrs=("alpha",))(_act(lambda n: f"nn.LeakyReLU({float_source(n.attr('alpha', 0.01))})"))
 op("Elu", attrs=("alpha",))(_act(lambda n: "nn.ELU()" if n.attr("alpha", 1.0) == 1.0
-                                  else f"nn.ELU({float_literal(n.attr('alpha'))!r})"))
+                                  else f"nn.ELU({float_source(n.attr('alpha'))})"))
 
 _SELU_ALPHA, _SELU_GAMMA = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
@@ -91,8 +92,8 @@ def selu(g, n):
         m = g.module(n, "nn.SELU()")
         g.assign(n, n.outputs[0], f"{m}({x})")
         return
-    m = g.module(n, f"nn.ELU({float_literal(alpha)!r})", suffix="elu")  # selu = gamma * elu(x, alpha)
-    g.assign(n, n.outputs[0], f"{float_literal(gamma)!r} * {m}({x})")
+    m = g.module(n, f"nn.ELU({float_source(alpha)})", suffix="elu")  # selu = gamma * elu(x, alpha)
+    g.assign(n, n.outputs[0], f"{float_source(gamma)} * {m}({x})")
 
 
 _UNARY_FN = {"Exp": "torch.exp", "Log": "torch.log", "Abs": "torch.abs", "Neg": "torch.neg", "Sqrt": "torch.sqrt",
@@ -148,7 +149,7 @@ def clip(g, n):
             raise UnsupportedNodeError(n, "Clip bounds must be constants", TARGET)
     args = []
     if lo is not None:
-        args.append(f"min={float_literal(lo.item())!r}")
+        args.append(f"min={float_source(lo.item())}")
     if hi is not None:
-        args.append(f"max={float_literal(hi.item())!r}")
+        args.append(f"max={float_source(hi.item())}")
     g.assign(n, n.outputs[0], f"torch.clamp({g.x(n.inputs[0], n)}{', ' if args else ''}{', '.join(args)})")

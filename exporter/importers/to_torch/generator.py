@@ -7,7 +7,8 @@ import re
 import numpy as np
 
 from .. import onnx_reader
-from ..onnx_reader import UnsupportedNodeError, float_literal, identifier, split_pads
+from ..codegen import docstring_text, float_source
+from ..onnx_reader import UnsupportedNodeError, identifier, split_pads
 
 
 TARGET = "to-torch"
@@ -67,7 +68,7 @@ class Gen:
         if arr is not None and name not in self.vars:
             if arr.size == 1 and arr.ndim <= max(self._other_rank(node, name), 0):
                 v = arr.reshape(()).item()
-                return repr(float_literal(v)) if arr.dtype.kind == "f" else repr(int(v))
+                return float_source(v) if arr.dtype.kind == "f" else repr(int(v))
             tok = self.param(node, name, arr, trainable=trainable and arr.dtype.kind == "f")
             self.vars[name] = tok
             return tok
@@ -171,8 +172,8 @@ class Gen:
         ins = [self.vars[i] for i in self.view.inputs]
         outs = [self.x(o) for o in self.view.outputs]
         ret = outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ")"
-        notes = "".join(f"\nNote: {n}\n" for n in self.notes)
-        src = HEADER.format(source=source_name, notes=notes)
+        notes = "".join(f"\nNote: {docstring_text(n)}\n" for n in self.notes)
+        src = HEADER.format(source=docstring_text(source_name), notes=notes)
         src += "\n\nclass Model(nn.Module):\n    def __init__(self):\n"
         src += "".join(f"        {sub(l)}\n" for l in init)
         src += f"\n    def forward(self, {', '.join(ins)}):\n"

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..onnx_reader import UnsupportedNodeError, float_literal, momentum_complement
+from ..codegen import float_source
+from ..onnx_reader import UnsupportedNodeError, momentum_complement
 from .generator import TARGET, op
 
 
@@ -18,11 +19,11 @@ def batchnorm(g, n):
     k = {2: 1, 3: 1, 4: 2, 5: 3}.get(rank)
     if k is None:
         raise UnsupportedNodeError(n, f"BatchNormalization of a rank-{rank} input is not supported", TARGET)
-    eps = float_literal(n.attr("epsilon", 1e-5))
+    eps = float_source(n.attr("epsilon", 1e-5))
     mom = momentum_complement(n.attr("momentum", 0.9))
     state = {"weight": scale, "bias": bias, "running_mean": mean, "running_var": var,
              "num_batches_tracked": np.array(0, dtype=np.int64)}
-    m = g.module(n, f"nn.BatchNorm{k}d({scale.shape[0]}, eps={eps!r}, momentum={mom!r})", state)
+    m = g.module(n, f"nn.BatchNorm{k}d({scale.shape[0]}, eps={eps}, momentum={float_source(mom, float32=False)})", state)
     g.assign(n, n.outputs[0], f"{m}({g.x(n.inputs[0], n)})")
 
 
@@ -31,6 +32,6 @@ def lrn(g, n):
     size = n.attr("size")
     if size % 2 == 0:
         raise UnsupportedNodeError(n, f"an even size ({size}) centres the window differently in torch", TARGET)
-    alpha, beta, bias = (float_literal(n.attr(k, d)) for k, d in (("alpha", 1e-4), ("beta", 0.75), ("bias", 1.0)))
-    m = g.module(n, f"nn.LocalResponseNorm({size}, alpha={alpha!r}, beta={beta!r}, k={bias!r})")
+    alpha, beta, bias = (float_source(n.attr(k, d)) for k, d in (("alpha", 1e-4), ("beta", 0.75), ("bias", 1.0)))
+    m = g.module(n, f"nn.LocalResponseNorm({size}, alpha={alpha}, beta={beta}, k={bias})")
     g.assign(n, n.outputs[0], f"{m}({g.x(n.inputs[0], n)})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codegen import float_source
 from ..onnx_reader import UnsupportedNodeError, float_literal
 from .generator import _TORCH_DTYPES, TARGET, op, shape_elems, torch_pads, tup
 
@@ -234,13 +235,13 @@ def pad(g, n):
     module_ok = k <= 3 and first >= (1 if mode == "constant" else 2) and min(tp) >= 0 and mode != "wrap"
     if module_ok:
         if mode == "constant":
-            ctor = f"nn.ZeroPad{k}d({tup(tp)})" if value == 0.0 else f"nn.ConstantPad{k}d({tup(tp)}, {value!r})"
+            ctor = f"nn.ZeroPad{k}d({tup(tp)})" if value == 0.0 else f"nn.ConstantPad{k}d({tup(tp)}, {float_source(value)})"
         else:
             ctor = f"nn.{'Reflection' if mode == 'reflect' else 'Replication'}Pad{k}d({tup(tp)})"
         m = g.module(n, ctor)
         g.assign(n, n.outputs[0], f"{m}({x})")
         return
-    extra = f", value={value!r}" if mode == "constant" and value != 0.0 else ""
+    extra = f", value={float_source(value)}" if mode == "constant" and value != 0.0 else ""
     g.assign(n, n.outputs[0], f"F.pad({x}, {tup(tp)}, mode={torch_mode!r}{extra})")
 
 
@@ -249,7 +250,7 @@ def pad(g, n):
 def resize(g, n):
     factors = resize_factors(g.view, n, TARGET)
     nd = len(factors)
-    scale = "(" + ", ".join(f"{float(f)!r}" for f in factors) + ")"
+    scale = "(" + ", ".join(f"{float(int(f))!r}" for f in factors) + ")"
     m = g.module(n, f"nn.Upsample(scale_factor={scale}, mode='nearest')")
     g.assign(n, n.outputs[0], f"{m}({g.x(n.inputs[0], n)})")
 

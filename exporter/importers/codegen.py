@@ -1,0 +1,102 @@
+"""Safe Python source emission for generated model code (``to-torch``'s ``model.py``).
+
+Everything the importers put into generated source goes through one of these:
+
+* :func:`docstring_text` for text inside a triple-quoted docstring (file names, notes): backslashes,
+  quotes, control and non-ASCII characters are escaped, so the text can neither end the docstring
+  nor form an invalid escape (``\\N``, ``\\x``);
+* :func:`float_source` for a number: the shortest float32 decimal, or ``float('nan')`` /
+  ``float('inf')`` / ``float('-inf')`` (a bare ``nan`` would be a NameError);
+* identifiers come from :func:`exporter.importers.onnx_reader.identifier` (letters, digits, ``_``).
+
+:func:`check_generated` then parses the whole source before anything executes it and refuses
+anything beyond the shape a generator writes (a docstring, the torch imports, ``class Model``
+whose methods only reach local names, ``self``, ``torch``/``nn``/``F`` and a few builtins).  A
+string that slipped past the escaping could only add code of another shape: it is refused, never run.
+"""
+from __future__ import annotations
+
+import ast
+import math
+
+from ..errors import ExportError
+
+_SAFE_BUILTINS = frozenset({"float", "int", "len", "range", "tuple", "list", "min", "max", "super"})
+_ALLOWED_IMPORTS = frozenset({"torch", "torch.nn", "torch.nn.functional", "math"})
+
+
+def docstring_text(text: str) -> str:
+    """``text`` escaped for the inside of a ``\"\"\"...\"\"\"`` docstring: it reads back as ``text``."""
+    escaped = str(text).encode("unicode_escape").decode("ascii")  # backslashes, controls, non-ASCII
+    return escaped.replace('"', '\\"')
+
+
+def float_source(x, float32: bool = True) -> str:
+    """Python source for the value ``x``: the shortest decimal that reads back as the same float32
+    (as the same float64 with ``float32=False``); non-finite values spelled out."""
+    from .onnx_reader import float_literal
+
+    v = float_literal(x) if float32 else float(x)
+    if math.isnan(v):
+        return "float('nan')"
+    if math.isinf(v):
+        return "float('inf')" if v > 0 else "float('-inf')"
+    return repr(v)
+
+
+class GeneratedSourceError(ExportError):
+    """Generated source that does not have the shape the generator writes (never executed)."""
+
+
+def check_generated(source: str, what: str = "generated model.py") -> ast.Module:
+    """Parse ``source`` and refuse (GeneratedSourceError) anything a generator would not write."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as e:
+        raise GeneratedSourceError(f"{what} is not valid Python ({e.msg}, line {e.lineno}); not written") from None
+    body = list(tree.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        body = body[1:]
+    for stmt in body:
+        if isinstance(stmt, ast.Import):
+            bad = [a.name for a in stmt.names if a.name not in _ALLOWED_IMPORTS]
+        elif isinstance(stmt, ast.ClassDef) and stmt.name == "Model" and not stmt.decorator_list:
+            bad = _check_class(stmt)
+        else:
+            bad = [type(stmt).__name__]
+        if bad:
+            raise GeneratedSourceError(f"{what} holds unexpected code ({', '.join(map(str, bad))}, line "
+                                       f"{stmt.lineno}); not written")
+    return tree
+
+
+def _check_class(cls: ast.ClassDef) -> list:
+    bad = []
+    for stmt in cls.body:
+        if not (isinstance(stmt, ast.FunctionDef) and stmt.name in ("__init__", "forward") and not stmt.decorator_list):
+            bad.append(f"class member {type(stmt).__name__}")
+            continue
+        local = {a.arg for a in stmt.args.args}
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                local.add(node.id)
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local \
+                    and node.id not in ("torch", "nn", "F", "math") and node.id not in _SAFE_BUILTINS:
+                bad.append(f"name {node.id!r}")
+            elif isinstance(node, ast.Attribute) and node.attr.startswith("__") and not _is_super_init(node):
+                bad.append(f"attribute {node.attr!r}")
+            elif isinstance(node, (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.Lambda, ast.ClassDef,
+                                   ast.AsyncFunctionDef, ast.Await, ast.Yield, ast.YieldFrom, ast.Try, ast.With,
+                                   ast.Delete, ast.Raise)):
+                bad.append(type(node).__name__)
+            elif isinstance(node, ast.FunctionDef) and node is not stmt:
+                bad.append("nested function")
+    return bad
+
+
+def _is_super_init(node: ast.Attribute) -> bool:
+    """``super().__init__``: the one dunder attribute a generated ``__init__`` reaches."""
+    return (node.attr == "__init__" and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name)
+            and node.value.func.id == "super" and not node.value.args)
