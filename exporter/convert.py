@@ -62,9 +62,12 @@ def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: st
     g = _DetachingGraph(lowered_weights, opset=opset, layers=lowered.by_name(), payloads=payloads)
     total = len(lowered.layers)
     for i, spec in enumerate(lowered.layers):
-        convert = registry.CONVERTERS.get(spec.kind)
+        convert = registry.find_converter(spec.kind, opset)
         if convert is None:
-            raise UnsupportedLayerError(spec.name, spec.lasagne_class, spec.position, f"no converter for kind {spec.kind}")
+            detail = (f"no converter for kind {spec.kind}" if spec.kind not in registry.CONVERTERS else
+                      f"{spec.kind} needs ONNX opset {registry.CONVERTERS.versions(spec.kind)[0].since} or newer "
+                      f"(asked for {opset})")
+            raise UnsupportedLayerError(spec.name, spec.lasagne_class, spec.position, detail)
         g.set_output(spec.name, convert(spec, g))
         if progress:
             progress(i + 1, total, spec.name)

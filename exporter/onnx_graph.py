@@ -7,7 +7,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-DEFAULT_OPSET = 17
+DEFAULT_OPSET = 17  # what the importers (and onnx2torch) accept
+MIN_OPSET = 13  # the oldest opset exports are written for
 
 
 def value_name(layer_name: str) -> str:
@@ -101,6 +102,36 @@ class OnnxGraph:
             outs = [self.unique(f"{name}/{op_type}" + (f"_{i}" if n_outputs > 1 else "")) for i in range(n_outputs)]
         self.nodes.append(helper.make_node(op_type, list(inputs), outs, name=node_name, **attrs))
         return outs[0] if n_outputs == 1 else outs
+
+    # -- ops whose form changed between opsets (lowerings and converters never branch on the opset) --------
+    def squeeze(self, x: str, axes, name: str, output: str | None = None) -> str:
+        """``Squeeze`` of ``axes`` (an input from opset 13, an attribute before)."""
+        if self.opset >= 13:
+            return self.node("Squeeze", [x, self.ints(f"{name}.axes", axes)], name, output=output)
+        return self.node("Squeeze", [x], name, output=output, axes=list(axes))
+
+    def unsqueeze(self, x: str, axes, name: str, output: str | None = None) -> str:
+        """``Unsqueeze`` inserting ``axes`` (output positions; an input from opset 13)."""
+        if self.opset >= 13:
+            return self.node("Unsqueeze", [x, self.ints(f"{name}.axes", axes)], name, output=output)
+        return self.node("Unsqueeze", [x], name, output=output, axes=list(axes))
+
+    def reduce(self, op_type: str, x: str, axes, name: str, keepdims: bool = True, output: str | None = None) -> str:
+        """``Reduce*`` over ``axes`` (all axes when None).  ReduceSum takes its axes as an input from
+        opset 13, the other reductions from opset 18."""
+        keep = int(bool(keepdims))
+        if axes is None:
+            return self.node(op_type, [x], name, output=output, keepdims=keep)
+        axes_as_input = self.opset >= (13 if op_type == "ReduceSum" else 18)
+        if axes_as_input:
+            return self.node(op_type, [x, self.ints(f"{name}.axes", axes)], name, output=output, keepdims=keep)
+        return self.node(op_type, [x], name, output=output, axes=list(axes), keepdims=keep)
+
+    def split(self, x: str, n_outputs: int, axis: int, name: str) -> list:
+        """``Split`` into ``n_outputs`` equal parts along ``axis`` (opset 18 needs ``num_outputs``)."""
+        attrs = {"num_outputs": n_outputs} if self.opset >= 18 else {}
+        outs = self.node("Split", [x], name, n_outputs=n_outputs, axis=axis, **attrs)
+        return outs if n_outputs > 1 else [outs]
 
     def finish(self, graph_name: str, doc: str = "") -> onnx.ModelProto:
         graph = helper.make_graph(self.nodes, graph_name, self.inputs, self.outputs, self.initializers, doc_string=doc)

@@ -1,4 +1,4 @@
-"""The one registry of layer families.
+"""The one registry: layer families, and the op table of traced Theano code.
 
 Each module in :mod:`exporter.layers` describes one Lasagne layer family with two small functions:
 
@@ -8,9 +8,17 @@ Each module in :mod:`exporter.layers` describes one Lasagne layer family with tw
 * a **converter**, registered for the family ``kind``, lowers a :class:`~exporter.ir.LayerSpec`
   into ONNX nodes through an :class:`~exporter.onnx_graph.OnnxGraph`.
 
-Lookups are by exact class name, and only Lasagne's own classes are captured: a user subclass of a
-known layer (even one keeping its name) may override its computation, so it is refused with a clear
-error rather than approximated.
+Traced Theano computation (custom layers, ``ExpressionLayer``) is lowered op by op through the third
+table: a **lowering** registered for a Theano op's public dotted name (``theano.tensor.sum``).
+
+Converters and lowerings are versioned as onnx2torch's converters are: each entry says the ONNX
+opset it is valid from (``since=``) and a lookup takes the newest entry not above the target opset.
+Schema drift between opsets (Squeeze/Unsqueeze/Reduce*/Split forms) lives in the
+:class:`~exporter.onnx_graph.OnnxGraph` helpers, so most entries need only one version.
+
+Capture-rule lookups are by exact class name, and only Lasagne's own classes are captured: a user
+subclass of a known layer (even one keeping its name) may override its computation, so it is refused
+with a clear error rather than approximated.
 """
 from __future__ import annotations
 
@@ -26,8 +34,63 @@ class CaptureRule:
     foreign_ok: bool = False  # also for same-named re-implementations outside Lasagne (see foreign_class)
 
 
+@dataclass(frozen=True)
+class Versioned:
+    """One entry of a versioned table: ``fn`` is valid from opset ``since``; ``emits`` lists the ONNX
+    op types it can produce (the importers' coverage test reads it)."""
+
+    name: str
+    fn: Callable
+    since: int
+    emits: tuple = ()
+
+
+class VersionedTable:
+    """name -> entries by ``since`` opset.  ``lookup(name, opset)`` gives the entry with the highest
+    ``since`` not above ``opset`` (None when the name is unknown or every entry is newer)."""
+
+    def __init__(self, what: str):
+        self.what = what
+        self._entries: dict = {}
+
+    def add(self, name: str, fn: Callable, since: int, emits=()):
+        entries = self._entries.setdefault(name, [])
+        if any(e.since == since for e in entries):
+            raise ValueError(f"{self.what} for {name} (since opset {since}) registered twice")
+        entries.append(Versioned(name, fn, int(since), tuple(emits)))
+        entries.sort(key=lambda e: e.since)
+
+    def lookup(self, name: str, opset: int):
+        best = None
+        for e in self._entries.get(name, ()):
+            if e.since <= opset:
+                best = e
+        return best
+
+    def versions(self, name: str) -> list:
+        return list(self._entries.get(name, ()))
+
+    def names(self) -> list:
+        return sorted(self._entries)
+
+    def entries(self):
+        for name in sorted(self._entries):
+            yield from self._entries[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self._entries
+
+    def get(self, name, default=None):
+        """The newest entry's function, whatever the opset (for code that only asks whether one exists)."""
+        entries = self._entries.get(name)
+        return entries[-1].fn if entries else default
+
+
+FIRST_OPSET = 1  # ``since`` of entries whose ONNX form has not changed within the supported range
+
 CAPTURE_RULES: dict = {}  # Lasagne class name -> CaptureRule
-CONVERTERS: dict = {}  # kind -> function(layer_spec, onnx_graph) -> output value name
+CONVERTERS = VersionedTable("converter")  # kind -> fn(layer_spec, onnx_graph) -> output value name
+LOWERINGS = VersionedTable("lowering")  # Theano op name -> fn(expr_node, onnx_graph, args) -> value(s)
 
 
 def capture_rule(kind: str, *class_names: str, params: tuple = (), foreign_ok: bool = False):
@@ -45,17 +108,40 @@ def capture_rule(kind: str, *class_names: str, params: tuple = (), foreign_ok: b
     return deco
 
 
-def converter(*kinds: str):
-    """Register ``fn(spec, graph) -> output value name`` for the given layer families."""
+def converter(*kinds: str, since: int = FIRST_OPSET, emits=()):
+    """Register ``fn(spec, graph) -> output value name`` for the given layer families, valid from
+    ONNX opset ``since``."""
 
     def deco(fn):
         for kind in kinds:
-            if kind in CONVERTERS:
-                raise ValueError(f"converter for {kind} registered twice")
-            CONVERTERS[kind] = fn
+            CONVERTERS.add(kind, fn, since, emits)
         return fn
 
     return deco
+
+
+def lowering(*ops: str, since: int = FIRST_OPSET, emits=()):
+    """Register ``fn(node, graph, args) -> value name(s)`` for traced Theano ops (public dotted names
+    such as ``theano.tensor.sum``), valid from ONNX opset ``since``."""
+
+    def deco(fn):
+        for op in ops:
+            LOWERINGS.add(op, fn, since, emits)
+        return fn
+
+    return deco
+
+
+def find_converter(kind: str, opset: int):
+    """The converter for ``kind`` at ``opset``, or None when there is none for that opset."""
+    entry = CONVERTERS.lookup(kind, opset)
+    return entry.fn if entry else None
+
+
+def find_lowering(op: str, opset: int):
+    """The lowering of Theano op ``op`` at ``opset``, or None."""
+    entry = LOWERINGS.lookup(op, opset)
+    return entry.fn if entry else None
 
 
 def load_all():

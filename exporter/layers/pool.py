@@ -64,7 +64,4 @@ def convert_global_pool(spec, g):
         return g.node("Flatten", [y], spec.name, output=g.out(spec), axis=1)
     rank = len(g.input_shape(spec))
     op = {"sum": "ReduceSum", "min": "ReduceMin"}[fn]
-    axes = list(range(2, rank))
-    if op == "ReduceSum":  # opset 13+: axes is an input
-        return g.node(op, [x, g.ints(f"{spec.name}.axes", axes)], spec.name, output=g.out(spec), keepdims=0)
-    return g.node(op, [x], spec.name, output=g.out(spec), axes=axes, keepdims=0)
+    return g.reduce(op, x, list(range(2, rank)), spec.name, keepdims=False, output=g.out(spec))

@@ -162,8 +162,8 @@ def _native_name(nl):
 def _finish_native(spec, g, y, y_h):
     """ONNX Y (T, 1, B, H) -> (B, T, H); Y_h (1, B, H) -> (B, H) for only_return_final."""
     if spec.attrs["only_return_final"]:
-        return g.node("Squeeze", [y_h, g.ints(f"{spec.name}.axis0", [0])], spec.name, output=g.out(spec))
-    y = g.node("Squeeze", [y, g.ints(f"{spec.name}.axis1", [1])], spec.name)
+        return g.squeeze(y_h, [0], spec.name, output=g.out(spec))
+    y = g.squeeze(y, [1], spec.name)
     return g.node("Transpose", [y], spec.name, output=g.out(spec), perm=[1, 0, 2])
 
 
@@ -292,7 +292,7 @@ def _precomputed(spec, g, seq, w_in, b):
 def _mask_sequence(spec, g):
     """The (batch, time) mask as a (time, batch, 1) scan input."""
     m = g.node("Transpose", [g.input(spec, 1)], spec.name, perm=[1, 0])
-    return g.node("Unsqueeze", [m, g.ints(f"{spec.name}.axis2", [2])], spec.name)
+    return g.unsqueeze(m, [2], spec.name)
 
 
 def _scan(spec, g, body, states, scanned, n_state_out):
@@ -328,7 +328,7 @@ def _lower_lstm_scan(spec, g, seq):
     x_n, m, not_m = _step_inputs(b, spec, 4)
     w_hid = b.const("W_hid_stacked", _stack([_w(g, spec, f"W_hid_to_{k}") for k in LSTM_GATES], 1))
     gates = b.op("Add", [x_n, b.op("MatMul", [h_prev, w_hid])])
-    ingate, forgetgate, cell_input, outgate = b.op("Split", [gates], n_outputs=4, axis=1)
+    ingate, forgetgate, cell_input, outgate = b.g.split(gates, 4, 1, f"{spec.name}.step")
     if a["peepholes"]:
         ingate = b.op("Add", [ingate, b.op("Mul", [c_prev, b.const("W_cell_to_ingate",
                                                                    _w(g, spec, "W_cell_to_ingate"))])])
@@ -366,8 +366,8 @@ def _lower_gru_scan(spec, g, seq):
     x_n, m, not_m = _step_inputs(b, spec, 3)
     w_hid = b.const("W_hid_stacked", _stack([_w(g, spec, f"W_hid_to_{k}") for k in GRU_GATES], 1))
     hid_input = b.op("MatMul", [h_prev, w_hid])
-    hi_r, hi_u, hi_c = b.op("Split", [hid_input], n_outputs=3, axis=1)
-    x_r, x_u, x_c = b.op("Split", [x_n], n_outputs=3, axis=1)
+    hi_r, hi_u, hi_c = b.g.split(hid_input, 3, 1, f"{spec.name}.step")
+    x_r, x_u, x_c = b.g.split(x_n, 3, 1, f"{spec.name}.step")
     resetgate = b.act(nl["resetgate"], b.op("Add", [hi_r, x_r]))
     updategate = b.act(nl["updategate"], b.op("Add", [hi_u, x_u]))
     hidden_update = b.act(nl["hidden_update"], b.op("Add", [x_c, b.op("Mul", [resetgate, hi_c])]))

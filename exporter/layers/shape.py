@@ -87,5 +87,5 @@ def convert_dimshuffle(spec, g):
         if op == "Transpose":
             x = g.node(op, [x], spec.name, output=out, perm=arg)
         else:
-            x = g.node(op, [x, g.ints(f"{spec.name}.axes", arg)], spec.name, output=out)
+            x = (g.squeeze if op == "Squeeze" else g.unsqueeze)(x, arg, spec.name, output=out)
     return x

@@ -33,7 +33,7 @@ def convert_slice(spec, g):
     x = g.input(spec)
     if a["index"] is not None:  # Theano's x[..., i] drops the axis: Gather [i], then Squeeze it
         y = g.node("Gather", [x, g.ints(f"{spec.name}.index", [a["index"]])], spec.name, axis=a["axis"])
-        return g.node("Squeeze", [y, g.ints(f"{spec.name}.axes", [a["axis"]])], spec.name, output=g.out(spec))
+        return g.squeeze(y, [a["axis"]], spec.name, output=g.out(spec))
     step = 1 if a["step"] is None else int(a["step"])
     if step > 0:
         start = 0 if a["start"] is None else int(a["start"])

@@ -32,7 +32,7 @@ def convert_upscale(spec, g):
         return g.node("Identity", [x], spec.name, output=g.out(spec))
     n = len(factors)
     unit_axes = [3 + 2 * i for i in range(n)]  # (N, C, d1, 1, d2, 1, ...)
-    y = g.node("Unsqueeze", [x, g.ints(f"{spec.name}.axes", unit_axes)], spec.name)
+    y = g.unsqueeze(x, unit_axes, spec.name)
     if spec.attrs["mode"] == "repeat":
         target = [1, 1] + [v for f in factors for v in (1, f)]
         y = g.node("Expand", [y, g.ints(f"{spec.name}.expand", target)], spec.name)
