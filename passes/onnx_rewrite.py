@@ -9,15 +9,11 @@ whose value is renamed follows it; a layer whose value is fused away maps to ``N
 """
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from exporter import model_io
-
-LAYER_MAP_KEY = "lasagne2onnx.layers"
+from exporter import metadata, model_io
 
 
 class Rewriter:
@@ -118,14 +114,13 @@ class Rewriter:
                 self.payloads.pop(name, None)
         produced = {v for n in self.graph.node for v in n.output} | {i.name for i in self.graph.input} \
             | {t.name for t in self.graph.initializer}
-        for prop in self.model.metadata_props:
-            if prop.key == LAYER_MAP_KEY:
-                mapping = json.loads(prop.value)
-                for layer, value in mapping.items():
-                    while value in self.renamed:
-                        value = self.renamed[value]
-                    mapping[layer] = value if value in produced else None
-                prop.value = json.dumps(mapping)
+        if metadata.LAYER_MAP_KEY in metadata.props(self.model):
+            mapping = metadata.layer_map(self.model)
+            for layer, value in mapping.items():
+                while value in self.renamed:
+                    value = self.renamed[value]
+                mapping[layer] = value if value in produced else None
+            metadata.set_layer_map(self.model, mapping)
         # values keep their shapes through these rewrites; drop the entries of values that are gone
         live = [vi for vi in self.graph.value_info if vi.name in produced]
         del self.graph.value_info[:]

@@ -15,7 +15,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from exporter import model_io
 from exporter.compare import layer_value_map
-from exporter.convert import build, to_onnx
+from exporter.convert import build
+from exporter.pipeline import to_onnx
 from exporter.frontends.lasagne_live import capture
 from exporter.optimize import optimization_record, optimize
 from exporter.validate import run

@@ -12,7 +12,6 @@ error naming the node, never silently dropped.
 """
 from __future__ import annotations
 
-import json
 import keyword
 import os
 import re
@@ -20,10 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import metadata
 from ..errors import ExportError
-
-LAYER_MAP_KEY = "lasagne2onnx.layers"
-OPTIMIZED_KEY = "lasagne2onnx.optimized"
 
 
 class OnnxInputError(ExportError):
@@ -126,15 +123,8 @@ def view(model) -> OnnxView:
             raise UnsupportedNodeError(_node(n, {}, 0, None), f"custom domain {n.domain!r} is not supported")
     consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
     init_names = set(consts)
-    props = {p.key: p.value for p in model.metadata_props}
-    try:
-        layer_map = json.loads(props.get(LAYER_MAP_KEY, "{}"))
-    except ValueError:
-        layer_map = {}
-    try:
-        folded = list(json.loads(props.get(OPTIMIZED_KEY, "{}")).get("fused_layers", []))
-    except (ValueError, AttributeError):
-        folded = []
+    layer_map = metadata.layer_map(model)
+    folded = metadata.folded_layers(model)
     layer_names = set(layer_map)
     nodes = []
     for i, n in enumerate(g.node):
