@@ -172,9 +172,9 @@ def child_breakdown(npz, arch, out):
     del bound
     lap("convert.build (+checker)")
     try:
-        from exporter.optimize import optimize
+        from exporter.pipeline import optimize_detached
 
-        skeleton, payloads, _ = optimize(skeleton, payloads, "auto")
+        skeleton, payloads, _ = optimize_detached(skeleton, payloads, "auto")
         lap("optimize (auto)")
     except ImportError:
         pass

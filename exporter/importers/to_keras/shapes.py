@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..onnx_reader import UnsupportedNodeError, float_literal
-from .builder import TARGET, _crop1d, _static, _zero_pad, batch_axis_refused, onnx_op, op
+from .builder import TARGET, _crop1d, _static, _zero_pad, onnx_op, op
 
 
 @op("Flatten", attrs=("axis",))
