@@ -218,8 +218,10 @@ def test_fold_batchnorm_folds_every_pair_of_a_long_chain():
     nodes, inits, layers, x = [], [], {}, "x"
     pairs = 300
     for i in range(pairs):
-        w = np.eye(2, dtype=np.float32).reshape(2, 2, 1, 1) + 0.05 * rng.standard_normal((2, 2, 1, 1)).astype(np.float32)
-        inits += [numpy_helper.from_array(w, f"c{i}.W"), numpy_helper.from_array(rng.standard_normal(2).astype(np.float32), f"c{i}.b")]
+        w = np.eye(2).reshape(2, 2, 1, 1) + 0.05 * rng.standard_normal((2, 2, 1, 1))
+        b = rng.standard_normal(2)
+        inits += [numpy_helper.from_array(w.astype(np.float32), f"c{i}.W"),
+                  numpy_helper.from_array(b.astype(np.float32), f"c{i}.b")]
         nodes.append(helper.make_node("Conv", [x, f"c{i}.W", f"c{i}.b"], [f"c{i}"], name=f"c{i}/Conv"))
         for role, arr in (("s", 1 + 0.05 * rng.standard_normal(2)), ("o", 0.1 * rng.standard_normal(2)),
                           ("m", 0.1 * rng.standard_normal(2)), ("v", rng.uniform(0.9, 1.1, 2))):

@@ -241,7 +241,8 @@ def gather(b, n):
     axis = n.attr("axis", 0)
     axis = axis + rank if axis < 0 else axis
     if idx is None or axis == 0:
-        raise UnsupportedNodeError(n, "only Gather of one constant index on a non-batch axis (or of several indices) is supported", TARGET)
+        raise UnsupportedNodeError(n, "only Gather of one constant index on a non-batch axis (or of several "
+                                      "indices) is supported", TARGET)
     from ..keras_layers import SliceAxis
 
     shape = b.view.shape(n.inputs[0])
