@@ -12,6 +12,14 @@ onnxruntime (the same imports every measured process pays for).
   export    python -m exporter model.npz out.onnx --manifest arch.json --no-check
   +check    the same with the onnxruntime check on (loads the model in onnxruntime and runs it once)
 
+The serialisers, side by side (the same detached model from ``convert.build`` in each process, then
+written by one of them, in one file and as external data; the table gives the whole process and the
+write alone):
+
+  ours      exporter.model_io.save_model: streams each payload array's buffer into the protobuf file
+  onnx-ir   onnx_ir: the model deserialised to the IR, each payload wrapped in ir.Tensor (no copy), ir.save
+            (skipped, saying so, where onnx_ir is not importable; it is not a dependency of lasagne2onnx)
+
 Targets (issue "Speed, memory and robustness"): export time < 2x bare; export peak RSS < 2.5x the
 weights' size in bytes.
 """
@@ -164,9 +172,9 @@ def child_breakdown(npz, arch, out):
     del bound
     lap("convert.build (+checker)")
     try:
-        from exporter.optimize import optimize
+        from exporter.pipeline import optimize_detached
 
-        skeleton, payloads, _ = optimize(skeleton, payloads, "auto")
+        skeleton, payloads, _ = optimize_detached(skeleton, payloads, "auto")
         lap("optimize (auto)")
     except ImportError:
         pass
@@ -175,8 +183,57 @@ def child_breakdown(npz, arch, out):
     print(json.dumps(rows))
 
 
+def child_save(npz, arch, out, writer, external):
+    """Build the detached model as the export does, then write it with ``writer`` (ours or onnx-ir)."""
+    import time
+
+    from exporter.convert import build
+    from exporter.ir import LayerGraph
+    from exporter.weights import bind_weights, load_npz
+
+    weights, _ = load_npz(npz)
+    with open(arch) as f:
+        graph = LayerGraph.from_json(f.read())
+    bound = bind_weights(graph, weights, npz)
+    del weights
+    skeleton, payloads = build(graph, bound)
+    del bound
+    external = external == "1"
+    t = time.perf_counter()
+    if writer == "ours":
+        from exporter.model_io import save_model
+
+        save_model(skeleton, out, payloads=payloads, external=external)
+    else:
+        import onnx_ir as ir
+
+        from exporter import model_io
+
+        model = ir.serde.deserialize_model(skeleton)
+        for name, value in model.graph.initializers.items():
+            if name in payloads:  # the placeholder's data: the payload array itself, not a copy
+                value.const_value = ir.Tensor(payloads[name], name=name)
+        del skeleton
+        ir.save(model, out, external_data=os.path.basename(out) + ".data" if external else None,
+                alignment=model_io.ALIGN if external else None)
+    print(json.dumps({"write_s": time.perf_counter() - t}))
+
+
+def child_same_weights(a, b):
+    """Both files load (external data included) with the same initializers, in the same order."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    ma, mb = onnx.load(a), onnx.load(b)
+    ta, tb = list(ma.graph.initializer), list(mb.graph.initializer)
+    same = [t.name for t in ta] == [t.name for t in tb] and all(
+        np.array_equal(numpy_helper.to_array(x), numpy_helper.to_array(y)) for x, y in zip(ta, tb))
+    print(json.dumps({"same": bool(same), "nodes": [len(ma.graph.node), len(mb.graph.node)]}))
+
+
 CHILDREN = {"setup": child_setup, "baseline": child_baseline, "floor": child_floor, "bare": child_bare,
-            "breakdown": child_breakdown,
+            "breakdown": child_breakdown, "save": child_save, "same-weights": child_same_weights,
             "ort-load": child_ort_load}
 
 
@@ -297,6 +354,8 @@ def bench(args, workdir):
     except (ChildFailed, ValueError) as e:
         print(f"(stage breakdown unavailable: {str(e).splitlines()[-1]})")
 
+    _compare_writers(workdir, npz, arch, args.repeats, weights, base_peak, bare_wall)
+
     files = results["export:files"]
     sizes = {f: os.path.getsize(os.path.join(workdir, f)) for f in files}
     print("export wrote: " + ", ".join(f"{f} ({mb(s)} MB)" for f, s in sizes.items()))
@@ -309,6 +368,36 @@ def bench(args, workdir):
               f"finite={res['finite']}")
         ok = has_data and res["finite"]
     return 0 if ok else 1
+
+
+def _compare_writers(workdir, npz, arch, repeats, weights, base_peak, bare_wall):
+    """ours vs onnx-ir on the same detached model, one file and external data."""
+    try:
+        run([PYTHON, "-c", "import onnx_ir"], cwd=workdir)
+    except ChildFailed:
+        print("serialisers: onnx_ir is not importable here (pip install onnx-ir to compare); skipped")
+        return
+    print("serialisers, same detached model (wall, peak: the whole process, build + write; write s: the write alone):")
+    print(f"  {'writer':<9}{'layout':<15}{'wall s':>8}{'x bare':>8}{'write s':>9}{'peak MB':>9}{'net/W':>7}")
+    for external in ("0", "1"):
+        outs = {}
+        for writer in ("ours", "onnx-ir"):
+            out = os.path.join(workdir, f"save-{writer}-{external}.onnx")
+            walls, peaks, writes = [], [], []
+            for _ in range(repeats):
+                wall, peak, text = measure(me("save", npz, arch, out, writer, external), cwd=workdir)
+                walls.append(wall)
+                peaks.append(peak)
+                writes.append(json.loads(text.strip().splitlines()[-1])["write_s"])
+            outs[writer] = out
+            layout = "external data" if external == "1" else "one file"
+            print(f"  {writer:<9}{layout:<15}{median(walls):8.2f}{median(walls) / bare_wall:8.2f}"
+                  f"{median(writes):9.2f}{mb(max(peaks)):>9}{(max(peaks) - base_peak) / weights:7.2f}", flush=True)
+        same = json.loads(run(me("same-weights", outs["ours"], outs["onnx-ir"]), cwd=workdir).strip().splitlines()[-1])
+        print(f"    same initializers in both files: {same['same']}")
+        for f in os.listdir(workdir):
+            if f.startswith("save-"):
+                os.unlink(os.path.join(workdir, f))
 
 
 if __name__ == "__main__":

@@ -1,36 +1,18 @@
-"""Layer graph + weights -> ONNX model: lowering passes, converters, checker."""
-from __future__ import annotations
+"""Layer graph + weights -> detached ONNX model: lowering passes, converters, checker.
 
-import json
+The whole export (this, then :mod:`exporter.optimize`) is orchestrated by :mod:`exporter.pipeline`.
+"""
+from __future__ import annotations
 
 import onnx
 from onnx import TensorProto, helper
 
 import passes
 
-from . import __version__, model_io, registry
+from . import __version__, metadata, model_io, registry
 from .errors import UnsupportedLayerError
 from .ir import LayerGraph
 from .onnx_graph import DEFAULT_OPSET, OnnxGraph
-
-LAYER_MAP_KEY = "lasagne2onnx.layers"  # metadata: Lasagne layer name -> ONNX value name
-
-
-def to_onnx(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: str = "lasagne",
-            progress=None, optimize: str = "off") -> onnx.ModelProto:
-    """Lower a bound layer graph to a checked, shape-inferred ONNX model.
-
-    ``weights`` must already be bound (:func:`exporter.weights.bind_weights`).  ``progress`` is an
-    optional callable ``(done, total, layer_name)``.  ``optimize`` is a mode of
-    :func:`exporter.optimize.optimize` ("off", "on" or "auto").
-    """
-    from .optimize import optimize as run_optimize
-
-    skeleton, payloads = build(graph, weights, opset=opset, name=name, progress=progress)
-    skeleton, payloads, report = run_optimize(skeleton, payloads, optimize)
-    if report["kept"]:
-        skeleton = check_detached(skeleton)
-    return model_io.attach(skeleton, payloads)
 
 
 class _DetachingGraph(OnnxGraph):
@@ -51,8 +33,9 @@ class _DetachingGraph(OnnxGraph):
 
 
 def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: str = "lasagne", progress=None):
-    """Like :func:`to_onnx` but returns ``(skeleton, payloads)``: a checked model whose large
-    initializers are placeholders, and their arrays (shared with ``weights``, not copied).
+    """Lower a bound layer graph (:func:`exporter.weights.bind_weights`) to ``(skeleton, payloads)``: a
+    checked, shape-inferred model whose large initializers are placeholders, and their arrays (shared
+    with ``weights``, not copied).  ``progress`` is an optional callable ``(done, total, layer_name)``.
 
     Save it with :func:`exporter.model_io.save_model(skeleton, path, payloads=payloads)`.
     """
@@ -80,7 +63,7 @@ def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: st
     layer_map = {}
     for l in graph.layers:  # a layer removed as an identity is served by its input's value
         layer_map[l.name] = g.value_of(l.name) or layer_map.get(l.inputs[0] if l.inputs else "")
-    helper.set_model_props(model, {LAYER_MAP_KEY: json.dumps(layer_map)})
+    metadata.set_layer_map(model, layer_map)
     return check_detached(model), payloads
 
 

@@ -33,10 +33,10 @@ def check_declared_shapes(graph, skeleton, manifest):
     """Every layer of a manifest must produce the output shape the manifest declares for it: an
     attribute that disagrees with the parameters (a hand-edited filter_size, say) is caught here,
     by ONNX shape inference, rather than when onnxruntime runs the model."""
-    from .compare import layer_value_map
     from .errors import NetworkError
+    from .metadata import layer_map
 
-    values = layer_value_map(skeleton)
+    values = layer_map(skeleton)
     g = infer_with_batch(skeleton, graph, manifest).graph
     infos = {v.name: v for v in list(g.input) + list(g.value_info) + list(g.output)}
     for layer in graph.layers:

@@ -7,7 +7,9 @@ streams each array's bytes straight from numpy's buffer into the file: no ``toby
 ``SerializeToString`` of the whole model, so writing costs about nothing beyond the arrays themselves.
 
 The file written is an ordinary ONNX protobuf: the model's small fields first, then its ``graph``
-field, whose initializers are emitted one by one (``dims, data_type, name, raw_data``).
+field: the graph's other fields, then its initializers in their order, each emitted as its small
+fields followed by its ``raw_data``.  The field numbers come from the protobuf descriptors, and
+``tests/test_model_io.py`` checks that ``onnx.load`` reads back exactly the model given.
 """
 from __future__ import annotations
 
@@ -33,11 +35,26 @@ _NP_TO_ONNX = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): Te
 
 
 # -- detached initializers ---------------------------------------------------------------------------
-def placeholder(name: str, array: np.ndarray) -> TensorProto:
-    """A data-less initializer standing for ``array`` (kept in the payloads dict under ``name``)."""
-    t = TensorProto()
+_DATA_FIELDS = ("raw_data", "float_data", "int32_data", "string_data", "int64_data", "double_data", "uint64_data",
+                "external_data", "data_location")
+
+
+def _without_data(t: TensorProto) -> TensorProto:
+    """A copy of ``t`` with every field but its data (name, dims, data_type, doc_string, ...)."""
+    out = TensorProto()
+    out.CopyFrom(t)
+    for f in _DATA_FIELDS:
+        out.ClearField(f)
+    return out
+
+
+def placeholder(name: str, array: np.ndarray, like: TensorProto | None = None) -> TensorProto:
+    """A data-less initializer standing for ``array`` (kept in the payloads dict under ``name``), with
+    the other fields (doc_string...) of ``like`` when given."""
+    t = _without_data(like) if like is not None else TensorProto()
     t.name = name
     t.data_type = _NP_TO_ONNX[np.dtype(array.dtype)]
+    del t.dims[:]
     t.dims.extend(int(d) for d in array.shape)
     t.data_location = TensorProto.EXTERNAL
     entry = t.external_data.add()
@@ -61,7 +78,8 @@ def payload_array(array) -> np.ndarray:
 
 
 def detach(model: onnx.ModelProto, payloads: dict | None = None, min_bytes: int = DETACH_MIN_BYTES):
-    """``(skeleton, payloads)``: ``model`` with its large inline initializers moved out (a copy)."""
+    """``(skeleton, payloads)``: ``model`` with its large inline initializers moved out (a copy).
+    The placeholders keep the tensors' other fields (a doc_string...); float64 is narrowed to float32."""
     skeleton = onnx.ModelProto()
     skeleton.CopyFrom(model)
     payloads = dict(payloads or {})
@@ -75,7 +93,7 @@ def detach(model: onnx.ModelProto, payloads: dict | None = None, min_bytes: int 
         if arr.nbytes < min_bytes or arr.dtype not in _NP_TO_ONNX:
             continue
         payloads[t.name] = payload_array(arr)
-        skeleton.graph.initializer[i].CopyFrom(placeholder(t.name, payloads[t.name]))
+        skeleton.graph.initializer[i].CopyFrom(placeholder(t.name, payloads[t.name], like=t))
     return skeleton, payloads
 
 
@@ -83,9 +101,11 @@ def attach(skeleton: onnx.ModelProto, payloads: dict) -> onnx.ModelProto:
     """A self-contained model: every placeholder replaced by its array's data (a copy)."""
     model = onnx.ModelProto()
     model.CopyFrom(skeleton)
-    for i, t in enumerate(model.graph.initializer):
+    for t in model.graph.initializer:
         if is_placeholder(t):
-            model.graph.initializer[i].CopyFrom(numpy_helper.from_array(payloads[t.name], t.name))
+            t.ClearField("external_data")
+            t.ClearField("data_location")
+            t.raw_data = payloads[t.name].tobytes()
     return model
 
 
@@ -130,13 +150,26 @@ def _varint(n: int) -> bytes:
             return bytes(out)
 
 
-def _key(field: int, wire: int = 2) -> bytes:
-    return _varint((field << 3) | wire)
+def _field(message_type, name: str) -> int:
+    """The number of a length-delimited (message or bytes) field, from the protobuf schema."""
+    field = message_type.DESCRIPTOR.fields_by_name[name]
+    assert field.type in (field.TYPE_MESSAGE, field.TYPE_BYTES), name
+    return field.number
 
 
-_GRAPH_FIELD = 7  # ModelProto.graph
-_INITIALIZER_FIELD = 5  # GraphProto.initializer
-_RAW_DATA_FIELD = 9  # TensorProto.raw_data
+GRAPH_FIELD = _field(onnx.ModelProto, "graph")
+INITIALIZER_FIELD = _field(onnx.GraphProto, "initializer")
+RAW_DATA_FIELD = _field(onnx.TensorProto, "raw_data")
+_LENGTH_DELIMITED = 2  # the wire type of messages and bytes
+
+
+def _key(field: int) -> bytes:
+    return _varint((field << 3) | _LENGTH_DELIMITED)
+
+
+def _length_delimited(field: int, n: int) -> bytes:
+    """The key and length that precede ``n`` bytes of field ``field``."""
+    return _key(field) + _varint(n)
 
 
 class _Progress:
@@ -165,14 +198,15 @@ def _write_array(f, array: np.ndarray, progress: _Progress, chunk: int = 1 << 24
         progress.add(len(part))
 
 
-def _header(t: TensorProto) -> bytes:
-    """The initializer's fields other than its data (dims, data_type, name, ...)."""
+def _header(t: TensorProto) -> TensorProto:
+    """The initializer without its data (raw_data; for a placeholder, its marker too)."""
     h = TensorProto()
     h.CopyFrom(t)
     h.ClearField("raw_data")
-    h.ClearField("external_data")
-    h.ClearField("data_location")
-    return h.SerializeToString()
+    if is_placeholder(t):
+        h.ClearField("external_data")
+        h.ClearField("data_location")
+    return h
 
 
 def _repeated(field) -> bool:
@@ -193,8 +227,26 @@ def _copy_except(src, dst, skip: str):
             setattr(dst, field.name, value)
 
 
+class _Initializer:
+    """One initializer as it will be written: ``proto`` whole (small ones), or ``header`` + ``size`` bytes
+    of data streamed from ``array`` (a payload) or from the proto's own ``raw_data``."""
+
+    def __init__(self, t: TensorProto, array):
+        self.proto, self.array = t, array
+        self.big = array is not None or (t.HasField("raw_data") and len(t.raw_data) >= DETACH_MIN_BYTES)
+        self.header = _header(t) if self.big else None
+        self.size = (array.nbytes if array is not None else len(t.raw_data)) if self.big else 0
+
+    def write_data(self, f, report):
+        if self.array is not None:
+            _write_array(f, self.array, report)
+        else:
+            f.write(self.proto.raw_data)
+            report.add(self.size)
+
+
 def _split(model: onnx.ModelProto, payloads: dict | None):
-    """(model without graph, graph without big initializers, [(TensorProto, array or None)]).
+    """(model without graph, graph without initializers, [_Initializer] in the graph's order).
 
     Nothing large is copied: big initializers are written later from the payload array or, for an
     ordinary model, from the proto's own ``raw_data``.
@@ -202,17 +254,10 @@ def _split(model: onnx.ModelProto, payloads: dict | None):
     payloads = payloads or {}
     graph = onnx.GraphProto()
     _copy_except(model.graph, graph, "initializer")
-    big = []
-    for t in model.graph.initializer:
-        if is_placeholder(t):
-            big.append((t, payloads[t.name]))
-        elif t.HasField("raw_data") and len(t.raw_data) >= DETACH_MIN_BYTES:
-            big.append((t, None))
-        else:
-            graph.initializer.append(t)
+    inits = [_Initializer(t, payloads[t.name] if is_placeholder(t) else None) for t in model.graph.initializer]
     rest = onnx.ModelProto()
     _copy_except(model, rest, "graph")
-    return rest, graph, big
+    return rest, graph, inits
 
 
 def save_model(model: onnx.ModelProto, path, progress=None, payloads: dict | None = None,
@@ -220,77 +265,78 @@ def save_model(model: onnx.ModelProto, path, progress=None, payloads: dict | Non
     """Write ``model`` (and the ``payloads`` of a detached model) to ``path``, atomically.
 
     When the initializers total ``threshold`` bytes (default :data:`EXTERNAL_DATA_THRESHOLD`) or more
-    (or ``external=True``), tensors go to ``<path>.data`` beside the model as ONNX external data;
-    otherwise everything is in one file.
+    (or ``external=True``), tensors of at least :data:`DETACH_MIN_BYTES` go to ``<path>.data`` beside
+    the model as ONNX external data; otherwise everything is in one file.  ``onnx.load`` reads back
+    the model given (a detached one as :func:`attach` would make it), initializers in their order.
     ``progress`` is an optional ``(bytes_done, bytes_total, what)`` callback.
     """
     path = os.fspath(path)
-    rest, graph, big = _split(model, payloads)
-    sizes = [(a.nbytes if a is not None else len(t.raw_data)) for t, a in big]
-    total = sum(sizes) + sum(len(t.raw_data) for t in graph.initializer)
+    rest, graph, inits = _split(model, payloads)
+    big = sum(i.size for i in inits)
+    total = big + sum(len(i.proto.raw_data) for i in inits if not i.big)
     if external is None:
         external = total >= (EXTERNAL_DATA_THRESHOLD if threshold is None else threshold)
-    report = _Progress(progress, sum(sizes), f"writing {os.path.basename(path)}")
+    report = _Progress(progress, big, f"writing {os.path.basename(path)}")
     if not external:
         with atomic_output(path) as tmp:
-            _write_single(tmp, rest, graph, big, report)
+            _write_single(tmp, rest, graph, inits, report)
         return
     data_name = os.path.basename(path) + ".data"
     data_path = os.path.join(os.path.dirname(os.path.abspath(path)), data_name)
     with atomic_output(data_path) as tmp_data:
-        locations = _write_external(tmp_data, big, report)
-        for (t, _), (offset, length) in zip(big, locations):
-            ext = TensorProto()
-            ext.CopyFrom(t)
-            ext.ClearField("raw_data")
+        locations = _write_external(tmp_data, [i for i in inits if i.big], report)
+        for init in inits:
+            if not init.big:
+                graph.initializer.append(init.proto)
+                continue
+            offset, length = locations[id(init)]
+            ext = graph.initializer.add()
+            ext.CopyFrom(init.header)
             ext.ClearField("external_data")
             ext.data_location = TensorProto.EXTERNAL
             for k, v in (("location", data_name), ("offset", str(offset)), ("length", str(length))):
                 e = ext.external_data.add()
                 e.key, e.value = k, v
-            graph.initializer.append(ext)
         rest.graph.CopyFrom(graph)
         with atomic_output(path) as tmp, open(tmp, "wb") as f:  # inside: a failure here removes the data too
             f.write(rest.SerializeToString())
 
 
-def _write_single(tmp, rest, graph, big, report):
-    headers = []
-    for t, arr in big:
-        h = _header(t)
-        n = arr.nbytes if arr is not None else len(t.raw_data)
-        body = len(h) + len(_key(_RAW_DATA_FIELD)) + len(_varint(n)) + n
-        headers.append((h, n, body))
+def _write_single(tmp, rest, graph, inits, report):
+    pieces = []  # per initializer: (bytes before its data, the initializer or None)
+    for init in inits:
+        if not init.big:
+            body = init.proto.SerializeToString()
+            pieces.append((_length_delimited(INITIALIZER_FIELD, len(body)) + body, None))
+            continue
+        h = init.header.SerializeToString()
+        data_key = _length_delimited(RAW_DATA_FIELD, init.size)
+        body_len = len(h) + len(data_key) + init.size
+        pieces.append((_length_delimited(INITIALIZER_FIELD, body_len) + h + data_key, init))
     graph_bytes = graph.SerializeToString()
-    graph_len = len(graph_bytes) + sum(len(_key(_INITIALIZER_FIELD)) + len(_varint(b)) + b for _, _, b in headers)
+    graph_len = len(graph_bytes) + sum(len(head) + (init.size if init else 0) for head, init in pieces)
     with open(tmp, "wb") as f:
         f.write(rest.SerializeToString())
-        f.write(_key(_GRAPH_FIELD) + _varint(graph_len))
+        f.write(_length_delimited(GRAPH_FIELD, graph_len))
         f.write(graph_bytes)
-        for (t, arr), (h, n, body) in zip(big, headers):
-            f.write(_key(_INITIALIZER_FIELD) + _varint(body) + h + _key(_RAW_DATA_FIELD) + _varint(n))
-            if arr is not None:
-                _write_array(f, arr, report)
-            else:
-                f.write(t.raw_data)
-                report.add(n)
+        for head, init in pieces:
+            f.write(head)
+            if init is not None:
+                init.write_data(f, report)
 
 
-def _write_external(tmp_data, big, report):
-    locations = []
+def _write_external(tmp_data, big, report) -> dict:
+    """Write the big initializers' data one after the other; ``{id(initializer): (offset, length)}``."""
+    locations = {}
     offset = 0
     with open(tmp_data, "wb") as f:
-        for t, arr in big:
-            n = arr.nbytes if arr is not None else len(t.raw_data)
+        for init in big:
+            n = init.size
             if n >= ALIGN_MIN_BYTES and offset % ALIGN:
                 pad = ALIGN - offset % ALIGN
                 f.write(b"\0" * pad)
                 offset += pad
-            if arr is not None:
-                _write_array(f, arr, report)
-            else:
-                f.write(t.raw_data)
-                report.add(n)
-            locations.append((offset, n))
+            init.write_data(f, report)
+            locations[id(init)] = (offset, n)
             offset += n
     return locations

@@ -8,27 +8,24 @@ Policy (``mode``):
                the optimised one only if every output agrees within ``tolerance`` (relative to the
                output scale, as in the parity tests); otherwise keep the plain export and say why.
 
-What was done is recorded in the model's metadata (:data:`OPTIMIZED_KEY`, JSON) so the importers can
-tell the user that, say, a BatchNormalization was folded into its convolution and is no longer a
+What was done is recorded in the model's metadata (:func:`exporter.metadata.optimization_record`) so
+the importers can tell the user that, say, a BatchNormalization was folded into its convolution and is no longer a
 trainable layer.
 """
 from __future__ import annotations
-
-import json
 
 import onnx
 
 import passes
 
-from . import model_io
-from .compare import error_stats, layer_value_map
+from . import metadata, model_io
+from .accuracy import PARITY_TOLERANCE, error_stats
+from .metadata import optimization_record  # noqa: F401  (read back what optimize() recorded)
 
-OPTIMIZED_KEY = "lasagne2onnx.optimized"
 MODES = ("auto", "on", "off")
-TOLERANCE = 1e-5
 
 
-def optimize(model: onnx.ModelProto, payloads: dict | None, mode: str = "auto", tolerance: float = TOLERANCE,
+def optimize(model: onnx.ModelProto, payloads: dict | None, mode: str = "auto", tolerance: float = PARITY_TOLERANCE,
              input_shapes: dict | None = None):
     """Returns ``(model, payloads, report)``; ``report`` is a dict (also stored in the metadata when
     the optimised graph is kept): ``kept``, ``fused_layers``, ``nodes_before``/``nodes_after``,
@@ -42,7 +39,7 @@ def optimize(model: onnx.ModelProto, payloads: dict | None, mode: str = "auto", 
     optimized, new_payloads = model, payloads
     for p in passes.OPTIMIZE_PASSES:
         optimized, new_payloads = p(optimized, new_payloads)
-    before, after = layer_value_map(model), layer_value_map(optimized)
+    before, after = metadata.layer_map(model), metadata.layer_map(optimized)
     report["fused_layers"] = [name for name, value in after.items() if value is None and before.get(name)]
     report["nodes_after"] = len(optimized.graph.node)
     if report["nodes_after"] == report["nodes_before"]:
@@ -62,18 +59,9 @@ def optimize(model: onnx.ModelProto, payloads: dict | None, mode: str = "auto", 
     else:
         report["reason"] = "forced (--optimize)"
     report["kept"] = True
-    props = {p.key: p.value for p in optimized.metadata_props}
-    props[OPTIMIZED_KEY] = json.dumps({k: report[k] for k in ("fused_layers", "nodes_before", "nodes_after", "max_rel")})
-    onnx.helper.set_model_props(optimized, props)
+    metadata.set_optimization_record(optimized, {k: report[k] for k in ("fused_layers", "nodes_before",
+                                                                       "nodes_after", "max_rel")})
     return optimized, new_payloads, report
-
-
-def optimization_record(model: onnx.ModelProto) -> dict | None:
-    """What ``--optimize`` did to an exported model (None if it was not optimised)."""
-    for prop in model.metadata_props:
-        if prop.key == OPTIMIZED_KEY:
-            return json.loads(prop.value)
-    return None
 
 
 def _max_deviation(plain, plain_payloads, optimized, optimized_payloads, input_shapes) -> float:

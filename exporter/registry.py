@@ -37,12 +37,14 @@ class CaptureRule:
 @dataclass(frozen=True)
 class Versioned:
     """One entry of a versioned table: ``fn`` is valid from opset ``since``; ``emits`` lists the ONNX
-    op types it can produce (the importers' coverage test reads it)."""
+    op types it can produce (the importers' coverage test reads it); ``attrs`` the node attributes an
+    importer converter understands."""
 
     name: str
     fn: Callable
     since: int
     emits: tuple = ()
+    attrs: frozenset = frozenset()
 
 
 class VersionedTable:
@@ -53,11 +55,11 @@ class VersionedTable:
         self.what = what
         self._entries: dict = {}
 
-    def add(self, name: str, fn: Callable, since: int, emits=()):
+    def add(self, name: str, fn: Callable, since: int, emits=(), attrs=()):
         entries = self._entries.setdefault(name, [])
         if any(e.since == since for e in entries):
             raise ValueError(f"{self.what} for {name} (since opset {since}) registered twice")
-        entries.append(Versioned(name, fn, int(since), tuple(emits)))
+        entries.append(Versioned(name, fn, int(since), tuple(emits), frozenset(attrs)))
         entries.sort(key=lambda e: e.since)
 
     def lookup(self, name: str, opset: int):

@@ -17,6 +17,7 @@ import struct
 import numpy as np
 
 from .errors import WeightsError
+from .metadata import pickle_key
 
 # keys under which the Lasagne model zoo stores the parameter list
 PARAM_KEYS = ("param values", "values")
@@ -131,7 +132,6 @@ def load_pickle_weights(path, trust_pickle: bool = False):
     return weights, extras
 
 
-METADATA_PREFIX = "lasagne2onnx.pickle."
 _MAX_METADATA_VALUES = 4096
 
 
@@ -160,5 +160,5 @@ def extras_metadata(extras: dict):
         if len(text) > 4 << 20:
             skipped.append(f"{key!r} ({len(text):,} characters of JSON)")
             continue
-        props[f"{METADATA_PREFIX}{key}"] = text
+        props[pickle_key(key)] = text
     return props, skipped

@@ -9,7 +9,7 @@ from .onnx_rewrite import Rewriter
 
 def drop_identity(model, payloads=None):
     rw = Rewriter(model, payloads)
-    for node in list(rw.graph.node):
+    for node in rw.nodes():
         if node.op_type != "Identity":
             continue
         x, y = node.input[0], node.output[0]

@@ -15,7 +15,7 @@ def fold_batchnorm(model, payloads=None):
     changed = True
     while changed:
         changed = False
-        for bn in list(rw.graph.node):
+        for bn in rw.nodes():
             if bn.op_type != "BatchNormalization" or len(bn.output) != 1 or attr(bn, "training_mode", 0):
                 continue
             found = linear_producer(rw, bn.input[0])

@@ -16,7 +16,7 @@ def fuse_affine(model, payloads=None):
     changed = True
     while changed:
         changed = False
-        for op in list(rw.graph.node):
+        for op in rw.nodes():
             if op.op_type not in ("Mul", "Add") or len(op.input) != 2:
                 continue
             for i in (0, 1):

@@ -3,22 +3,23 @@
 ONNX passes have the signature ``(model, payloads=None) -> (model, payloads)``: ``payloads`` holds the
 arrays of a *detached* model's large initializers (see :mod:`exporter.model_io`); an ordinary
 self-contained model passes ``None``.  Arguments are never modified.  :class:`Rewriter` gives the
-passes what they share: constant lookup (inline or detached), consumers of a value, new
-initializers, and the bookkeeping of the Lasagne layer map kept in the model's metadata (a layer
-whose value is renamed follows it; a layer whose value is fused away maps to ``None``).
+passes what they share: constant lookup (inline or detached), the producer and the consumers of a
+value, new initializers, and the bookkeeping of the Lasagne layer map kept in the model's metadata (a
+layer whose value is renamed follows it; a layer whose value is fused away maps to ``None``).
+
+Lookups are dictionary lookups, kept up to date as the passes edit (as onnx-ir's ``Value.producer()``
+and ``Value.uses()`` are): a pass that visits every node costs time linear in the graph, however many
+rewrites it makes.  While a rewriter is open its nodes live in the rewriter (iterate :meth:`nodes`,
+edit inputs and outputs through :meth:`set_inputs`, :meth:`set_output`, :meth:`rename_value`,
+:meth:`remove_node`); :meth:`finish` writes them back in their original order.
 """
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from exporter import model_io
-
-LAYER_MAP_KEY = "lasagne2onnx.layers"
-
+from exporter import metadata, model_io
 
 class Rewriter:
     def __init__(self, model: onnx.ModelProto, payloads: dict | None):
@@ -28,14 +29,48 @@ class Rewriter:
         self.payloads = dict(payloads or {})
         self.graph = self.model.graph
         self.renamed = {}  # old value name -> new value name
-        self._unique = 0
+        self._nodes = {}  # id(node) -> node, in graph order (removal keeps the order of the rest)
+        self._producer = {}  # value name -> the node producing it
+        self._uses = {}  # value name -> {id(node): node} of the nodes reading it
+        for node in list(self.graph.node):
+            self._nodes[id(node)] = node
+            self._index(node)
+        del self.graph.node[:]  # the nodes held above stay valid (detached), and are written back by finish()
+        self._order = {key: i for i, key in enumerate(self._nodes)}
+        self._initializers = {t.name: t for t in self.graph.initializer}
+        self._inputs = {i.name for i in self.graph.input}
+        self._outputs = {o.name for o in self.graph.output}
+        self._ranks = {}
+        for vi in list(self.graph.input) + list(self.graph.value_info) + list(self.graph.output):
+            if vi.name not in self._ranks and vi.type.tensor_type.HasField("shape"):
+                self._ranks[vi.name] = len(vi.type.tensor_type.shape.dim)
+
+    def _index(self, node):
+        for v in node.input:
+            if v:
+                self._uses.setdefault(v, {})[id(node)] = node
+        for v in node.output:
+            if v:
+                self._producer[v] = node
+
+    def _unindex_inputs(self, node):
+        for v in node.input:
+            users = self._uses.get(v)
+            if users is not None:
+                users.pop(id(node), None)
+                if not users:
+                    del self._uses[v]
 
     # -- lookups ------------------------------------------------------------------------------------
+    def nodes(self):
+        """The live nodes in graph order (a snapshot: editing while iterating is fine; a node removed
+        meanwhile is skipped)."""
+        for node in list(self._nodes.values()):
+            if id(node) in self._nodes:
+                yield node
+
     def initializer(self, name):
-        for t in self.graph.initializer:
-            if t.name == name:
-                return t
-        return None
+        return self._initializers.get(name)
 
     def const(self, name) -> np.ndarray | None:
         """The value of an initializer (None if ``name`` is not a constant)."""
@@ -47,38 +82,30 @@ class Rewriter:
         return numpy_helper.to_array(t)
 
     def consumers(self, value: str) -> list:
-        return [n for n in self.graph.node if value in n.input]
+        """The nodes reading ``value``, in graph order."""
+        return sorted(self._uses.get(value, {}).values(), key=lambda n: self._order[id(n)])
 
     def rank(self, value: str) -> int | None:
         """The rank of ``value`` from the graph's inputs/value_info/outputs (None if unknown)."""
-        for vi in list(self.graph.input) + list(self.graph.value_info) + list(self.graph.output):
-            if vi.name == value and vi.type.tensor_type.HasField("shape"):
-                return len(vi.type.tensor_type.shape.dim)
-        return None
+        return self._ranks.get(value)
 
-    def graph_outputs(self) -> set:
-        return {o.name for o in self.graph.output}
+    def graph_outputs(self) -> frozenset:
+        return frozenset(self._outputs)
 
     def producer(self, value: str):
-        for n in self.graph.node:
-            if value in n.output:
-                return n
-        return None
+        return self._producer.get(value)
 
     def only_consumer(self, value: str):
         """The single node reading ``value``, if exactly one does and it is not a graph output."""
-        users = self.consumers(value)
-        if len(users) != 1 or value in self.graph_outputs():
+        users = self._uses.get(value, {})
+        if len(users) != 1 or value in self._outputs:
             return None
-        return users[0]
+        return next(iter(users.values()))
 
     # -- edits ----------------------------------------------------------------------------------------
     def new_const(self, base: str, array: np.ndarray) -> str:
-        names = {t.name for t in self.graph.initializer} | {v for n in self.graph.node for v in n.output}
-        self._unique += 1
-        name = base
-        k = 1
-        while name in names:
+        name, k = base, 1
+        while name in self._initializers or name in self._producer or name in self._inputs:
             k += 1
             name = f"{base}_{k}"
         array = model_io.payload_array(array)
@@ -87,50 +114,94 @@ class Rewriter:
             self.graph.initializer.append(model_io.placeholder(name, array))
         else:
             self.graph.initializer.append(numpy_helper.from_array(array, name))
+        self._initializers[name] = self.graph.initializer[-1]
         return name
 
     def remove_node(self, node):
-        self.graph.node.remove(node)
+        del self._nodes[id(node)]
+        self._unindex_inputs(node)
+        for v in node.output:
+            if self._producer.get(v) is node:
+                del self._producer[v]
+
+    def set_inputs(self, node, inputs):
+        """``node`` now reads ``inputs``."""
+        self._unindex_inputs(node)
+        del node.input[:]
+        node.input.extend(inputs)
+        self._index(node)
+
+    def set_output(self, node, i: int, value: str):
+        """``node``'s output ``i`` is now called ``value``."""
+        old = node.output[i]
+        if self._producer.get(old) is node:
+            del self._producer[old]
+        node.output[i] = value
+        self._producer[value] = node
 
     def rename_value(self, old: str, new: str):
         """Every use and production of ``old`` now says ``new``."""
-        for n in self.graph.node:
-            for i, v in enumerate(n.input):
+        users = self._uses.pop(old, {})
+        for node in users.values():
+            for i, v in enumerate(node.input):
                 if v == old:
-                    n.input[i] = new
-            for i, v in enumerate(n.output):
+                    node.input[i] = new
+        if users:
+            self._uses.setdefault(new, {}).update(users)
+        node = self._producer.pop(old, None)
+        if node is not None:
+            for i, v in enumerate(node.output):
                 if v == old:
-                    n.output[i] = new
-        for o in self.graph.output:
-            if o.name == old:
-                o.name = new
+                    node.output[i] = new
+            self._producer[new] = node
+        if old in self._outputs:
+            for o in self.graph.output:
+                if o.name == old:
+                    o.name = new
+                    if o.type.tensor_type.HasField("shape"):
+                        self._ranks.setdefault(new, len(o.type.tensor_type.shape.dim))
+            self._outputs.discard(old)
+            self._outputs.add(new)
         self.renamed[old] = new
 
     def finish(self):
-        """Drop unused initializers (and their payloads); update the layer map; return (model, payloads)."""
-        used = {v for n in self.graph.node for v in n.input} | self.graph_outputs()
+        """Write the nodes back; drop unused initializers (and their payloads); update the layer map;
+        return (model, payloads)."""
+        nodes = list(self._nodes.values())
+        self.graph.node.extend(nodes)
+        used = set(self._uses) | self._outputs | _subgraph_inputs(nodes)
         keep = [t for t in self.graph.initializer if t.name in used]
         if len(keep) != len(self.graph.initializer):
-            gone = {t.name for t in self.graph.initializer} - {t.name for t in keep}
+            gone = set(self._initializers) - {t.name for t in keep}
             del self.graph.initializer[:]
             self.graph.initializer.extend(keep)
             for name in gone:
                 self.payloads.pop(name, None)
-        produced = {v for n in self.graph.node for v in n.output} | {i.name for i in self.graph.input} \
-            | {t.name for t in self.graph.initializer}
-        for prop in self.model.metadata_props:
-            if prop.key == LAYER_MAP_KEY:
-                mapping = json.loads(prop.value)
-                for layer, value in mapping.items():
-                    while value in self.renamed:
-                        value = self.renamed[value]
-                    mapping[layer] = value if value in produced else None
-                prop.value = json.dumps(mapping)
+        produced = set(self._producer) | self._inputs | {t.name for t in self.graph.initializer}
+        if metadata.LAYER_MAP_KEY in metadata.props(self.model):
+            mapping = metadata.layer_map(self.model)
+            for layer, value in mapping.items():
+                while value in self.renamed:
+                    value = self.renamed[value]
+                mapping[layer] = value if value in produced else None
+            metadata.set_layer_map(self.model, mapping)
         # values keep their shapes through these rewrites; drop the entries of values that are gone
         live = [vi for vi in self.graph.value_info if vi.name in produced]
         del self.graph.value_info[:]
         self.graph.value_info.extend(live)
+        self._nodes = {}
         return self.model, (self.payloads if self.detached else None)
+
+
+def _subgraph_inputs(nodes) -> set:
+    """Names read by the nodes of subgraphs (a Scan body may read an initializer of the outer graph)."""
+    names = set()
+    for node in nodes:
+        for a in node.attribute:
+            for g in ([a.g] if a.type == onnx.AttributeProto.GRAPH else list(a.graphs)):
+                names.update(v for n in g.node for v in n.input)
+                names |= _subgraph_inputs(g.node)
+    return names
 
 
 def attr(node, name, default=None):
@@ -194,7 +265,5 @@ def rewrite_linear(rw: Rewriter, node, w, b, axis, scale, shift, out_value: str)
                           + "_fused", new_b)
     if node.op_type == "MatMul":  # a matrix product plus a bias is a Gemm
         node.op_type = "Gemm"
-    inputs = list(node.input[:1]) + [w_name, b_name]
-    del node.input[:]
-    node.input.extend(inputs)
-    node.output[0] = out_value
+    rw.set_inputs(node, list(node.input[:1]) + [w_name, b_name])
+    rw.set_output(node, 0, out_value)

@@ -1,7 +1,7 @@
 """ONNX -> PyTorch importer: parity with onnxruntime for every op the exporter emits, training-mode
 batch-norm semantics, the to-torch CLI (files, loadability, errors).
 
-The ONNX models are built the way users get them: a LayerGraph lowered by ``exporter.convert.to_onnx``;
+The ONNX models are built the way users get them: a LayerGraph lowered by ``exporter.pipeline.to_onnx``;
 ops that no layer family emits yet (ConvTranspose, Pad, LRN, PRelu, Resize, asymmetric pads...) are
 built with onnx.helper.  ``CASES`` is shared with tests/test_importer_keras.py.
 """
@@ -17,7 +17,7 @@ onnx = pytest.importorskip("onnx")
 torch = pytest.importorskip("torch")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-from exporter.convert import to_onnx  # noqa: E402
+from exporter.pipeline import to_onnx  # noqa: E402
 from exporter.ir import LayerGraph, LayerSpec, ParamSpec  # noqa: E402
 from exporter.weights import bind_weights  # noqa: E402
 

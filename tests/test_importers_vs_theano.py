@@ -17,7 +17,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from exporter.compare import error_stats  # noqa: E402
-from exporter.convert import to_onnx  # noqa: E402
+from exporter.pipeline import to_onnx  # noqa: E402
 from exporter.importers import onnx_reader, to_keras, to_torch  # noqa: E402
 from exporter.importers.keras_cli import predict  # noqa: E402
 from exporter.importers.onnx_reader import UnsupportedNodeError  # noqa: E402

@@ -7,7 +7,7 @@ import importlib
 import numpy as np
 import pytest
 
-from exporter.convert import to_onnx
+from exporter.pipeline import to_onnx
 from exporter.frontends.lasagne_live import capture
 from exporter.weights import bind_weights
 

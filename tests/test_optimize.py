@@ -15,7 +15,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from exporter import model_io
 from exporter.compare import layer_value_map
-from exporter.convert import build, to_onnx
+from exporter.convert import build
+from exporter.pipeline import to_onnx
 from exporter.frontends.lasagne_live import capture
 from exporter.optimize import optimization_record, optimize
 from exporter.validate import run
@@ -166,6 +167,77 @@ def test_drop_identity_keeps_an_identity_of_a_graph_input():
     model = _tiny([helper.make_node("Identity", ["x"], ["c"])], ["c"])
     dropped, _ = drop_identity(model)
     assert _ops(dropped) == ["Identity"]
+
+
+# -- the rewriter's indexes ------------------------------------------------------------------------------
+def _scanned(rw):
+    """Producers and consumers found by scanning every live node (what the indexes must equal)."""
+    nodes = list(rw.nodes())
+    values = {v for n in nodes for v in list(n.input) + list(n.output) if v}
+    producers = {v: next((n.name for n in nodes if v in n.output), None) for v in values}
+    consumers = {v: [n.name for n in nodes if v in n.input] for v in values}
+    return producers, consumers
+
+
+def _indexed(rw, values):
+    return ({v: (rw.producer(v).name if rw.producer(v) is not None else None) for v in values},
+            {v: [n.name for n in rw.consumers(v)] for v in values})
+
+
+def test_rewriter_indexes_follow_every_edit():
+    from passes.onnx_rewrite import Rewriter
+
+    nodes = [helper.make_node("Relu", ["x"], ["a"], name="relu"), helper.make_node("Mul", ["a", "a"], ["b"], name="sq"),
+             helper.make_node("Identity", ["b"], ["c"], name="id"), helper.make_node("Add", ["c", "a"], ["d"], name="add"),
+             helper.make_node("Neg", ["d"], ["e"], name="neg")]
+    model = _tiny(nodes, ["e"])
+    rw = Rewriter(model, None)
+    assert _indexed(rw, _scanned(rw)[0]) == _scanned(rw)
+    assert rw.only_consumer("b").name == "id" and rw.only_consumer("a") is None and rw.only_consumer("e") is None
+    by_name = {n.name: n for n in rw.nodes()}
+    rw.remove_node(by_name["id"])
+    rw.rename_value("c", "b")  # the Add now reads b
+    rw.set_inputs(by_name["add"], ["b", "x"])
+    rw.set_output(by_name["neg"], 0, "f")
+    rw.rename_value("f", "e2")
+    scanned = _scanned(rw)
+    assert _indexed(rw, set(scanned[0]) | {"a", "c", "e", "f"}) == (
+        {**scanned[0], "c": None, "e": None, "f": None}, {**scanned[1], "c": [], "e": [], "f": []})
+    assert [n.name for n in rw.nodes()] == ["relu", "sq", "add", "neg"]
+    assert rw.consumers("b")[0].name == "add" and rw.only_consumer("a").name == "sq"
+    out, _ = rw.finish()
+    assert [n.name for n in out.graph.node] == ["relu", "sq", "add", "neg"]
+    assert [list(n.input) for n in out.graph.node] == [["x"], ["a", "a"], ["b", "x"], ["d"]]
+    assert list(out.graph.node[-1].output) == ["e2"] and len(model.graph.node) == 5  # the input model is untouched
+
+
+def test_fold_batchnorm_folds_every_pair_of_a_long_chain():
+    """Hundreds of Conv + BatchNormalization pairs: every pair folds (in one sweep of the graph), the
+    layer map follows, and onnxruntime gives the same outputs."""
+    rng = np.random.default_rng(0)
+    nodes, inits, layers, x = [], [], {}, "x"
+    pairs = 300
+    for i in range(pairs):
+        w = np.eye(2).reshape(2, 2, 1, 1) + 0.05 * rng.standard_normal((2, 2, 1, 1))
+        b = rng.standard_normal(2)
+        inits += [numpy_helper.from_array(w.astype(np.float32), f"c{i}.W"),
+                  numpy_helper.from_array(b.astype(np.float32), f"c{i}.b")]
+        nodes.append(helper.make_node("Conv", [x, f"c{i}.W", f"c{i}.b"], [f"c{i}"], name=f"c{i}/Conv"))
+        for role, arr in (("s", 1 + 0.05 * rng.standard_normal(2)), ("o", 0.1 * rng.standard_normal(2)),
+                          ("m", 0.1 * rng.standard_normal(2)), ("v", rng.uniform(0.9, 1.1, 2))):
+            inits.append(numpy_helper.from_array(arr.astype(np.float32), f"bn{i}.{role}"))
+        nodes.append(helper.make_node("BatchNormalization", [f"c{i}"] + [f"bn{i}.{r}" for r in "somv"], [f"bn{i}"],
+                                      name=f"bn{i}/BatchNormalization"))
+        layers[f"c{i}"], layers[f"bn{i}"], x = f"c{i}", f"bn{i}", f"bn{i}"
+    graph = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 2, 3, 3])],
+                              [helper.make_tensor_value_info(x, TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    helper.set_model_props(model, {"lasagne2onnx.layers": json.dumps(layers)})
+    folded, _ = fold_batchnorm(model)
+    assert _ops(folded) == ["Conv"] * pairs
+    assert layer_value_map(folded) == {k: (v if k.startswith("bn") else None) for k, v in layers.items()}
+    assert len(folded.graph.initializer) == 2 * pairs  # every old W, b and BN parameter dropped
+    _assert_same_outputs(model, folded, tol=1e-5)
 
 
 # -- the export policy ----------------------------------------------------------------------------------

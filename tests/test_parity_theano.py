@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from exporter.compare import error_stats, run_layers
-from exporter.convert import to_onnx
+from exporter.pipeline import to_onnx
 from exporter.ir import LayerGraph
 from exporter.weights import bind_weights, load_npz
 from tests.cases import load_all

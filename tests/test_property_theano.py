@@ -206,7 +206,7 @@ def reference_dir():
 
 def export_and_run(out_dir, name):
     from exporter.compare import run_layers
-    from exporter.convert import to_onnx
+    from exporter.pipeline import to_onnx
     from exporter.ir import LayerGraph
     from exporter.weights import bind_weights, load_npz
 

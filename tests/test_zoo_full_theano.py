@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 from exporter.compare import error_stats, run_layers
-from exporter.convert import to_onnx
+from exporter.pipeline import to_onnx
 from exporter.ir import LayerGraph
 from exporter.weights import bind_weights
 from tests import zoo_full

@@ -22,10 +22,10 @@ import tempfile
 
 import numpy as np
 
+from ..accuracy import PARITY_TOLERANCE
 from ..errors import ExportError, NetworkError, WeightsError
 
 EXIT_DIFFERS = 1
-DEFAULT_TOLERANCE = 1e-5
 
 
 def add_arguments(parser):
@@ -49,9 +49,9 @@ def add_arguments(parser):
                         help="the inputs to compare on: in:<input layer> arrays (or 'input' for one input); "
                              "default: seeded standard-normal arrays, batch 2 where the batch size is unknown")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
-    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
+    parser.add_argument("--tolerance", type=float, default=PARITY_TOLERANCE,
                         help="largest allowed max |onnx - reference| / max(1, max |reference|) per layer "
-                             f"(default {DEFAULT_TOLERANCE:g})")
+                             f"(default {PARITY_TOLERANCE:g})")
 
 
 def run(args):
@@ -65,9 +65,9 @@ def run(args):
     if not args.tolerance >= 0:
         raise ExportError(f"--tolerance must be a non-negative number, got {args.tolerance}")
     model = _load_model(args.model)
-    from ..compare import layer_value_map
+    from ..metadata import layer_map as read_layer_map
 
-    layer_map = layer_value_map(model)
+    layer_map = read_layer_map(model)
     if not layer_map:
         raise ExportError(f"{args.model}: has no lasagne2onnx layer map (metadata 'lasagne2onnx.layers'); "
                           f"check works on models written by this exporter")
@@ -348,7 +348,7 @@ def _inputs_of(graph, meta) -> dict:
 
 
 def _compare(layer_map, actual, ref, classes, tolerance) -> list:
-    from ..compare import error_stats
+    from ..accuracy import error_stats
 
     rows = []
     for name, value in layer_map.items():

@@ -138,27 +138,23 @@ def _build(args, graph, bound, progress, manifest=None):
 
 def _record_extras(model, extras, path, quiet=False):
     """Keep a model-zoo pickle's other entries (class names, mean values) in the model's metadata."""
+    from ..metadata import PICKLE_PREFIX, set_prop
     from ..safe_pickle import extras_metadata
 
     props, skipped = extras_metadata(extras)
     for key, value in props.items():
-        model.metadata_props.add(key=key, value=value)
+        set_prop(model, key, value)
     if not quiet:
-        kept = ", ".join(repr(k.split(".", 2)[2]) for k in props)
+        kept = ", ".join(repr(k[len(PICKLE_PREFIX):]) for k in props)
         print(f"{path}: kept {kept or 'nothing'} in the model's metadata (lasagne2onnx.pickle.*)"
               + (f"; left out {', '.join(skipped)}" if skipped else ""))
 
 
 def _optimize(args, skeleton, payloads):
     from ..cli import parse_input_shapes
-    from ..convert import check_detached
-    from ..optimize import optimize
+    from ..pipeline import optimize_detached
 
-    skeleton, payloads, report = optimize(skeleton, payloads, args.optimize,
-                                          input_shapes=parse_input_shapes(args.input_shape))
-    if report["kept"]:
-        skeleton = check_detached(skeleton)
-    return skeleton, payloads, report
+    return optimize_detached(skeleton, payloads, args.optimize, input_shapes=parse_input_shapes(args.input_shape))
 
 
 def _describe_optimization(report) -> str:
@@ -187,13 +183,14 @@ def _check_runs(args, path):
             print(f"warning: output {name!r} has non-finite values on a random input", file=sys.stderr)
 
 
-def _compare_with_reference(model_path, ref_path, quiet=False, tolerance=1e-5):
+def _compare_with_reference(model_path, ref_path, quiet=False, tolerance=None):
     """Run the reference input through the exported model and compare with the reference output."""
-    from ..compare import error_stats
+    from ..accuracy import PARITY_TOLERANCE, error_stats
     from ..errors import ExportError
     from ..validate import make_session, run as ort_run
     from ..weights import load_npz
 
+    tolerance = PARITY_TOLERANCE if tolerance is None else tolerance
     ref, _ = load_npz(ref_path)
     sess = make_session(model_path)
     names = [i.name for i in sess.get_inputs()]

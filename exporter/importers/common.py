@@ -26,16 +26,6 @@ def run_onnxruntime(model_path_or_bytes, feeds):
     return sess.run(None, feeds)
 
 
-def relative_error(got, want):
-    """max |got - want| relative to max(1, max |want|)."""
-    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
-    if got.shape != want.shape:
-        return float("inf")
-    if want.size == 0:
-        return 0.0
-    return float(np.max(np.abs(got - want)) / max(1.0, float(np.max(np.abs(want)))))
-
-
 def folded_note(view) -> str | None:
     """A warning for models exported with BatchNorm/Scale folded into convolutions (export --optimize)."""
     if not view.folded_layers:

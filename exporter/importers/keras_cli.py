@@ -12,8 +12,9 @@ import warnings
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
+from ..accuracy import IMPORTER_TOLERANCE  # noqa: E402
 from ..errors import ExportError  # noqa: E402
-from .torch_cli import CHECK_TOLERANCE, ImporterCheckError  # noqa: E402
+from .torch_cli import ImporterCheckError  # noqa: E402
 
 
 def add_arguments(parser):
@@ -55,7 +56,8 @@ def select_torch_backend():
 def run(args):
     select_torch_backend()
     from . import onnx_reader
-    from .common import folded_note, reference_inputs, relative_error, run_onnxruntime
+    from ..accuracy import relative_error
+    from .common import folded_note, reference_inputs, run_onnxruntime
     from .to_keras import build
     from ..io import atomic_output
 
@@ -71,9 +73,9 @@ def run(args):
         if feeds is not None:
             want = run_onnxruntime(os.fspath(args.model), feeds)
             err = max(relative_error(g, w) for g, w in zip(predict(model, info, view, feeds), want))
-            if not err <= CHECK_TOLERANCE:
+            if not err <= IMPORTER_TOLERANCE:
                 raise ImporterCheckError(f"the Keras model differs from onnxruntime by {err:.3g} (relative; "
-                                         f"limit {CHECK_TOLERANCE}); nothing written")
+                                         f"limit {IMPORTER_TOLERANCE}); nothing written")
     with atomic_output(args.out) as tmp:
         keras_tmp = tmp + ".keras"  # Keras insists on the suffix
         try:

@@ -8,6 +8,7 @@ A saved model that contains one of them loads after ``import exporter.importers.
 """
 from __future__ import annotations
 
+import functools
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -226,3 +227,90 @@ class GlobalSumPooling(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+def _reduce(kind):
+    def fn(x, axes, keepdims):
+        axes = tuple(axes)
+        if kind == "sum_square":
+            return ops.sum(ops.multiply(x, x), axis=axes, keepdims=keepdims)
+        if kind == "l1":
+            return ops.sum(ops.abs(x), axis=axes, keepdims=keepdims)
+        if kind == "l2":
+            return ops.sqrt(ops.sum(ops.multiply(x, x), axis=axes, keepdims=keepdims))
+        return getattr(ops, {"log_sum_exp": "logsumexp"}.get(kind, kind))(x, axis=axes, keepdims=keepdims)
+
+    return fn
+
+
+def _arg(fn):
+    def arg(x, axis, keepdims, last=False):
+        if last:  # the last extreme: the first one of the reversed axis
+            n = ops.shape(x)[axis]
+            return ops.subtract(n - 1, ops.cast(fn(ops.flip(x, axis=axis), axis=axis, keepdims=keepdims), "int64"))
+        return ops.cast(fn(x, axis=axis, keepdims=keepdims), "int64")  # keras gives int32; ONNX int64
+
+    return arg
+
+
+def _expand(x, shape):
+    """ONNX Expand (numpy broadcasting of x against ``shape``), shape computed at run time."""
+    have = list(ops.shape(x))
+    rank = max(len(have), len(shape))
+    have = [1] * (rank - len(have)) + have
+    shape = [1] * (rank - len(shape)) + list(shape)
+    return ops.broadcast_to(x, [h if s == 1 else s for h, s in zip(have, shape)])
+
+
+# ONNX op name -> keras.ops computation of its operands (params: the op's fixed arguments)
+ONNX_OPS = {
+    "Abs": ops.abs, "Ceil": ops.ceil, "Floor": ops.floor, "Exp": ops.exp, "Log": ops.log, "Sqrt": ops.sqrt,
+    "Neg": ops.negative, "Reciprocal": lambda x: ops.divide(ops.ones_like(x), x), "Sin": ops.sin, "Cos": ops.cos,
+    "Tan": ops.tan, "Asin": ops.arcsin, "Acos": ops.arccos, "Atan": ops.arctan, "Sinh": ops.sinh, "Cosh": ops.cosh,
+    "Erf": ops.erf, "Sign": ops.sign, "Round": ops.round, "Not": ops.logical_not, "IsNaN": ops.isnan,
+    "Div": ops.divide, "Pow": ops.power, "Equal": ops.equal, "Less": ops.less, "Greater": ops.greater,
+    "LessOrEqual": ops.less_equal, "GreaterOrEqual": ops.greater_equal, "And": ops.logical_and,
+    "Or": ops.logical_or, "Xor": ops.logical_xor, "Where": ops.where, "MatMul": ops.matmul,
+    "Clip": lambda x, min=None, max=None: ops.clip(x, float("-inf") if min is None else min,
+                                                    float("inf") if max is None else max),
+    "HardSigmoid": lambda x, alpha, beta: ops.clip(ops.add(ops.multiply(x, alpha), beta), 0.0, 1.0),
+    "Cast": lambda x, dtype: ops.cast(x, dtype),
+    "LogSoftmax": lambda x, axis: ops.log_softmax(x, axis=axis),
+    "ArgMax": _arg(ops.argmax), "ArgMin": _arg(ops.argmin),
+    "ReduceSum": _reduce("sum"), "ReduceMean": _reduce("mean"), "ReduceMax": _reduce("max"),
+    "ReduceMin": _reduce("min"), "ReduceProd": _reduce("prod"), "ReduceL1": _reduce("l1"), "ReduceL2": _reduce("l2"),
+    "ReduceSumSquare": _reduce("sum_square"), "ReduceLogSumExp": _reduce("log_sum_exp"),
+    "Gather": lambda x, indices, axis: ops.take(x, ops.convert_to_tensor(indices, "int64"), axis=axis),
+    "Tile": lambda x, repeats: ops.tile(x, repeats),
+    "Expand": _expand,
+    "Sum": lambda *xs: functools.reduce(ops.add, xs),
+    "Mean": lambda *xs: ops.divide(functools.reduce(ops.add, xs), len(xs)),
+}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class OnnxOp(keras.layers.Layer):
+    """One ONNX op where Keras has no layer computing it exactly, as the keras.ops call of
+    :data:`ONNX_OPS`.  ``operands`` lists the op's inputs in order: ``"x"`` for the layer's inputs (in
+    the order given), ``"c"`` for a constant, held as a non-trainable weight (their ``const_shapes`` /
+    ``const_dtypes``); ``params`` are the op's fixed arguments (axes, dtype...)."""
+
+    def __init__(self, op, operands=("x",), params=None, const_shapes=(), const_dtypes=(), **kwargs):
+        super().__init__(**kwargs)
+        if op not in ONNX_OPS:
+            raise ValueError(f"unknown op {op!r}")
+        self.op, self.operands, self.params = op, list(operands), dict(params or {})
+        self.const_shapes = [tuple(int(d) for d in s) for s in const_shapes]
+        self.const_dtypes = list(const_dtypes)
+        self.consts = [self.add_weight(name=f"const{i}", shape=s, dtype=d, initializer="zeros", trainable=False)
+                       for i, (s, d) in enumerate(zip(self.const_shapes, self.const_dtypes))]
+
+    def call(self, inputs):
+        xs = iter(inputs if isinstance(inputs, (list, tuple)) else [inputs])
+        cs = iter(self.consts)
+        args = [next(xs) if kind == "x" else ops.convert_to_tensor(next(cs)) for kind in self.operands]
+        return ONNX_OPS[self.op](*args, **self.params)
+
+    def get_config(self):
+        return {**super().get_config(), "op": self.op, "operands": self.operands, "params": self.params,
+                "const_shapes": [list(s) for s in self.const_shapes], "const_dtypes": self.const_dtypes}

@@ -12,7 +12,6 @@ error naming the node, never silently dropped.
 """
 from __future__ import annotations
 
-import json
 import keyword
 import os
 import re
@@ -20,10 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import metadata
 from ..errors import ExportError
-
-LAYER_MAP_KEY = "lasagne2onnx.layers"
-OPTIMIZED_KEY = "lasagne2onnx.optimized"
+from ..registry import FIRST_OPSET, VersionedTable
 
 
 class OnnxInputError(ExportError):
@@ -126,15 +124,8 @@ def view(model) -> OnnxView:
             raise UnsupportedNodeError(_node(n, {}, 0, None), f"custom domain {n.domain!r} is not supported")
     consts = {t.name: numpy_helper.to_array(t) for t in g.initializer}
     init_names = set(consts)
-    props = {p.key: p.value for p in model.metadata_props}
-    try:
-        layer_map = json.loads(props.get(LAYER_MAP_KEY, "{}"))
-    except ValueError:
-        layer_map = {}
-    try:
-        folded = list(json.loads(props.get(OPTIMIZED_KEY, "{}")).get("fused_layers", []))
-    except (ValueError, AttributeError):
-        folded = []
+    layer_map = metadata.layer_map(model)
+    folded = metadata.folded_layers(model)
     layer_names = set(layer_map)
     nodes = []
     for i, n in enumerate(g.node):
@@ -231,43 +222,66 @@ def _fold_constants(v: OnnxView):
 
 # -- converter registries ----------------------------------------------------------------------------
 
+# ops the reader itself turns into constants, before any converter runs (both importers take them)
+READ_AS_CONSTANTS = {"Constant": "read as a constant by the reader"}
+
+_RECURRENT = "recurrent layers are not imported (run such models in onnxruntime)"
+NOT_IMPORTED = {"LSTM": _RECURRENT, "GRU": _RECURRENT, "RNN": _RECURRENT, "Scan": _RECURRENT}  # by either importer
+
+
 class OpRegistry:
-    """op type -> (converter, declared attributes).  One small function per op family."""
+    """(op type, since opset) -> converter and its declared attributes; one small function per op family.
 
-    def __init__(self, target: str):
+    Entries are versioned like the exporter's converters (:class:`exporter.registry.VersionedTable`): a
+    lookup takes the entry with the highest ``since`` not above the model's opset, so an op whose
+    semantics changed (Softmax at 13, Clip at 11) has one entry per form.  ``refused`` names the ops
+    this importer deliberately does not map, each with the reason the error gives.
+    """
+
+    def __init__(self, target: str, refused: dict | None = None):
         self.target = target
-        self.converters = {}
+        self.table = VersionedTable(f"{target}: converter")
+        self.refused = dict(refused or {})
 
-    def register(self, *op_types, attrs=()):
+    def register(self, *op_types, attrs=(), since: int = FIRST_OPSET):
         def deco(fn):
             for op in op_types:
-                if op in self.converters:
-                    raise ValueError(f"{self.target}: converter for {op} registered twice")
-                self.converters[op] = (fn, frozenset(attrs))
+                if op in self.refused:
+                    raise ValueError(f"{self.target}: {op} is both refused and registered")
+                self.table.add(op, fn, since, attrs=attrs)
             return fn
 
         return deco
 
-    def lookup(self, node):
-        entry = self.converters.get(node.op_type)
+    def entry(self, op_type: str, opset: int):
+        """The :class:`~exporter.registry.Versioned` entry for ``op_type`` at ``opset``, or None."""
+        return self.table.lookup(op_type, opset)
+
+    def lookup(self, node, opset: int):
+        entry = self.table.lookup(node.op_type, opset)
         if entry is None:
-            raise UnsupportedNodeError(node, f"op {node.op_type} is not supported (supported: "
-                                             f"{', '.join(sorted(self.converters))})", self.target)
-        fn, known = entry
-        unknown = sorted(set(node.attrs) - known)
+            if node.op_type in self.refused:
+                detail = f"op {node.op_type} is not supported ({self.refused[node.op_type]})"
+            elif node.op_type in self.table:
+                first = self.table.versions(node.op_type)[0].since
+                detail = f"op {node.op_type} is supported from opset {first} on (the model has opset {opset})"
+            else:
+                detail = f"op {node.op_type} is not supported (supported: {', '.join(self.supported())})"
+            raise UnsupportedNodeError(node, detail, self.target)
+        unknown = sorted(set(node.attrs) - entry.attrs)
         if unknown:
             raise UnsupportedNodeError(node, f"attribute(s) {', '.join(unknown)} not supported", self.target)
-        return fn
+        return entry.fn
 
     def supported(self):
-        return sorted(self.converters)
+        return self.table.names()
 
-    def require_all(self, nodes):
+    def require_all(self, nodes, opset: int):
         """Refuse a graph holding an op this importer has no converter for before converting anything,
         naming that op (rather than whatever earlier node first trips over what surrounds it)."""
         for node in nodes:
-            if node.op_type not in self.converters:
-                self.lookup(node)
+            if self.table.lookup(node.op_type, opset) is None:
+                self.lookup(node, opset)
 
 
 # -- helpers shared by the converters ---------------------------------------------------------------

@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
+from ..accuracy import IMPORTER_TOLERANCE
 from ..errors import ExportError
-
-CHECK_TOLERANCE = 1e-4
 
 
 class ImporterCheckError(ExportError):
@@ -40,7 +39,8 @@ def check(view, model_path, model):
     """Max relative error of the torch model against onnxruntime (None when inputs are not static)."""
     import torch
 
-    from .common import reference_inputs, relative_error, run_onnxruntime
+    from ..accuracy import relative_error
+    from .common import reference_inputs, run_onnxruntime
 
     feeds = reference_inputs(view)
     if feeds is None:
@@ -65,9 +65,9 @@ def run(args):
     if folded_note(view):
         print(folded_note(view), file=sys.stderr)
     err = check(view, args.model, model) if args.check else None
-    if err is not None and not err <= CHECK_TOLERANCE:
+    if err is not None and not err <= IMPORTER_TOLERANCE:
         raise ImporterCheckError(f"the generated PyTorch model differs from onnxruntime by {err:.3g} "
-                                 f"(relative; limit {CHECK_TOLERANCE}); nothing written")
+                                 f"(relative; limit {IMPORTER_TOLERANCE}); nothing written")
     with atomic_output(os.path.join(args.out, "state_dict.pt")) as tmp:
         torch.save(model.state_dict(), tmp)
     with atomic_output(os.path.join(args.out, "model.py")) as tmp:

@@ -7,6 +7,6 @@ def capture_input(layer, ctx):
     return {"shape": list(layer.shape)}
 
 
-@converter("Input")
+@converter("Input", emits=())
 def convert_input(spec, g):
     return g.add_input(spec.name, spec.attrs["shape"])

@@ -404,7 +404,9 @@ _LOWERINGS = {
 }
 
 
-@converter("LSTM", "GRU", "RNN")
+@converter("LSTM", "GRU", "RNN", emits=(  # the top-level graph (a Scan body is the Scan's)
+    "Reshape", "Transpose", "Shape", "Slice", "Concat", "Expand", "LSTM", "GRU", "RNN", "Squeeze", "MatMul", "Add",
+    "Unsqueeze", "Scan", "Identity"))
 def convert_recurrent(spec, g):
     native_ok, native, scan = _LOWERINGS[spec.kind]
     seq = _sequence(spec, g)

@@ -21,7 +21,8 @@ from ..onnx_reader import UnsupportedNodeError, identifier, split_pads  # noqa: 
 
 
 TARGET = "to-keras"
-REGISTRY = onnx_reader.OpRegistry(TARGET)
+REFUSED = dict(onnx_reader.NOT_IMPORTED)  # op -> why this importer does not map it
+REGISTRY = onnx_reader.OpRegistry(TARGET, refused=REFUSED)
 op = REGISTRY.register
 _IMPORTERS = __package__.rpartition(".")[0]  # exporter.importers, home of keras_layers
 
@@ -118,7 +119,8 @@ class Builder:
             got = [tuple(np.shape(w)) for w in weights]
             if expected != got:
                 raise UnsupportedNodeError(node, f"internal: weight shapes {got} do not fit {expected}", TARGET)
-            layer.set_weights([np.asarray(w, np.float32) for w in weights])
+            layer.set_weights([np.asarray(w, np.float32) if np.asarray(w).dtype.kind == "f" else np.asarray(w)
+                               for w in weights])
         if type(layer).__module__.startswith(_IMPORTERS):  # a layer from keras_layers
             self.custom.add(type(layer).__name__)
         return t
@@ -164,3 +166,52 @@ def _crop1d(b, n, y, layout, crop):
     if d is None:
         raise UnsupportedNodeError(n, "1-D cropping of channels_first data needs a static length", TARGET)
     return b.layer(n, SliceAxis(2, crop[0], d - crop[1], name=b.lname(n, "crop")), y)
+
+
+def onnx_op(b, n, inputs=None, params=None, elementwise=True, op=None, suffix=None):
+    """Compute ``n`` with :class:`keras_layers.OnnxOp` (an ONNX op as its keras.ops call) and record its output.
+
+    ``inputs`` (default: the node's) may be tensors or constants; constants become the layer's
+    non-trainable weights.  ``elementwise``: tensors of one rank stay in the first one's layout and
+    constants are broadcast to that rank and permuted alike; otherwise (shape-changing ops, mixed ranks)
+    everything is in ONNX order.  ``params`` are the op's fixed arguments, or a function of the layout.
+    """
+    from ..keras_layers import OnnxOp
+
+    names = list(n.inputs if inputs is None else inputs)
+    consts = [b.const(i) for i in names]
+    tensors = [i for i, c in zip(names, consts) if c is None]
+    if not tensors:
+        raise UnsupportedNodeError(n, "every input is a constant", TARGET)
+    ranks = [b.rank(i, n) for i in tensors]
+    rank = max(ranks)
+    layout = b.layout_of(tensors[0]) if elementwise and len(set(ranks)) == 1 and rank >= 3 else "cf"
+    operands, xs, shapes, dtypes, values = [], [], [], [], []
+    for name, c in zip(names, consts):
+        if c is None:
+            operands.append("x")
+            xs.append(b.get(name, n, layout))
+            continue
+        if elementwise:
+            if c.ndim > rank:
+                raise UnsupportedNodeError(n, f"constant of rank {c.ndim} broadcasts the rank-{rank} input up", TARGET)
+            c = c.reshape((1,) * (rank - c.ndim) + c.shape)
+            if c.ndim and c.shape[0] != 1:
+                raise UnsupportedNodeError(n, "a constant that varies over the batch axis is not supported", TARGET)
+            if layout == "cl":
+                c = np.transpose(c, (0,) + tuple(range(2, rank)) + (1,))
+        operands.append("c")
+        shapes.append(list(c.shape))
+        dtypes.append(c.dtype.name)
+        values.append(np.ascontiguousarray(c))
+    params = params(layout) if callable(params) else params
+    layer = OnnxOp(op or n.op_type, operands, params, shapes, dtypes, name=b.lname(n, suffix or n.op_type.lower()))
+    y = b.layer(n, layer, *xs, weights=values or None)
+    b.put(n.outputs[0], y, layout)
+    return y
+
+
+def batch_axis_refused(n, axes, rank, what):
+    """Refuse ``n`` when ``axes`` (ONNX axes of a rank-``rank`` value) include the batch axis."""
+    if any(a % rank == 0 for a in axes):
+        raise UnsupportedNodeError(n, f"{what} over the batch axis is not supported", TARGET)

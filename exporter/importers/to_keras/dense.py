@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..onnx_reader import UnsupportedNodeError
-from .builder import TARGET, op
+from .builder import TARGET, onnx_op, op
 
 
 def _dense(b, n, x_name, kernel, bias, out):
@@ -40,8 +40,8 @@ def gemm(b, n):
 @op("MatMul")
 def matmul(b, n):
     w = b.const(n.inputs[1])
-    if w is None or w.ndim != 2:
-        raise UnsupportedNodeError(n, "only MatMul by a constant 2-D matrix is supported", TARGET)
+    if w is None or w.ndim != 2 or w.dtype.kind != "f":
+        return _matmul(b, n)
     out, bias = n.outputs[0], None
     users = b.view.consumers.get(out, [])
     if len(users) == 1 and users[0].op_type == "Add" and not b.view.is_output(out):
@@ -52,3 +52,21 @@ def matmul(b, n):
             bias, out = c.reshape(-1), add.outputs[0]
             b.skip.add(add.index)
     _dense(b, n, n.inputs[0], w, bias, out)
+
+
+def _matmul(b, n):
+    """A matrix product other than by a constant 2-D matrix (Dense): keras.ops.matmul in ONNX order.  The
+    batch axis must stay the output's first axis: a tensor on the right needs rank >= 3 (its matrix axes
+    are not the batch), so does one on the left of another tensor; a constant may not broadcast it away."""
+    consts = [b.const(i) for i in n.inputs]
+    ranks = [None if c is not None else b.rank(i, n) for i, c in zip(n.inputs, consts)]
+    both = consts[0] is None and consts[1] is None
+    for i, least in ((0, 3 if both else 2), (1, 3)):
+        if ranks[i] is not None and ranks[i] < least:
+            raise UnsupportedNodeError(n, f"a MatMul with a rank-{ranks[i]} tensor on the {('left', 'right')[i]} "
+                                          "mixes in the batch axis", TARGET)
+    for i, c in enumerate(consts):
+        r = ranks[1 - i]
+        if c is not None and r is not None and (c.ndim > r or (c.ndim == r >= 3 and c.shape[0] != 1)):
+            raise UnsupportedNodeError(n, f"a constant of shape {c.shape} would broadcast the batch axis", TARGET)
+    onnx_op(b, n, elementwise=False)

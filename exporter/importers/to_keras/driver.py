@@ -27,11 +27,11 @@ def build(view, data_format="channels_last", name="lasagne"):
         t = keras.Input(shape=tuple(dims), name=identifier(name_, b.names), dtype="float32")
         inputs.append(t)
         b.put(name_, t, layout)
-    REGISTRY.require_all(view.nodes)
+    REGISTRY.require_all(view.nodes, view.opset)
     for n in view.nodes:
         if n.index in b.skip:
             continue
-        REGISTRY.lookup(n)(b, n)
+        REGISTRY.lookup(n, view.opset)(b, n)
     outputs, layouts = [], []
     for o in view.outputs:
         if o not in b.vals:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..onnx_reader import UnsupportedNodeError, float_literal
-from .builder import TARGET, op
+from .builder import TARGET, onnx_op, op
 
 
 _MERGE = {"Add": "Add", "Sub": "Subtract", "Mul": "Multiply", "Max": "Maximum", "Min": "Minimum"}
@@ -22,8 +22,8 @@ def binary(b, n):
             return _merge(b, n, n.inputs)
         raise UnsupportedNodeError(n, f"{n.op_type} of {len(n.inputs)} inputs is not supported", TARGET)
     if all(c is None for c in consts):
-        if n.op_type == "Div":
-            raise UnsupportedNodeError(n, "Div of two tensors has no Keras layer", TARGET)
+        if n.op_type == "Div":  # no Keras layer divides two tensors
+            return onnx_op(b, n)
         return _merge(b, n, n.inputs)
     if all(c is not None for c in consts):
         raise UnsupportedNodeError(n, "both inputs are constants", TARGET)
@@ -103,13 +103,25 @@ def selu(b, n):
     b.put(n.outputs[0], y, layout)
 
 
-@op("Softmax", attrs=("axis",))
+@op("Softmax", attrs=("axis",), since=13)
 def softmax(b, n):
+    """From opset 13: over the one axis ``axis`` (default -1)."""
+    _softmax(b, n, n.attr("axis", -1))
+
+
+@op("Softmax", attrs=("axis",))
+def softmax_coerced(b, n):
+    """Before opset 13: over every axis from ``axis`` (default 1) on; one axis only when it is the last."""
     rank = b.rank(n.inputs[0], n)
-    axis = n.attr("axis", -1 if b.view.opset >= 13 else 1)
-    axis = axis + rank if axis < 0 else axis
-    if b.view.opset < 13 and axis != rank - 1:
+    axis = n.attr("axis", 1)
+    if (axis + rank if axis < 0 else axis) != rank - 1:
         raise UnsupportedNodeError(n, "opset < 13 Softmax over several axes is not supported", TARGET)
+    _softmax(b, n, axis)
+
+
+def _softmax(b, n, axis):
+    rank = b.rank(n.inputs[0], n)
+    axis = axis + rank if axis < 0 else axis
     layout = b.layout_of(n.inputs[0])
     y = b.layer(n, b.keras.layers.Softmax(axis=b.axis(axis, rank, layout), name=b.lname(n, "softmax")),
                 b.get(n.inputs[0], n))
@@ -134,3 +146,85 @@ def prelu(b, n):
     alpha = np.broadcast_to(full, tuple(1 if (i + 1) in shared else in_shape[i + 1] for i in range(rank - 1)))
     layer = b.keras.layers.PReLU(shared_axes=shared or None, name=b.lname(n))
     b.put(n.outputs[0], b.layer(n, layer, b.get(n.inputs[0], n), weights=[np.ascontiguousarray(alpha)]), layout)
+
+
+# -- ops Keras has no layer for: keras_layers.OnnxOp --------------------------------------------------
+_UNARY = ("Abs", "Ceil", "Floor", "Log", "Sqrt", "Neg", "Reciprocal", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan",
+          "Sinh", "Cosh", "Erf", "Sign", "Round", "Not", "IsNaN")
+
+
+@op(*_UNARY)
+def unary(b, n):
+    onnx_op(b, n)
+
+
+op("Exp")(_activation(lambda L, n, name: L.Activation("exponential", name=name)))
+op("Softsign")(_activation(lambda L, n, name: L.Activation("softsign", name=name)))
+
+
+@op("Pow", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Where")
+def elementwise(b, n):
+    """Elementwise ops of tensors and constants (comparisons and logic give bool tensors)."""
+    onnx_op(b, n)
+
+
+@op("Sum", "Mean")
+def variadic(b, n):
+    if len(n.inputs) == 1:
+        b.get(n.inputs[0], n)  # a tensor (refuses a constant)
+        b.vals[n.outputs[0]] = b.vals[n.inputs[0]]
+        return
+    if any(b.const(i) is not None for i in n.inputs) or len({b.rank(i, n) for i in n.inputs}) > 1:
+        return onnx_op(b, n)
+    layout = b.layout_of(n.inputs[0])
+    cls = b.keras.layers.Add if n.op_type == "Sum" else b.keras.layers.Average
+    xs = [b.get(i, n, layout) for i in n.inputs]
+    b.put(n.outputs[0], b.layer(n, cls(name=b.lname(n, n.op_type.lower())), *xs), layout)
+
+
+@op("Clip", since=11)
+def clip(b, n):
+    """From opset 11 the bounds are (optional, constant) inputs."""
+    bounds = {}
+    for i, key in ((1, "min"), (2, "max")):
+        if len(n.inputs) > i and n.inputs[i]:
+            v = b.const(n.inputs[i])
+            if v is None:
+                raise UnsupportedNodeError(n, "Clip bounds must be constants", TARGET)
+            bounds[key] = float_literal(v.reshape(()).item())
+    onnx_op(b, n, inputs=n.inputs[:1], params=bounds)
+
+
+@op("Clip", attrs=("min", "max"), since=6)
+def clip_attributes(b, n):
+    """Opsets 6 to 10: the bounds are attributes."""
+    bounds = {k: float_literal(n.attr(k)) for k in ("min", "max") if n.attr(k) is not None}
+    onnx_op(b, n, params=bounds)
+
+
+@op("HardSigmoid", attrs=("alpha", "beta"))
+def hard_sigmoid(b, n):
+    """max(0, min(1, alpha * x + beta)) (Keras' hard_sigmoid has fixed alpha = 1/6)."""
+    onnx_op(b, n, params={"alpha": float_literal(n.attr("alpha", 0.2)), "beta": float_literal(n.attr("beta", 0.5))})
+
+
+@op("LogSoftmax", attrs=("axis",), since=13)
+def log_softmax(b, n):
+    """From opset 13: over the one axis ``axis`` (default -1)."""
+    _log_softmax(b, n, n.attr("axis", -1))
+
+
+@op("LogSoftmax", attrs=("axis",))
+def log_softmax_coerced(b, n):
+    """Before opset 13: over every axis from ``axis`` (default 1) on; one axis only when it is the last."""
+    rank = b.rank(n.inputs[0], n)
+    axis = n.attr("axis", 1)
+    if (axis + rank if axis < 0 else axis) != rank - 1:
+        raise UnsupportedNodeError(n, "opset < 13 LogSoftmax over several axes is not supported", TARGET)
+    _log_softmax(b, n, axis)
+
+
+def _log_softmax(b, n, axis):
+    rank = b.rank(n.inputs[0], n)
+    axis = axis + rank if axis < 0 else axis
+    onnx_op(b, n, params=lambda layout: {"axis": b.axis(axis, rank, layout)})

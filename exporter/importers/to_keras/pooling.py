@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..onnx_reader import UnsupportedNodeError
-from .builder import TARGET, _auto_pad, _zero_pad, op
+from .builder import TARGET, _auto_pad, _zero_pad, batch_axis_refused, onnx_op, op
 
 
 def _onnx_out(size, k, s, pb, pe, ceil):
@@ -96,17 +96,28 @@ def global_pool(b, n):
     b.put(n.outputs[0], b.layer(n, layer, b.get(n.inputs[0], n, layout)), layout)
 
 
-@op("ReduceSum", "ReduceMin", "ReduceMax", "ReduceMean", attrs=("axes", "keepdims", "noop_with_empty_axes"))
+@op("ReduceSum", "ReduceMin", "ReduceMax", "ReduceMean", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceSumSquare",
+    "ReduceLogSumExp", attrs=("axes", "keepdims", "noop_with_empty_axes"))
 def reduce(b, n):
+    """Over all spatial axes: global pooling layers where one exists; otherwise the keras.ops reduction."""
     axes = n.attr("axes")
     if len(n.inputs) > 1 and n.inputs[1]:
         a = b.const(n.inputs[1])
-        axes = None if a is None else [int(v) for v in a.reshape(-1)]
+        if a is None:
+            raise UnsupportedNodeError(n, "the axes input must be a constant", TARGET)
+        axes = [int(v) for v in a.reshape(-1)]
     rank = b.rank(n.inputs[0], n)
-    axes = sorted(a + rank if a < 0 else a for a in (axes or []))
-    if axes != list(range(2, rank)) or not 3 <= rank <= 5:
-        raise UnsupportedNodeError(n, f"only reductions over all spatial axes are supported (axes {axes})", TARGET)
+    if not axes and n.attr("noop_with_empty_axes", 0):
+        b.get(n.inputs[0], n)
+        b.vals[n.outputs[0]] = b.vals[n.inputs[0]]
+        return
+    axes = sorted(a + rank if a < 0 else a for a in (axes or range(rank)))
     keep = bool(n.attr("keepdims", 1))
+    global_op = n.op_type in ("ReduceSum", "ReduceMin", "ReduceMax", "ReduceMean")
+    if not global_op or axes != list(range(2, rank)) or not 3 <= rank <= 5:
+        batch_axis_refused(n, axes, rank, "a reduction")
+        onnx_op(b, n, inputs=n.inputs[:1], params={"axes": axes, "keepdims": keep}, elementwise=False)
+        return
     layout = b.pref
     x = b.get(n.inputs[0], n, layout)
     nd, L = rank - 2, b.keras.layers
@@ -127,3 +138,13 @@ def reduce(b, n):
         y = b.layer(n, getattr(L, f"GlobalMaxPooling{nd}D")(name=b.lname(n), **kw), y)
         y = b.layer(n, L.Rescaling(-1.0, name=b.lname(n, "neg_back")), y)
     b.put(n.outputs[0], y, layout if keep else "cf")
+
+
+@op("ArgMax", "ArgMin", attrs=("axis", "keepdims", "select_last_index"))
+def arg_extreme(b, n):
+    """The index (int64) of the first extreme along ``axis`` (the last with select_last_index=1)."""
+    rank = b.rank(n.inputs[0], n)
+    axis = n.attr("axis", 0) % rank
+    batch_axis_refused(n, [axis], rank, f"{n.op_type}")
+    onnx_op(b, n, params={"axis": axis, "keepdims": bool(n.attr("keepdims", 1)),
+                          "last": bool(n.attr("select_last_index", 0))}, elementwise=False)

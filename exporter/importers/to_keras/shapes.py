@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..onnx_reader import UnsupportedNodeError, float_literal
-from .builder import TARGET, _crop1d, _static, _zero_pad, op
+from .builder import TARGET, _crop1d, _static, _zero_pad, onnx_op, op
 
 
 @op("Flatten", attrs=("axis",))
@@ -150,7 +150,27 @@ def _upsample_pattern(b, n):
 
 @op("Expand")
 def expand(b, n):
-    raise UnsupportedNodeError(n, "Expand is only supported as part of a nearest-neighbour upscale", TARGET)
+    """Broadcasting to a constant shape that keeps the batch axis (a nearest-neighbour upscale's Expand is
+    taken with its Unsqueeze, above)."""
+    shape = b.const(n.inputs[1])
+    rank = b.rank(n.inputs[0], n)
+    if shape is None:
+        raise UnsupportedNodeError(n, "the target shape must be a constant", TARGET)
+    shape = [int(d) for d in shape.reshape(-1)]
+    if len(shape) > rank or (len(shape) == rank and shape[0] != 1):
+        raise UnsupportedNodeError(n, f"Expand to {shape} changes the batch axis", TARGET)
+    onnx_op(b, n, inputs=n.inputs[:1], params={"shape": shape}, elementwise=False)
+
+
+@op("Tile")
+def tile(b, n):
+    repeats = b.const(n.inputs[1])
+    if repeats is None:
+        raise UnsupportedNodeError(n, "the repeats must be a constant", TARGET)
+    repeats = [int(r) for r in repeats.reshape(-1)]
+    if repeats[0] != 1:
+        raise UnsupportedNodeError(n, "tiling the batch axis is not supported", TARGET)
+    onnx_op(b, n, inputs=n.inputs[:1], params={"repeats": repeats}, elementwise=False)
 
 
 @op("Squeeze", "Unsqueeze", attrs=("axes",))
@@ -220,16 +240,20 @@ def gather(b, n):
     rank = b.rank(n.inputs[0], n)
     axis = n.attr("axis", 0)
     axis = axis + rank if axis < 0 else axis
-    if idx is None or idx.ndim != 1 or idx.size != 1 or axis == 0:
-        raise UnsupportedNodeError(n, "only Gather of one constant index on a non-batch axis is supported", TARGET)
+    if idx is None or axis == 0:
+        raise UnsupportedNodeError(n, "only Gather of one constant index on a non-batch axis (or of several "
+                                      "indices) is supported", TARGET)
     from ..keras_layers import SliceAxis
 
     shape = b.view.shape(n.inputs[0])
-    i = int(idx[0])
-    if i < 0:
+    if (idx < 0).any():
         if shape is None or shape[axis] is None:
             raise UnsupportedNodeError(n, "a negative index needs a static size", TARGET)
-        i += shape[axis]
+        idx = np.where(idx < 0, idx + shape[axis], idx)
+    if idx.ndim != 1 or idx.size != 1:  # any other indices: keras.ops.take, in ONNX order
+        onnx_op(b, n, inputs=n.inputs[:1], params={"indices": idx.tolist(), "axis": axis}, elementwise=False)
+        return
+    i = int(idx[0])
     layout = b.layout_of(n.inputs[0])
     layer = SliceAxis(b.axis(axis, rank, layout), i, i + 1, name=b.lname(n, "gather"))
     b.put(n.outputs[0], b.layer(n, layer, b.get(n.inputs[0], n)), layout)
@@ -240,7 +264,14 @@ def cast(b, n):
     if n.inputs[0] in b.shape_only:
         b.shape_only.add(n.outputs[0])
         return
-    raise UnsupportedNodeError(n, "Cast on tensors is not supported", TARGET)
+    from onnx import helper
+
+    if n.attr("saturate", 1) != 1 or n.attr("round_mode", "up") != "up":
+        raise UnsupportedNodeError(n, "saturate / round_mode (float8 casts) are not supported", TARGET)
+    dtype = np.dtype(helper.tensor_dtype_to_np_dtype(n.attr("to")))
+    if dtype.kind not in "biuf":
+        raise UnsupportedNodeError(n, f"casting to {dtype} is not supported", TARGET)
+    onnx_op(b, n, params={"dtype": dtype.name})
 
 
 @op("Slice", attrs=("starts", "ends", "axes"))

@@ -16,11 +16,11 @@ def generate(view, source_name="model.onnx"):
     g = Gen(view)
     for name in view.inputs:
         g.vars[name] = identifier(name, g.var_names)
-    REGISTRY.require_all(view.nodes)
+    REGISTRY.require_all(view.nodes, view.opset)
     for n in view.nodes:
         if n.index in g.skip:
             continue
-        REGISTRY.lookup(n)(g, n)
+        REGISTRY.lookup(n, view.opset)(g, n)
     for o in view.outputs:
         if o not in g.vars and o not in g.shape_vals and view.const(o) is None:
             raise onnx_reader.OnnxInputError(f"graph output {o!r} is not produced by any node")

@@ -97,7 +97,10 @@ def selu(g, n):
 
 
 _UNARY_FN = {"Exp": "torch.exp", "Log": "torch.log", "Abs": "torch.abs", "Neg": "torch.neg", "Sqrt": "torch.sqrt",
-             "Reciprocal": "torch.reciprocal", "Floor": "torch.floor", "Ceil": "torch.ceil"}
+             "Reciprocal": "torch.reciprocal", "Floor": "torch.floor", "Ceil": "torch.ceil", "Sin": "torch.sin",
+             "Cos": "torch.cos", "Tan": "torch.tan", "Asin": "torch.asin", "Acos": "torch.acos", "Atan": "torch.atan",
+             "Sinh": "torch.sinh", "Cosh": "torch.cosh", "Erf": "torch.erf", "Sign": "torch.sign",
+             "Round": "torch.round", "Not": "torch.logical_not", "IsNaN": "torch.isnan"}  # Round: half to even, as ONNX
 
 
 @op(*_UNARY_FN)
@@ -105,20 +108,60 @@ def unary(g, n):
     g.assign(n, n.outputs[0], f"{_UNARY_FN[n.op_type]}({g.x(n.inputs[0], n)})")
 
 
-@op("Softmax", "LogSoftmax", attrs=("axis",))
+op("Softsign")(_act("nn.Softsign()"))
+
+
+@op("HardSigmoid", attrs=("alpha", "beta"))
+def hard_sigmoid(g, n):
+    """max(0, min(1, alpha * x + beta)); torch's own hardsigmoid has fixed alpha = 1/6."""
+    alpha, beta = float_source(n.attr("alpha", 0.2)), float_source(n.attr("beta", 0.5))
+    g.assign(n, n.outputs[0], f"torch.clamp({alpha} * {g.x(n.inputs[0], n)} + {beta}, 0.0, 1.0)")
+
+
+_COMPARE = {"Equal": "==", "Less": "<", "Greater": ">", "LessOrEqual": "<=", "GreaterOrEqual": ">=",
+            "And": "&", "Or": "|", "Xor": "^"}  # on bool tensors &, |, ^ are the logical operators
+
+
+@op(*_COMPARE)
+def compare(g, n):
+    """Comparisons (a bool result) and the logical And/Or/Xor of bool tensors."""
+    if all(g.const(i) is not None for i in n.inputs):
+        a, b = g.x(n.inputs[0], n), g.operand(n.inputs[1], n, trainable=False)
+    else:
+        a, b = (g.operand(i, n, trainable=False) for i in n.inputs)
+    g.assign(n, n.outputs[0], f"({a} {_COMPARE[n.op_type]} {b})")
+
+
+@op("Where")
+def where(g, n):
+    cond = g.x(n.inputs[0], n)
+    a, b = (g.operand(i, n, trainable=False) for i in n.inputs[1:])
+    if all(g.const(i) is not None for i in n.inputs[1:]):
+        a = g.x(n.inputs[1], n)
+    g.assign(n, n.outputs[0], f"torch.where({cond}, {a}, {b})")
+
+
+def _softmax_class(n):
+    return "nn.Softmax" if n.op_type == "Softmax" else "nn.LogSoftmax"
+
+
+@op("Softmax", "LogSoftmax", attrs=("axis",), since=13)
 def softmax(g, n):
+    """From opset 13: over the one axis ``axis`` (default -1)."""
+    m = g.module(n, f"{_softmax_class(n)}(dim={n.attr('axis', -1)})")
+    g.assign(n, n.outputs[0], f"{m}({g.x(n.inputs[0], n)})")
+
+
+@op("Softmax", "LogSoftmax", attrs=("axis",))
+def softmax_coerced(g, n):
+    """Before opset 13: over every axis from ``axis`` (default 1) on, the input coerced to 2-D there."""
     x = g.x(n.inputs[0], n)
-    cls = "nn.Softmax" if n.op_type == "Softmax" else "nn.LogSoftmax"
-    if g.view.opset >= 13:
-        m = g.module(n, f"{cls}(dim={n.attr('axis', -1)})")
-        g.assign(n, n.outputs[0], f"{m}({x})")
-        return
     axis, rank = n.attr("axis", 1), g.view.rank(n.inputs[0], n)
     axis = axis + rank if axis < 0 else axis
-    m = g.module(n, f"{cls}(dim={axis})")
+    m = g.module(n, f"{_softmax_class(n)}(dim={axis})")
     if axis == rank - 1:
         g.assign(n, n.outputs[0], f"{m}({x})")
-    else:  # before opset 13 the input is coerced to 2-D at axis
+    else:
         g.assign(n, n.outputs[0], f"{m}({x}.flatten({axis})).reshape({x}.shape)")
 
 
@@ -140,13 +183,25 @@ def prelu(g, n):
     g.assign(n, n.outputs[0], f"{m}({x})")
 
 
-@op("Clip")
+@op("Clip", since=11)
 def clip(g, n):
+    """From opset 11 the bounds are (optional) inputs."""
     lo = g.const(n.inputs[1]) if len(n.inputs) > 1 and n.inputs[1] else None
     hi = g.const(n.inputs[2]) if len(n.inputs) > 2 and n.inputs[2] else None
     for i, v in ((1, lo), (2, hi)):
         if len(n.inputs) > i and n.inputs[i] and v is None:
             raise UnsupportedNodeError(n, "Clip bounds must be constants", TARGET)
+    _clamp(g, n, lo, hi)
+
+
+@op("Clip", attrs=("min", "max"), since=6)
+def clip_attributes(g, n):
+    """Opsets 6 to 10: the bounds are attributes."""
+    lo, hi = n.attr("min"), n.attr("max")
+    _clamp(g, n, None if lo is None else np.float32(lo), None if hi is None else np.float32(hi))
+
+
+def _clamp(g, n, lo, hi):
     args = []
     if lo is not None:
         args.append(f"min={float_source(lo.item())}")

@@ -90,10 +90,12 @@ def global_pool(g, n):
 
 
 _REDUCE = {"ReduceSum": "torch.sum", "ReduceMean": "torch.mean", "ReduceMax": "torch.amax",
-           "ReduceMin": "torch.amin", "ReduceProd": "torch.prod"}
+           "ReduceMin": "torch.amin", "ReduceProd": "torch.prod", "ReduceLogSumExp": "torch.logsumexp"}
+_NORMS = {"ReduceL1": "torch.linalg.vector_norm({x}, 1, ", "ReduceL2": "torch.linalg.vector_norm({x}, 2, ",
+          "ReduceSumSquare": "torch.sum({x} * {x}, "}
 
 
-@op(*_REDUCE, attrs=("axes", "keepdims", "noop_with_empty_axes"))
+@op(*_REDUCE, *_NORMS, attrs=("axes", "keepdims", "noop_with_empty_axes"))
 def reduce(g, n):
     axes = n.attr("axes")
     if len(n.inputs) > 1 and n.inputs[1]:
@@ -105,10 +107,28 @@ def reduce(g, n):
     keep = bool(n.attr("keepdims", 1))
     if not axes:
         if n.attr("noop_with_empty_axes", 0):
+            if n.op_type in _NORMS or n.op_type == "ReduceLogSumExp":
+                raise UnsupportedNodeError(n, "noop_with_empty_axes=1 without axes is not supported", TARGET)
             g.alias(n.outputs[0], x)
             return
         axes = list(range(g.view.rank(n.inputs[0], n)))
     if n.op_type == "ReduceProd" and len(axes) != 1:
         raise UnsupportedNodeError(n, "ReduceProd over several axes is not supported", TARGET)
     dims = str(axes[0]) if n.op_type == "ReduceProd" else tup(axes)
+    if n.op_type in _NORMS:
+        g.assign(n, n.outputs[0], _NORMS[n.op_type].format(x=x) + f"dim={dims}, keepdim={keep})")
+        return
     g.assign(n, n.outputs[0], f"{_REDUCE[n.op_type]}({x}, dim={dims}, keepdim={keep})")
+
+
+@op("ArgMax", "ArgMin", attrs=("axis", "keepdims", "select_last_index"))
+def arg_extreme(g, n):
+    """The index (int64) of the first extreme along ``axis``, or of the last with select_last_index=1."""
+    x = g.x(n.inputs[0], n)
+    axis, keep = int(n.attr("axis", 0)), bool(n.attr("keepdims", 1))
+    fn = "torch.argmax" if n.op_type == "ArgMax" else "torch.argmin"
+    if n.attr("select_last_index", 0):
+        expr = f"{x}.shape[{axis}] - 1 - {fn}(torch.flip({x}, ({axis},)), dim={axis}, keepdim={keep})"
+    else:
+        expr = f"{fn}({x}, dim={axis}, keepdim={keep})"
+    g.assign(n, n.outputs[0], expr)

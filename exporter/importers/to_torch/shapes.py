@@ -158,6 +158,12 @@ def expand(g, n):
     g.assign(n, n.outputs[0], f"{g.x(n.inputs[0], n)}.expand({', '.join(sizes)})")
 
 
+@op("Tile")
+def tile(g, n):
+    repeats = _ints_input(g, n, 1)
+    g.assign(n, n.outputs[0], f"{g.x(n.inputs[0], n)}.repeat{tup(repeats)}")
+
+
 @op("Transpose", attrs=("perm",))
 def transpose(g, n):
     perm = n.attr("perm") or list(reversed(range(g.view.rank(n.inputs[0], n))))

@@ -1,0 +1,74 @@
+"""The model metadata lasagne2onnx writes (``ModelProto.metadata_props``), defined, written and read here only.
+
+``lasagne2onnx.layers``     JSON: Lasagne layer name -> the ONNX value holding its output (``None`` once
+                            ``export --optimize`` folded the layer into the one before it).
+``lasagne2onnx.optimized``  JSON: what ``--optimize`` did (``fused_layers``, ``nodes_before``/``nodes_after``,
+                            ``max_rel``); absent when the plain export was kept.
+``lasagne2onnx.pickle.<key>``  JSON: the other entries of a model-zoo pickle (class names, mean values).
+
+Readers are lenient: a key that is absent or holds something other than the JSON it should reads as
+"nothing recorded", so a model from elsewhere (or hand-edited) never raises here.  Nothing here
+imports the exporter's pipeline: the passes use this module too.
+"""
+from __future__ import annotations
+
+import json
+
+LAYER_MAP_KEY = "lasagne2onnx.layers"
+OPTIMIZED_KEY = "lasagne2onnx.optimized"
+PICKLE_PREFIX = "lasagne2onnx.pickle."
+
+
+def props(model) -> dict:
+    """Every metadata entry of ``model`` as a dict (key -> string value)."""
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def set_prop(model, key: str, value: str):
+    """Set ``key`` to ``value`` (a string), replacing an existing entry in place (its position kept)."""
+    for p in model.metadata_props:
+        if p.key == key:
+            p.value = value
+            return
+    model.metadata_props.add(key=key, value=value)
+
+
+def _json(model, key, kind):
+    raw = props(model).get(key)
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, kind) else None
+
+
+def layer_map(model) -> dict:
+    """Lasagne layer name -> ONNX value name (``{}`` when the model has none)."""
+    return _json(model, LAYER_MAP_KEY, dict) or {}
+
+
+def set_layer_map(model, mapping: dict):
+    set_prop(model, LAYER_MAP_KEY, json.dumps(mapping))
+
+
+def optimization_record(model) -> dict | None:
+    """What ``--optimize`` did to an exported model (None if it was not optimised)."""
+    return _json(model, OPTIMIZED_KEY, dict)
+
+
+def set_optimization_record(model, record: dict):
+    set_prop(model, OPTIMIZED_KEY, json.dumps(record))
+
+
+def folded_layers(model) -> list:
+    """The layers whose own output ``--optimize`` folded away (``[]`` when none or not optimised)."""
+    record = optimization_record(model) or {}
+    folded = record.get("fused_layers", [])
+    return list(folded) if isinstance(folded, list) else []
+
+
+def pickle_key(name: str) -> str:
+    """The metadata key of a model-zoo pickle entry ``name``."""
+    return PICKLE_PREFIX + name
