@@ -11,7 +11,7 @@ import passes
 from . import __version__, model_io, registry
 from .errors import UnsupportedLayerError
 from .ir import LayerGraph
-from .onnx_graph import DEFAULT_OPSET, OnnxGraph
+from .onnx_graph import DEFAULT_OPSET, OnnxGraph, check_opset
 
 LAYER_MAP_KEY = "lasagne2onnx.layers"  # metadata: Lasagne layer name -> ONNX value name
 
@@ -56,6 +56,7 @@ def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: st
 
     Save it with :func:`exporter.model_io.save_model(skeleton, path, payloads=payloads)`.
     """
+    check_opset(opset)
     registry.load_all()
     lowered, lowered_weights = passes.lower(graph, weights)
     payloads = {}

@@ -32,7 +32,11 @@ def add_arguments(parser):
                                         "parameter list such as a Lasagne model-zoo .pkl (with --trust-pickle)")
     parser.add_argument("output", help="the ONNX file to write")
     add_architecture_arguments(parser)
-    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17, what importers accept)")
+    from ..onnx_graph import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
+
+    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET,
+                        help=f"ONNX opset of the export: {MIN_OPSET} to {MAX_OPSET} (default {DEFAULT_OPSET}, what "
+                             f"most other importers accept)")
     parser.add_argument("--embed-manifest", action="store_true",
                         help="also store the architecture inside the npz (in its zip comment: np.load still sees only "
                              "arr_0..arr_N) so later runs need no --network")

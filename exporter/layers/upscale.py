@@ -40,6 +40,10 @@ def convert_upscale(spec, g):
         rank = 2 + 2 * n
         ends = [0, 0] + [v for f in factors for v in (0, f - 1)]
         y = g.node("Pad", [y, g.ints(f"{spec.name}.pads", [0] * rank + ends)], spec.name, mode="constant")
-    shape = g.node("Mul", [g.node("Shape", [x], spec.name), g.ints(f"{spec.name}.factors", [1, 1] + factors)],
-                   spec.name)
+    spatial = g.input_shape(spec)[2:]
+    if all(d is not None for d in spatial):  # a constant target: opset 13's Reshape infers no shape otherwise
+        shape = g.ints(f"{spec.name}.shape", [0, 0] + [d * f for d, f in zip(spatial, factors)])
+    else:
+        shape = g.node("Mul", [g.node("Shape", [x], spec.name), g.ints(f"{spec.name}.factors", [1, 1] + factors)],
+                       spec.name)
     return g.node("Reshape", [y, shape], spec.name, output=g.out(spec))
