@@ -8,7 +8,8 @@ end instead of broadcast.  No floating-point coordinate arithmetic is involved, 
 """
 import numpy as np
 
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import POSITIVE, lengths_problem, obj, spatial
 
 
 @capture_rule("Upscale", "Upscale1DLayer", "Upscale2DLayer", "Upscale3DLayer")
@@ -22,6 +23,11 @@ def capture_upscale(layer, ctx):
     if len(ctx.input_shape) != 2 + len(factors):
         raise ctx.unsupported(f"a {len(ctx.input_shape)}-D input for {len(factors)} spatial axes")
     return {"scale_factor": factors, "mode": mode}
+
+
+@attrs_schema("Upscale", obj({"scale_factor": spatial(POSITIVE), "mode": {"enum": ["repeat", "dilate"]}}))
+def check_upscale(layer):
+    return lengths_problem(layer.attrs, "scale_factor", rank=layer.rank)
 
 
 @converter("Upscale")
