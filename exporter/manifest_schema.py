@@ -137,14 +137,14 @@ def _first_error(validator, instance):
     return min(errors, key=lambda e: len(e.absolute_path)) if errors else None
 
 
-def _explain(error, root, attrs_of=None) -> str:
+def _explain(error, root, attrs_of=None, schema=None) -> str:
     """One line for a schema error: where (layer, attribute) and what was expected."""
     path = tuple(error.absolute_path)
     where = _where(root, path, attrs_of)
     v, expected, instance = error.validator, error.validator_value, error.instance
     if v == "required":
         missing = next((k for k in expected if k not in instance), expected[0])
-        return f"{_where(root, path + (missing,), attrs_of)} is missing"
+        return f"{_where(root, path + (missing,), attrs_of)} is missing{_condition(schema, error)}"
     if v == "additionalProperties":
         allowed = set(error.schema.get("properties", ()))
         unknown = sorted(k for k in instance if k not in allowed)
@@ -159,6 +159,18 @@ def _explain(error, root, attrs_of=None) -> str:
     if v == "if":  # only reported when a "then" failed; its own errors are more specific
         return f"{where} does not fit its other attributes"
     return f"{where} must be {_describe(error.schema)}, got {_short.repr(instance)}"
+
+
+def _condition(schema, error) -> str:
+    """For an error inside the ``then`` of an ``if``: the condition, in words."""
+    steps = list(error.absolute_schema_path)
+    if schema is None or "then" not in steps:
+        return ""
+    node = schema
+    for step in steps[:len(steps) - 1 - steps[::-1].index("then")]:
+        node = node[step]
+    condition = node.get("if", {}).get("properties", {})
+    return f" (needed with {', '.join(f'{k} {_describe(v)}' for k, v in condition.items())})" if condition else ""
 
 
 def _describe(schema, plural=False) -> str:
@@ -270,7 +282,7 @@ def _layer_problem(entry, layer, i, shapes) -> str | None:
         return f"parameter {missing[0]!r} is missing"
     error = _first_error(_validator(("attrs", entry.kind, id(entry.schema)), lambda: entry.schema), layer["attrs"])
     if error is not None:
-        return _explain(error, layer["attrs"], attrs_of=layer)
+        return _explain(error, layer["attrs"], attrs_of=layer, schema=entry.schema)
     if entry.check is None:
         return None
     view = LayerView(layer["name"], layer["attrs"], [shapes[x] for x in layer["inputs"]],
