@@ -19,6 +19,8 @@ package in the legacy Theano environment too, never needs it.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import math
 import reprlib
 
@@ -95,7 +97,19 @@ def manifest_problem(d) -> str | None:
     problem = _walk(d)
     if problem:
         return problem
-    kinds = tuple(sorted(registry.ATTRS_SCHEMAS))
+    schemas = tuple((kind, id(entry)) for kind, entry in sorted(registry.ATTRS_SCHEMAS.items()))
+    return _validated(json.dumps(d, sort_keys=True), schemas)
+
+
+@functools.lru_cache(maxsize=32)
+def _validated(text, schemas) -> str | None:
+    """The problem of the manifest ``text`` under the registered ``schemas``.  Validation is pure, and
+    (pure-Python) jsonschema takes about 2 ms a layer: a manifest read again (an export at several
+    opsets) is not validated again."""
+    from . import registry
+
+    d = json.loads(text)
+    kinds = tuple(kind for kind, _ in schemas)
     structure = _validator(("structure", kinds), lambda: structure_schema(kinds))
     error = _first_error(structure, d)
     if error is not None:
@@ -114,16 +128,16 @@ def manifest_problem(d) -> str | None:
 
 # -- 1. nesting and numbers --------------------------------------------------------------------------------
 def _walk(d) -> str | None:
-    """Bound the nesting and refuse unusable numbers, without recursion."""
+    """Bound the nesting and refuse unusable numbers, without recursion (in document order)."""
     todo = [(d, ())]
     while todo:
         value, path = todo.pop()
         if len(path) > MAX_DEPTH:
             return f"{_where(d, path[:MAX_DEPTH])}: nested deeper than a manifest can be ({MAX_DEPTH} levels)"
         if isinstance(value, dict):
-            todo.extend((v, path + (k,)) for k, v in value.items())
+            todo.extend(reversed([(v, path + (k,)) for k, v in value.items()]))
         elif isinstance(value, list):
-            todo.extend((v, path + (i,)) for i, v in enumerate(value))
+            todo.extend(reversed([(v, path + (i,)) for i, v in enumerate(value)]))
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             if (isinstance(value, float) and not math.isfinite(value)) or abs(value) >= _LARGEST_NUMBER:
                 return f"{_where(d, path)}: {value!r} is not a usable number"
