@@ -26,6 +26,7 @@ import reprlib
 
 from .schema import BOOL, INT, POSITIVE, LayerView, array
 
+ANY_ROLE = "*"  # in a kind's ``params``: any parameter role is allowed (its check decides)
 MAX_DEPTH = 16  # a manifest's deepest value (a nonlinearity inside a recurrent layer's gates) is at 6
 _LARGEST_NUMBER = 2 ** 62  # ONNX holds sizes and attributes as int64
 
@@ -284,10 +285,12 @@ def _topology_problem(d) -> str | None:
 
 
 def _layer_problem(entry, layer, i, shapes) -> str | None:
-    """One layer against its kind's registered schema: parameter roles, attrs, then the kind's check."""
+    """One layer against its kind's registered schema: parameter roles, attrs, then the kind's check.
+    A kind whose roles are the user's own names (a traced layer's) registers ``params=(ANY_ROLE,)``
+    and checks them itself."""
     roles = [p["role"] for p in layer["params"]]
     allowed = entry.allowed_params()
-    unknown = [r for r in roles if r not in allowed]
+    unknown = [] if ANY_ROLE in allowed else [r for r in roles if r not in allowed]
     if unknown:
         return (f"parameter {unknown[0]!r} is not one of a {entry.kind} layer's "
                 f"({', '.join(allowed) or 'it has none'})")

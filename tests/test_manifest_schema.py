@@ -19,7 +19,7 @@ from exporter import registry
 from exporter.cli import main
 from exporter.errors import NetworkError
 from exporter.ir import LayerGraph, LayerSpec, ParamSpec
-from exporter.manifest_schema import GRAPH_FIELDS, LAYER_FIELDS, MAX_DEPTH, PARAM_FIELDS, structure_schema
+from exporter.manifest_schema import ANY_ROLE, GRAPH_FIELDS, LAYER_FIELDS, MAX_DEPTH, PARAM_FIELDS, structure_schema
 from tests.cases import load_all
 
 CASES = load_all()
@@ -71,7 +71,6 @@ def test_structure_schema_is_the_ir_dataclasses():
 def test_a_kind_registers_its_schema_from_its_own_module(monkeypatch):
     """What the Expression kind (or any new one) does: a schema, and a check for the rest."""
     monkeypatch.setattr(registry, "ATTRS_SCHEMAS", dict(registry.ATTRS_SCHEMAS))
-    monkeypatch.setattr(registry, "CONVERTERS", registry.VersionedTable("converter"))
     schema = {"type": "object", "properties": {"depth": {"type": "integer", "minimum": 1}},
               "required": ["depth"], "additionalProperties": False}
 
@@ -92,6 +91,12 @@ def test_a_kind_registers_its_schema_from_its_own_module(monkeypatch):
         LayerGraph.from_dict(manifest)
     manifest["layers"][1]["attrs"]["depth"] = 2
     assert LayerGraph.from_dict(manifest).layers[1].attrs == {"depth": 2}
+    manifest["layers"][1]["params"] = [{"role": "my_weights", "shape": [3], "key": "arr_0"}]
+    with pytest.raises(NetworkError, match=r"parameter 'my_weights' is not one of a Deep layer's \(W\)"):
+        LayerGraph.from_dict(manifest)
+    registry.ATTRS_SCHEMAS.pop("Deep")
+    registry.attrs_schema("Deep", schema, params=(ANY_ROLE,), check=check_deep)  # roles named by the user
+    assert LayerGraph.from_dict(manifest).layers[1].params[0].role == "my_weights"
 
 
 @pytest.mark.parametrize("name", NAMES)
