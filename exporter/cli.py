@@ -60,6 +60,7 @@ def main(argv=None) -> int:
     previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         refuse_outputs_over_inputs(command, args)
+        refuse_unsupported_opset(args)
         return importlib.import_module(COMMANDS[command]).run(args) or 0
     except ExportError as e:
         return _fail(f"error: {one_line(e)}", e.exit_code)
@@ -117,6 +118,14 @@ def refuse_outputs_over_inputs(command: str, args):
         "the input model": model,
         "the input model's external data": model and model + ".data",
     })
+
+
+def refuse_unsupported_opset(args):
+    """Every command that takes ``--opset`` refuses a value outside the supported range up front."""
+    if getattr(args, "opset", None) is not None:
+        from .onnx_graph import check_opset
+
+        check_opset(args.opset, "--opset")
 
 
 def one_line(message) -> str:

@@ -12,7 +12,7 @@ import passes
 from . import __version__, metadata, model_io, registry
 from .errors import UnsupportedLayerError
 from .ir import LayerGraph
-from .onnx_graph import DEFAULT_OPSET, OnnxGraph
+from .onnx_graph import DEFAULT_OPSET, OnnxGraph, check_opset
 
 
 class _DetachingGraph(OnnxGraph):
@@ -39,6 +39,7 @@ def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: st
 
     Save it with :func:`exporter.model_io.save_model(skeleton, path, payloads=payloads)`.
     """
+    check_opset(opset)
     registry.load_all()
     lowered, lowered_weights = passes.lower(graph, weights)
     payloads = {}

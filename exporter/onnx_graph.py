@@ -9,6 +9,20 @@ from onnx import TensorProto, helper, numpy_helper
 
 DEFAULT_OPSET = 17  # what the importers (and onnx2torch) accept
 MIN_OPSET = 13  # the oldest opset exports are written for
+# The newest opset exports are written for: the newest the pinned onnxruntime (1.32) loads, and the
+# one at which the whole parity suite (plain and optimised, and the importers) is tested, as it is at
+# MIN_OPSET and DEFAULT_OPSET (tests/test_parity_theano.py).  Raise it only with those tests green.
+MAX_OPSET = 28
+
+
+def check_opset(opset, what: str = "ONNX opset") -> int:
+    """``opset`` when exports are written and tested for it; else an ExportError naming the range."""
+    from .errors import ExportError
+
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ExportError(f"{what} {opset!r} is not supported: exports are written for ONNX opsets {MIN_OPSET} to "
+                          f"{MAX_OPSET} (default {DEFAULT_OPSET})")
+    return opset
 
 
 def value_name(layer_name: str) -> str:
@@ -135,7 +149,8 @@ class OnnxGraph:
 
     def finish(self, graph_name: str, doc: str = "") -> onnx.ModelProto:
         graph = helper.make_graph(self.nodes, graph_name, self.inputs, self.outputs, self.initializers, doc_string=doc)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)],
-                                  producer_name="lasagne2onnx")
-        model.ir_version = min(model.ir_version, 8)  # readable by older runtimes; opset <= 17 needs no more
+        opsets = [helper.make_opsetid("", self.opset)]
+        model = helper.make_model(graph, opset_imports=opsets, producer_name="lasagne2onnx")
+        # the oldest IR version that can hold the opset (never below 8: readable by older runtimes)
+        model.ir_version = max(8, helper.find_min_ir_version_for(opsets))
         return model

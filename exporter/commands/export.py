@@ -32,7 +32,11 @@ def add_arguments(parser):
                                         "parameter list such as a Lasagne model-zoo .pkl (with --trust-pickle)")
     parser.add_argument("output", help="the ONNX file to write")
     add_architecture_arguments(parser)
-    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17, what importers accept)")
+    from ..onnx_graph import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
+
+    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET,
+                        help=f"ONNX opset of the export: {MIN_OPSET} to {MAX_OPSET} (default {DEFAULT_OPSET}, what "
+                             f"most other importers accept)")
     parser.add_argument("--embed-manifest", action="store_true",
                         help="also store the architecture inside the npz (in its zip comment: np.load still sees only "
                              "arr_0..arr_N) so later runs need no --network")
@@ -106,13 +110,15 @@ def _same_manifest(embedded, graph) -> bool:
 
 
 def _build(args, graph, bound, progress, manifest=None):
-    """The detached model; a failure inside the converters on a hand-written manifest is the
-    manifest's fault and is reported as such (a captured network reaching one is a bug).
-    ``manifest`` names the manifest the graph came from (None: captured from live build code)."""
+    """The detached model.  ``manifest`` names the manifest the graph came from (None: captured from
+    live build code).  A manifest passed its schemas when it was read (exporter.manifest_schema): each
+    layer's attributes have their types, ranges and sizes, so what can still be wrong is how its layers
+    fit together, which ONNX validation and the declared shapes tell, and that is the manifest's fault.
+    Anything else a converter raises is a bug, and is not hidden as one."""
     from passes.check_and_infer import ValidationFailed
 
     from ..convert import build
-    from ..errors import ExportError, NetworkError
+    from ..errors import NetworkError
 
     try:
         skeleton, payloads = build(graph, bound, opset=args.opset, progress=progress)
@@ -121,14 +127,6 @@ def _build(args, graph, bound, progress, manifest=None):
             raise
         raise NetworkError(f"{manifest}: the manifest does not describe a network that can be exported ({e})") \
             from None
-    except ExportError:
-        raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, AssertionError, ZeroDivisionError) as e:
-        if not manifest:
-            raise
-        detail = " ".join(str(e).split())[:200]
-        raise NetworkError(f"{manifest}: the manifest does not describe a network that can be exported "
-                           f"({type(e).__name__}: {detail})") from None
     if manifest:
         from ..manifest_check import check_declared_shapes
 

@@ -4,7 +4,8 @@ Layers with a ``nonlinearity`` argument (Conv, Dense, NIN, ...) are split by the
 ``split_nonlinearities`` pass into the linear layer plus a NonlinearityLayer, so this module is the
 only place activations are lowered.
 """
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import NONLINEARITY, obj
 
 # name -> (ONNX op, attribute builder)
 _SIMPLE = {
@@ -26,6 +27,13 @@ def capture_nonlinearity(layer, ctx):
     if nl["name"] == "softmax" and len(ctx.input_shape) != 2:
         raise ctx.unsupported("lasagne softmax needs a 2-D input (it is Theano's row-wise softmax)")
     return {"nonlinearity": nl}
+
+
+@attrs_schema("Nonlinearity", obj({"nonlinearity": NONLINEARITY}))
+def check_nonlinearity(layer):
+    if layer.attrs["nonlinearity"]["name"] == "softmax" and layer.rank != 2:
+        return "lasagne softmax needs a 2-D input (it is Theano's row-wise softmax)"
+    return None
 
 
 @converter("Nonlinearity", emits=(*(op for op, _ in _SIMPLE.values()), "Mul", "Identity"))

@@ -28,7 +28,8 @@ import inspect
 
 import numpy as np
 
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import BOOL, NONLINEARITY, POSITIVE, obj, product, shape_problem
 from .nonlinearity import _SIMPLE
 
 LSTM_GATES = ("ingate", "forgetgate", "cell", "outgate")  # Lasagne's stacking order
@@ -130,6 +131,57 @@ def capture_custom_recurrent(layer, ctx):
     raise ctx.unsupported("CustomRecurrentLayer runs arbitrary input_to_hidden / hidden_to_hidden sub-networks "
                           "inside the recurrence, which this exporter does not lower; RecurrentLayer, LSTMLayer "
                           "and GRULayer are supported")
+
+
+# -- what a manifest may hold --------------------------------------------------------------------------
+_COMMON = {"num_units": POSITIVE, "backwards": BOOL, "only_return_final": BOOL, "mask": BOOL}
+_PEEPHOLES = ("W_cell_to_ingate", "W_cell_to_forgetgate", "W_cell_to_outgate")
+
+
+def _check_recurrent(layer, gates, stacked):
+    """Inputs (sequence, and the mask when ``mask``) and every parameter's shape against ``num_units``."""
+    a, h = layer.attrs, layer.attrs["num_units"]
+    if len(layer.input_shapes) != (2 if a["mask"] else 1):
+        return f"{len(layer.input_shapes)} inputs with mask={a['mask']} (the sequence, then the mask when there is one)"
+    if layer.rank < 3:
+        return f"an input of shape {list(layer.input_shape)}: recurrent layers need (batch, time, features...)"
+    if a["mask"] and len(layer.input_shapes[1]) != 2:
+        return f"a mask of shape {list(layer.input_shapes[1])}: a (batch, time) mask is needed"
+    n_in = product(layer.input_shape[2:])
+    shapes = {"hid_init": [1, h], "cell_init": [1, h]}
+    for g in gates:
+        roles = (f"W_in_to_{g}", f"W_hid_to_{g}", f"b_{g}") if stacked else ("W_in_to_hid", "W_hid_to_hid", "b")
+        shapes.update(zip(roles, ([n_in, h], [h, h], [h])))
+    shapes.update({role: [h] for role in _PEEPHOLES})
+    return next(filter(None, (shape_problem(role, layer, shape, ("num_units",)) for role, shape in shapes.items())),
+                None)
+
+
+@attrs_schema("LSTM", {
+    **obj({**_COMMON, "gate_nonlinearities": obj({g: NONLINEARITY for g in LSTM_GATES}),
+           "hid_nonlinearity": NONLINEARITY, "peepholes": BOOL,
+           "outgate_peephole": {"enum": ["lasagne-0.1", "lasagne-0.2"]}}, optional=("outgate_peephole",)),
+    "if": {"properties": {"peepholes": {"const": True}}}, "then": {"required": ["outgate_peephole"]},
+}, required_params=tuple(r for r in _LSTM_PARAMS if r not in _PEEPHOLES))
+def check_lstm(layer):
+    if "outgate_peephole" in layer.attrs and not layer.attrs["peepholes"]:
+        return "'outgate_peephole' is only for peepholes=true"
+    peepholes = [r for r in _PEEPHOLES if r in layer.param_shapes]
+    if layer.attrs["peepholes"] and len(peepholes) != 3 or not layer.attrs["peepholes"] and peepholes:
+        return f"peepholes={layer.attrs['peepholes']} with parameters {peepholes or 'none'} of {', '.join(_PEEPHOLES)}"
+    return _check_recurrent(layer, LSTM_GATES, True)
+
+
+@attrs_schema("GRU", obj({**_COMMON, "gate_nonlinearities": obj({g: NONLINEARITY for g in GRU_GATES})}),
+              required_params=_GRU_PARAMS)
+def check_gru(layer):
+    return _check_recurrent(layer, GRU_GATES, True)
+
+
+@attrs_schema("RNN", obj({**_COMMON, "hid_nonlinearity": NONLINEARITY}),
+              required_params=tuple(r for r in _RNN_PARAMS if r != "b"))
+def check_rnn(layer):
+    return _check_recurrent(layer, ("hid",), False)
 
 
 # -- lowering helpers -----------------------------------------------------------------------------------
