@@ -211,7 +211,7 @@ def capture_options(args) -> dict:
 
 def load_architecture(args, embedded_manifest):
     """The layer graph from --manifest, --network, or the manifest embedded in the npz."""
-    from .ir import LayerGraph
+    from .manifest_schema import read_manifest
 
     shapes = parse_input_shapes(getattr(args, "input_shape", None))
     if getattr(args, "manifest", None):
@@ -220,14 +220,14 @@ def load_architecture(args, embedded_manifest):
                 text = f.read()
         except (OSError, UnicodeDecodeError) as e:
             raise NetworkError(f"{args.manifest}: cannot read manifest ({getattr(e, 'strerror', None) or e})") from None
-        return apply_input_shapes(LayerGraph.from_json(text, origin=args.manifest), shapes)
+        return apply_input_shapes(read_manifest(text, origin=args.manifest), shapes)
     if getattr(args, "network", None):
         from .frontends.network_file import capture_network
 
         # --input-shape goes to the input layers as they are built: Lasagne computes every shape from it
         return capture_network(args.network, args.lasagne, input_shapes=shapes or None, options=capture_options(args))
     if embedded_manifest:
-        return apply_input_shapes(LayerGraph.from_json(embedded_manifest, origin=f"{args.weights}: embedded manifest"),
+        return apply_input_shapes(read_manifest(embedded_manifest, origin=f"{args.weights}: embedded manifest"),
                                   shapes)
     raise NetworkError("the npz holds only weights, not the architecture: pass --network FILE.py:build_fn, "
                        "--manifest ARCH.json, or embed a manifest once with --embed-manifest")

@@ -114,23 +114,10 @@ class LayerGraph:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
 
     @classmethod
-    def from_dict(cls, d: dict, origin: str = "") -> "LayerGraph":
-        """The graph a manifest describes; anything malformed is a NetworkError naming ``origin``
-        (the manifest's file) and the layer at fault."""
-        from .errors import NetworkError
-        from .manifest_schema import manifest_problem
-
-        where = f"{origin}: " if origin else ""
-        if not isinstance(d, dict):
-            raise NetworkError(f"{where}architecture manifest must be a JSON object")
-        if d.get("format") != FORMAT:
-            raise NetworkError(f"{where}not a lasagne2onnx architecture manifest (format={d.get('format')!r})")
-        if d.get("version") != FORMAT_VERSION:
-            raise NetworkError(f"{where}manifest version {d.get('version')!r} is not supported "
-                               f"(expected {FORMAT_VERSION})")
-        problem = manifest_problem(d)  # the JSON Schemas of the manifest and of each layer kind's attributes
-        if problem:
-            raise NetworkError(f"{where}malformed architecture manifest: {problem}")
+    def from_dict(cls, d: dict) -> "LayerGraph":
+        """The graph of a manifest dict that is already known to be well formed (one this program
+        wrote, or one :func:`exporter.manifest_schema.load_manifest` validated: use that for anything
+        read from a user's file)."""
         return cls(
             layers=[LayerSpec(**_tupled(l)) for l in d["layers"]],
             outputs=list(d["outputs"]),
@@ -139,17 +126,9 @@ class LayerGraph:
         )
 
     @classmethod
-    def from_json(cls, text: str, origin: str = "") -> "LayerGraph":
-        from .errors import NetworkError
-
-        where = f"{origin}: " if origin else ""
-        try:
-            d = json.loads(text)
-        except (ValueError, UnicodeDecodeError, RecursionError) as e:
-            raise NetworkError(f"{where}architecture manifest is not valid JSON: {e}") from None
-        if not isinstance(d, dict):
-            raise NetworkError(f"{where}architecture manifest must be a JSON object")
-        return cls.from_dict(d, origin)
+    def from_json(cls, text: str) -> "LayerGraph":
+        """:meth:`from_dict` of JSON text (see there: no validation)."""
+        return cls.from_dict(json.loads(text))
 
 
 def _tupled(layer: dict) -> dict:

@@ -1,5 +1,6 @@
-"""Validation of architecture manifests (``--manifest``, manifests embedded in an npz, and any
-layer graph read back with :meth:`exporter.ir.LayerGraph.from_dict`).
+"""Validation of architecture manifests (``--manifest``, manifests embedded in an npz, the manifest a
+build child process hands back): :func:`read_manifest` / :func:`load_manifest` are the only way a
+manifest from outside becomes a :class:`~exporter.ir.LayerGraph`.
 
 Three layers of checks, each naming the layer and the attribute at fault in one line:
 
@@ -24,6 +25,8 @@ import json
 import math
 import reprlib
 
+from . import ir
+from .errors import NetworkError
 from .schema import BOOL, INT, POSITIVE, LayerView, array
 
 ANY_ROLE = "*"  # in a kind's ``params``: any parameter role is allowed (its check decides)
@@ -66,8 +69,8 @@ def _object_of(cls, field_schemas: dict, **extra) -> dict:
 
 def structure_schema(kinds) -> dict:
     """The JSON Schema of a manifest (format and version are checked before it)."""
-    from .ir import FORMAT, FORMAT_VERSION, LayerGraph, LayerSpec, ParamSpec
-
+    FORMAT, FORMAT_VERSION, LayerGraph, LayerSpec, ParamSpec = (
+        ir.FORMAT, ir.FORMAT_VERSION, ir.LayerGraph, ir.LayerSpec, ir.ParamSpec)
     param = _object_of(ParamSpec, PARAM_FIELDS)
     layer = _object_of(LayerSpec, {**LAYER_FIELDS, "kind": {"enum": sorted(kinds)},
                                    "params": array(param)})
@@ -88,6 +91,33 @@ def _validator(key, make_schema):
             "integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool))
         _VALIDATORS[key] = validators.extend(Draft202012Validator, type_checker=checker)(make_schema())
     return _VALIDATORS[key]
+
+
+def read_manifest(text: str, origin: str = "") -> "ir.LayerGraph":
+    """The layer graph of manifest JSON ``text``; anything malformed is a NetworkError naming
+    ``origin`` (the manifest's file) and the layer at fault."""
+    where = f"{origin}: " if origin else ""
+    try:
+        d = json.loads(text)
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise NetworkError(f"{where}architecture manifest is not valid JSON: {e}") from None
+    return load_manifest(d, origin)
+
+
+def load_manifest(d, origin: str = "") -> "ir.LayerGraph":
+    """The layer graph a manifest dict describes, validated (see :func:`read_manifest`)."""
+    where = f"{origin}: " if origin else ""
+    if not isinstance(d, dict):
+        raise NetworkError(f"{where}architecture manifest must be a JSON object")
+    if d.get("format") != ir.FORMAT:
+        raise NetworkError(f"{where}not a lasagne2onnx architecture manifest (format={d.get('format')!r})")
+    if d.get("version") != ir.FORMAT_VERSION:
+        raise NetworkError(f"{where}manifest version {d.get('version')!r} is not supported "
+                           f"(expected {ir.FORMAT_VERSION})")
+    problem = manifest_problem(d)  # the JSON Schemas of the manifest and of each layer kind's attributes
+    if problem:
+        raise NetworkError(f"{where}malformed architecture manifest: {problem}")
+    return ir.LayerGraph.from_dict(d)
 
 
 def manifest_problem(d) -> str | None:

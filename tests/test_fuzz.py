@@ -471,12 +471,12 @@ def _export(manifest, weights):
 
     from exporter.convert import build
     from exporter.errors import ExportError
-    from exporter.ir import LayerGraph
+    from exporter.manifest_schema import load_manifest
     from exporter.manifest_check import check_declared_shapes
     from exporter.weights import bind_weights
 
     try:
-        graph = LayerGraph.from_dict(manifest, origin="arch.json")
+        graph = load_manifest(manifest, origin="arch.json")
     except ExportError as e:
         return None, str(e)
     try:

@@ -19,7 +19,8 @@ from exporter import registry
 from exporter.cli import main
 from exporter.errors import NetworkError
 from exporter.ir import LayerGraph, LayerSpec, ParamSpec
-from exporter.manifest_schema import ANY_ROLE, GRAPH_FIELDS, LAYER_FIELDS, MAX_DEPTH, PARAM_FIELDS, structure_schema
+from exporter.manifest_schema import (ANY_ROLE, GRAPH_FIELDS, LAYER_FIELDS, MAX_DEPTH, PARAM_FIELDS, load_manifest,
+                                      read_manifest, structure_schema)
 from tests.cases import load_all
 
 CASES = load_all()
@@ -84,19 +85,19 @@ def test_a_kind_registers_its_schema_from_its_own_module(monkeypatch):
         registry.attrs_schema("Deep", schema)
     manifest = _manifest([_input(), _layer("deep", "Deep", {"depth": 5})])
     with pytest.raises(NetworkError, match=r"layer 'deep' \(Deep, layers\[1\]\): depth is more than the input's rank"):
-        LayerGraph.from_dict(manifest)
+        load_manifest(manifest)
     manifest["layers"][1]["attrs"]["depth"] = "2"
     with pytest.raises(NetworkError, match=r"layer 'deep' \(Deep, layers\[1\]\): attribute 'depth' must be an "
                                            r"integer >= 1, got '2'"):
-        LayerGraph.from_dict(manifest)
+        load_manifest(manifest)
     manifest["layers"][1]["attrs"]["depth"] = 2
-    assert LayerGraph.from_dict(manifest).layers[1].attrs == {"depth": 2}
+    assert load_manifest(manifest).layers[1].attrs == {"depth": 2}
     manifest["layers"][1]["params"] = [{"role": "my_weights", "shape": [3], "key": "arr_0"}]
     with pytest.raises(NetworkError, match=r"parameter 'my_weights' is not one of a Deep layer's \(W\)"):
-        LayerGraph.from_dict(manifest)
+        load_manifest(manifest)
     registry.ATTRS_SCHEMAS.pop("Deep")
     registry.attrs_schema("Deep", schema, params=(ANY_ROLE,), check=check_deep)  # roles named by the user
-    assert LayerGraph.from_dict(manifest).layers[1].params[0].role == "my_weights"
+    assert load_manifest(manifest).layers[1].params[0].role == "my_weights"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -104,7 +105,7 @@ def test_real_lasagne_manifests_validate(name, references):
     """The manifest the real Lasagne's capture wrote for every parity case."""
     ref = references(name)
     assert ref.error is None, ref.error
-    graph = LayerGraph.from_json(ref.graph_json, origin=name)
+    graph = read_manifest(ref.graph_json, origin=name)
     assert json.loads(graph.to_json()) == json.loads(ref.graph_json)
 
 
@@ -121,7 +122,7 @@ def compat_captures():
 def test_theano_free_manifests_validate(compat_captures):
     assert len(compat_captures) > 150
     for name, graph in compat_captures.items():
-        assert LayerGraph.from_dict(json.loads(graph.to_json()), origin=name).to_dict() == graph.to_dict()
+        assert load_manifest(json.loads(graph.to_json()), origin=name).to_dict() == graph.to_dict()
 
 
 def test_every_kind_is_covered_by_the_cases(compat_captures):
@@ -146,7 +147,7 @@ def work(tmp_path_factory):
     (d / "net.py").write_text(BUILD)
     assert main(["capture", "--network", f"{d / 'net.py'}:build", "--lasagne", "compat", "--out",
                  str(d / "arch.json")]) == 0
-    graph = LayerGraph.from_json((d / "arch.json").read_text())
+    graph = read_manifest((d / "arch.json").read_text())
     shapes = {p.key: p.shape for l in graph.layers for p in l.params}
     rng = np.random.default_rng(0)
     np.savez(d / "model.npz", *[rng.standard_normal(shapes[k]).astype(np.float32) for k in graph.param_keys])
@@ -217,10 +218,10 @@ def test_nesting_deeper_than_the_schema_is_an_error_not_a_recursion_error():
     text = json.dumps(manifest)
     with pytest.raises(NetworkError, match=rf"layer 'nl' \(Nonlinearity, layers\[1\]\): attribute 'nonlinearity'"
                                            rf"\['x'\]\[0\].*: nested deeper than a manifest can be \({MAX_DEPTH} "):
-        LayerGraph.from_json(text)
+        read_manifest(text)
     manifest["layers"][1]["attrs"]["nonlinearity"]["x"] = [[[1]]]
     with pytest.raises(NetworkError, match=r"attribute 'nonlinearity': unknown field 'x' \(known: name\)"):
-        LayerGraph.from_dict(manifest)
+        load_manifest(manifest)
 
 
 @pytest.mark.parametrize("mutate, message", [
@@ -240,10 +241,10 @@ def test_nesting_deeper_than_the_schema_is_an_error_not_a_recursion_error():
 ])
 def test_structure_problems_name_the_place(mutate, message):
     manifest = _manifest([_input(), _layer("nl", "Nonlinearity", {"nonlinearity": {"name": "tanh"}})])
-    LayerGraph.from_dict(copy.deepcopy(manifest))
+    load_manifest(copy.deepcopy(manifest))
     mutate(manifest)
     with pytest.raises(NetworkError) as e:
-        LayerGraph.from_dict(manifest, origin="arch.json")
+        load_manifest(manifest, origin="arch.json")
     assert str(e.value).startswith("arch.json: malformed architecture manifest: ") and message in str(e.value), e.value
 
 

@@ -101,10 +101,10 @@ def run(args):
 def _same_manifest(embedded, graph) -> bool:
     """Whether the npz already holds this architecture (a changed --network is embedded anew)."""
     from ..errors import ExportError
-    from ..ir import LayerGraph
+    from ..manifest_schema import read_manifest
 
     try:
-        return embedded is not None and LayerGraph.from_json(embedded).to_dict() == graph.to_dict()
+        return embedded is not None and read_manifest(embedded).to_dict() == graph.to_dict()
     except ExportError:  # an unusable old manifest: replace it
         return False
 
