@@ -257,7 +257,7 @@ def _reference_python(path):
 
 def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
     """Run exporter/reference_run.py with the user's old Python on the inputs the check uses."""
-    from ..io import atomic_output
+    from ..io import staged_outputs
     from ..weights import load_weights
 
     python = _reference_python(args.reference_python)
@@ -305,8 +305,8 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
         if args.save_reference:
             import shutil
 
-            with atomic_output(args.save_reference) as dst:
-                shutil.copyfile(out_path, dst)
+            with staged_outputs() as outputs:
+                shutil.copyfile(out_path, outputs.add(args.save_reference))
     return ref, meta
 
 

@@ -57,7 +57,7 @@ def run(args):
     from . import onnx_reader
     from .common import folded_note, reference_inputs, relative_error, run_onnxruntime
     from .to_keras import build
-    from ..io import atomic_output
+    from ..io import staged_outputs
 
     if not args.out.endswith(".keras"):
         raise ExportError(f"{args.out}: the output file name must end in .keras")
@@ -74,16 +74,11 @@ def run(args):
             if not err <= CHECK_TOLERANCE:
                 raise ImporterCheckError(f"the Keras model differs from onnxruntime by {err:.3g} (relative; "
                                          f"limit {CHECK_TOLERANCE}); nothing written")
-    with atomic_output(args.out) as tmp:
-        keras_tmp = tmp + ".keras"  # Keras insists on the suffix
-        try:
-            with warnings.catch_warnings():  # keras' saver converts torch tensors with np.asarray(copy=False)
-                warnings.filterwarnings("ignore", message=".*__array__ implementation doesn't accept a copy")
-                model.save(keras_tmp)
-            os.replace(keras_tmp, tmp)
-        finally:
-            if os.path.exists(keras_tmp):
-                os.unlink(keras_tmp)
+    with staged_outputs() as outputs:
+        staged = outputs.add(args.out)  # ends in .keras, as Keras insists
+        with warnings.catch_warnings():  # keras' saver converts torch tensors with np.asarray(copy=False)
+            warnings.filterwarnings("ignore", message=".*__array__ implementation doesn't accept a copy")
+            model.save(staged)
     if not args.quiet:
         checked = "" if err is None else f", max relative difference to onnxruntime {err:.2g}"
         print(f"wrote {args.out}: {len(model.layers)} layers, {model.count_params():,} parameters, "
