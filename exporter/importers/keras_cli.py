@@ -55,13 +55,13 @@ def select_torch_backend():
 def run(args):
     select_torch_backend()
     from . import onnx_reader
-    from .common import folded_note, reference_inputs, relative_error, run_onnxruntime
+    from .common import folded_note, read_model, reference_inputs, relative_error, run_onnxruntime
     from .to_keras import build
     from ..io import staged_outputs
 
     if not args.out.endswith(".keras"):
         raise ExportError(f"{args.out}: the output file name must end in .keras")
-    view = onnx_reader.load(args.model)
+    view = onnx_reader.load(read_model(args.model))
     if folded_note(view):
         print(folded_note(view), file=sys.stderr)
     model, info = build(view, args.data_format, name=os.path.splitext(os.path.basename(args.model))[0])

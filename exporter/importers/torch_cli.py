@@ -30,8 +30,9 @@ def add_arguments(parser):
 def convert(model_path):
     """(source, state arrays, torch model) for an ONNX file; raises ExportError subclasses."""
     from . import onnx_reader, to_torch
+    from .common import read_model
 
-    view = onnx_reader.load(model_path)
+    view = onnx_reader.load(read_model(model_path))
     source, state = to_torch.generate(view, os.path.basename(os.fspath(model_path)))
     model = to_torch.load_generated(source, state)
     return view, source, state, model
