@@ -303,8 +303,8 @@ class StagedOutputs:
                 elif ours:
                     removals.append((dest, user))
                 elif present:
-                    warnings.warn(f"{user}: left as it is: the file now at {o.path} does not use it, so it is not "
-                                  f"this output's to remove", OutputWarning, stacklevel=3)
+                    warnings.warn(f"{user}: left as it is: neither the new {o.path} nor the file it replaces uses it",
+                                  OutputWarning, stacklevel=3)
             with contextlib.suppress(OSError):
                 os.chmod(o.staged, o.mode)
             plan.append((o.staged, o.dest, o, f".prev-{i}"))
