@@ -115,7 +115,7 @@ class _Signals:
             if signum is None:
                 continue
             current = signal.getsignal(signum)
-            if signum == signal.SIGINT and current is signal.SIG_IGN:  # e.g. a background job: leave it so
+            if current is signal.SIG_IGN:  # nohup, a background job: the caller's choice stands
                 continue
             self.previous[signum] = current
             signal.signal(signum, self.handle)
@@ -142,8 +142,9 @@ def _fail(message: str, status: int) -> int:
 
 
 def refuse_outputs_over_inputs(command: str, args):
-    """Refuse (ExportError) a command whose output file is one of its input files."""
-    from .io import refuse_overwriting
+    """Refuse (ExportError) a command whose output file is one of its input files, or is no file it
+    may replace (see :func:`exporter.io.destination`): before any work is done."""
+    from .io import destination, refuse_overwriting
 
     if command == "export":
         outputs = [args.output, args.output + ".data"]  # the external data companion is written or removed
@@ -163,6 +164,9 @@ def refuse_outputs_over_inputs(command: str, args):
         "the input model": model,
         "the input model's external data": model and model + ".data",
     })
+    for output in outputs[:1] if command == "export" else outputs:  # (a .data companion is vetted if written)
+        if output is not None:
+            destination(output)
 
 
 def one_line(message) -> str:

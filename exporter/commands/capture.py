@@ -17,10 +17,12 @@ def run(args):
     from ..cli import load_architecture
     from ..errors import NetworkError
     from ..io import staged_outputs
-    from ..weights import bind_weights, embed_manifest, load_npz
+    from ..weights import bind_weights, check_rewritable, embed_manifest, load_npz
 
     if not args.network:
         raise NetworkError("capture needs --network FILE.py:build_fn")
+    if args.embed_into:
+        check_rewritable(args.embed_into)  # before the work, not after it
     graph = load_architecture(args, None)
     if args.embed_into:
         weights, _ = load_npz(args.embed_into, trust_pickle=args.trust_pickle, lazy=True)
