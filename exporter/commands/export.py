@@ -66,9 +66,10 @@ def run(args):
     if args.embed_manifest and not zipfile.is_zipfile(args.weights):
         raise NetworkError(f"--embed-manifest: {args.weights} is a pickle; the manifest can only be stored in an .npz "
                           f"(keep it apart with 'capture --out ARCH.json' and pass --manifest ARCH.json)")
-    if args.embed_manifest:
-        check_rewritable(args.weights)  # before the work, not after it
     graph = load_architecture(args, embedded)
+    embed = args.embed_manifest and not _same_manifest(embedded, graph)
+    if embed:
+        check_rewritable(args.weights)  # before the work, not after it
     bound = bind_weights(graph, weights, args.weights)
     del weights
     n_params = sum(int(np.prod(a.shape)) for a in bound.values())
@@ -90,7 +91,7 @@ def run(args):
             _check_runs(args, staged)
         if args.expect:
             _compare_with_reference(staged, args.expect, quiet=args.quiet)
-        if args.embed_manifest and not _same_manifest(embedded, graph):
+        if embed:
             embed_manifest(args.weights, graph, outputs)
     if not args.quiet:
         print(f"wrote {args.output}: {len(graph.layers)} Lasagne layers, {n_params:,} parameters, opset {args.opset}"
