@@ -247,24 +247,26 @@ class StagedOutputs:
     def commit(self):
         """Move every staged file onto its destination (companions first), with the usual signals held
         back; a move that fails puts back what was already moved.  Then the staging is removed."""
+        plan, removals = self._plan()
+        taken = {os.path.basename(staged) for staged, *_ in plan}
         with _signals_held():
-            plan, removals = self._plan()
-            moved = []  # (destination, backup or None)
+            moved = []  # (destination, backup of the file it replaced or None, whether there was one)
             try:
-                for staged, dest, output, backup_name in plan:
-                    backup = os.path.join(os.path.dirname(staged), backup_name)
+                for i, (staged, dest, output) in enumerate(plan):
+                    existed = os.path.lexists(dest)
+                    backup = os.path.join(os.path.dirname(staged), _free_name(f".prev-{i}", taken))
                     try:
                         os.link(dest, backup)
                     except OSError:  # no previous file, or a file system without hard links
                         backup = None
                     os.replace(staged, dest)
-                    moved.append((dest, backup))
+                    moved.append((dest, backup, existed))
             except OSError as e:
-                for dest, backup in reversed(moved):  # put back what was there before
+                for dest, backup, existed in reversed(moved):  # put back what was there before
                     with contextlib.suppress(OSError):
                         if backup:
                             os.replace(backup, dest)
-                        else:
+                        elif not existed:
                             os.unlink(dest)
                 raise _write_error(output.path + dest[len(output.dest):], e) from None
             for companion, user in removals:
@@ -277,10 +279,10 @@ class StagedOutputs:
             self.discard()
 
     def _plan(self):
-        """``([(staged, destination, output, backup name)], [(companion to remove, as the user names it)])``;
+        """``([(staged, destination, output)], [(companion to remove, as the user names it)])``;
         refuses (ExportError) a staged file missing, or a companion that is not ours to replace."""
         plan, removals = [], []
-        for i, o in enumerate(self._outputs):
+        for o in self._outputs:
             if not os.path.exists(o.staged):
                 raise ExportError(f"{o.path}: nothing was written")
             if destination(o.path) != o.dest:
@@ -299,7 +301,7 @@ class StagedOutputs:
                     if present and not ours:
                         raise ExportError(f"{user}: exists and is not used by the file now at {o.path}; refusing to "
                                           f"replace it (move it away, or choose another output name)")
-                    plan.append((staged, dest, o, f".prev-{i}{suffix}"))
+                    plan.append((staged, dest, o))
                 elif ours:
                     removals.append((dest, user))
                 elif present:
@@ -307,7 +309,7 @@ class StagedOutputs:
                                   OutputWarning, stacklevel=3)
             with contextlib.suppress(OSError):
                 os.chmod(o.staged, o.mode)
-            plan.append((o.staged, o.dest, o, f".prev-{i}"))
+            plan.append((o.staged, o.dest, o))
         return plan, removals
 
     def discard(self):
@@ -319,6 +321,13 @@ class StagedOutputs:
             with contextlib.suppress(OSError):
                 os.rmdir(d)
         self._created.clear()
+
+
+def _free_name(name, taken) -> str:
+    while name in taken:
+        name = "_" + name
+    taken.add(name)
+    return name
 
 
 def _regular(path) -> bool:

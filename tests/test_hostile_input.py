@@ -291,6 +291,29 @@ def test_capture_writes_the_manifest_and_the_npz_together_or_neither(work, capsy
     assert listing(work / "out") == []
 
 
+def test_a_move_that_fails_puts_back_the_moves_before_it(tmp_path, monkeypatch):
+    import errno
+
+    from exporter.io import WriteError, staged_outputs
+
+    first, second = tmp_path / "first.onnx", tmp_path / "second.npz"
+    first.write_text("the old first")
+    replace = os.replace
+
+    def failing_replace(src, dst):
+        if os.fspath(dst) == str(second):
+            raise OSError(errno.EIO, "Input/output error")
+        return replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    with pytest.raises(WriteError, match="second.npz: cannot write the output"):
+        with staged_outputs() as outputs:
+            for path in (first, second):
+                with open(outputs.add(path), "w") as f:
+                    f.write("new")
+    assert first.read_text() == "the old first" and listing(tmp_path) == ["first.onnx"]
+
+
 def _dead_pid():
     p = subprocess.Popen([sys.executable, "-c", "pass"])
     p.wait()
