@@ -240,7 +240,7 @@ def _architecture(args):
     from ..weights import bind_weights, load_weights
 
     if args.against:
-        weights, embedded, _ = load_weights(args.against, trust_pickle=args.trust_pickle)
+        weights, embedded, _ = load_weights(args.against, trust_pickle=args.trust_pickle, lazy=True)
     else:
         weights, embedded = None, None
     if not (args.network or args.manifest or embedded):
@@ -281,7 +281,10 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
     net_file, fn = parse_spec(args.network)
     if not os.path.exists(net_file):
         raise NetworkError(f"{net_file}: network file not found")
-    load_weights(args.against, trust_pickle=args.trust_pickle)  # report an unreadable weights file here, in one line
+    weights = load_weights(args.against, trust_pickle=args.trust_pickle, lazy=True)[0]  # report an unreadable
+    for member in weights.values():  # weights file here, in one line (headers only: the worker reads the data)
+        getattr(member, "header", lambda: None)()
+    del weights
     feeds = _user_feeds(args, onnx_inputs, input_layers)
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with tempfile.TemporaryDirectory(prefix="lasagne2onnx-check-") as tmp:

@@ -106,19 +106,15 @@ def uses_external_data(model_path, data_path) -> bool:
     """Whether the ONNX file at ``model_path`` keeps tensors in ``data_path`` (its external data)."""
     import onnx
 
+    directory, wanted = os.path.dirname(os.path.abspath(model_path)), os.path.normpath(os.path.abspath(data_path))
     try:
         if os.path.getsize(model_path) > _MAX_PREVIOUS_MODEL_BYTES:
             return False
         model = onnx.load(model_path, load_external_data=False)
+        return any(entry.key == "location" and os.path.normpath(os.path.join(directory, entry.value)) == wanted
+                   for tensor in _all_tensors(model.graph) for entry in tensor.external_data)
     except Exception:  # not an ONNX file (or not one we can read): nothing proves the companion is its
         return False
-    directory = os.path.dirname(os.path.abspath(model_path))
-    for tensor in _all_tensors(model.graph):
-        for entry in tensor.external_data:
-            if entry.key == "location" and os.path.normpath(os.path.join(directory, entry.value)) == \
-                    os.path.normpath(os.path.abspath(data_path)):
-                return True
-    return False
 
 
 def _all_tensors(graph):
