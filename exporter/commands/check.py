@@ -109,11 +109,15 @@ def _load_model(path):
         raise ExportError(f"{path}: ONNX model not found")
     if os.path.isdir(path):
         raise ExportError(f"{path}: is a directory, not an ONNX model")
+    from ..importers.common import LAYER_MAP_KEY, check_model
+
     try:
-        return onnx.load(path)
+        model = onnx.load(path)
     except Exception as e:
         raise ExportError(f"{path}: cannot read the ONNX model ({type(e).__name__}: "
                           f"{' '.join(str(e).split())[:200]})") from None
+    check_model(model, path, keys=(LAYER_MAP_KEY,))  # the layer map well-formed, no negative input dimension
+    return model
 
 
 def _graph_inputs(model) -> dict:
@@ -141,8 +145,10 @@ def _random_feeds(args, onnx_inputs, input_layers) -> dict:
     from ..cli import parse_input_shapes
 
     overrides = parse_input_shapes(args.input_shape)
+    from ..validate import check_random_input_shapes
+
     rng = np.random.default_rng(args.seed)
-    feeds = {}
+    shapes = {}
     for name, shape in onnx_inputs.items():
         layer = input_layers.get(name, name)
         shape = overrides.get(layer, overrides.get(name, overrides.get(None) if len(onnx_inputs) == 1 else None))
@@ -153,8 +159,12 @@ def _random_feeds(args, onnx_inputs, input_layers) -> dict:
             if any(d is None for d in shape):
                 raise NetworkError(f"input {layer!r} has unknown dimensions {onnx_inputs[name]}; "
                                    f"give --input-shape {layer}=D0,D1,... or --input IN.npz")
-        feeds[name] = rng.standard_normal(tuple(shape)).astype(np.float32)
-    return feeds
+        shapes[name] = tuple(shape)
+    try:
+        check_random_input_shapes(shapes, hint="give smaller sizes with --input-shape, or inputs with --input IN.npz")
+    except ValueError as e:
+        raise NetworkError(str(e)) from None
+    return {name: rng.standard_normal(shape).astype(np.float32) for name, shape in shapes.items()}
 
 
 def _feeds_from(arrays, path, onnx_inputs, input_layers) -> dict:
@@ -230,7 +240,7 @@ def _architecture(args):
     from ..weights import bind_weights, load_weights
 
     if args.against:
-        weights, embedded, _ = load_weights(args.against, trust_pickle=args.trust_pickle)
+        weights, embedded, _ = load_weights(args.against, trust_pickle=args.trust_pickle, lazy=True)
     else:
         weights, embedded = None, None
     if not (args.network or args.manifest or embedded):
@@ -257,7 +267,7 @@ def _reference_python(path):
 
 def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
     """Run exporter/reference_run.py with the user's old Python on the inputs the check uses."""
-    from ..io import atomic_output
+    from ..io import staged_outputs
     from ..weights import load_weights
 
     python = _reference_python(args.reference_python)
@@ -271,7 +281,10 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
     net_file, fn = parse_spec(args.network)
     if not os.path.exists(net_file):
         raise NetworkError(f"{net_file}: network file not found")
-    load_weights(args.against, trust_pickle=args.trust_pickle)  # report an unreadable weights file here, in one line
+    weights = load_weights(args.against, trust_pickle=args.trust_pickle, lazy=True)[0]  # report an unreadable
+    for member in weights.values():  # weights file here, in one line (headers only: the worker reads the data)
+        getattr(member, "header", lambda: None)()
+    del weights
     feeds = _user_feeds(args, onnx_inputs, input_layers)
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with tempfile.TemporaryDirectory(prefix="lasagne2onnx-check-") as tmp:
@@ -305,8 +318,8 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
         if args.save_reference:
             import shutil
 
-            with atomic_output(args.save_reference) as dst:
-                shutil.copyfile(out_path, dst)
+            with staged_outputs() as outputs:
+                shutil.copyfile(out_path, outputs.add(args.save_reference))
     return ref, meta
 
 

@@ -1,6 +1,7 @@
 """``python -m exporter MODEL.npz OUT.onnx``: export weights + architecture to ONNX."""
 from __future__ import annotations
 
+import os
 import sys
 import zipfile
 
@@ -61,15 +62,18 @@ def add_arguments(parser):
 def run(args):
     from ..cli import load_architecture, progress_printer
     from ..errors import NetworkError
-    from ..io import staged_output
+    from ..io import staged_outputs
     from ..model_io import save_model
-    from ..weights import bind_weights, embed_manifest, load_weights
+    from ..weights import bind_weights, check_rewritable, embed_manifest, load_weights
 
-    weights, embedded, extras = load_weights(args.weights, trust_pickle=args.trust_pickle)
+    weights, embedded, extras = load_weights(args.weights, trust_pickle=args.trust_pickle, lazy=True)
     if args.embed_manifest and not zipfile.is_zipfile(args.weights):
         raise NetworkError(f"--embed-manifest: {args.weights} is a pickle; the manifest can only be stored in an .npz "
                           f"(keep it apart with 'capture --out ARCH.json' and pass --manifest ARCH.json)")
     graph = load_architecture(args, embedded)
+    embed = args.embed_manifest and not _same_manifest(embedded, graph)
+    if embed:
+        check_rewritable(args.weights)  # before the work, not after it
     bound = bind_weights(graph, weights, args.weights)
     del weights
     n_params = sum(int(np.prod(a.shape)) for a in bound.values())
@@ -83,19 +87,49 @@ def run(args):
     if not args.quiet and report["nodes_after"] != report["nodes_before"]:
         print(_describe_optimization(report))
     external = {"auto": None, "always": True, "never": False}[args.external_data]
-    with staged_output(args.output) as staged:  # moved onto args.output only once every check passed
+    with staged_outputs() as outputs:  # every output is moved into place only once every check passed
+        staged = outputs.add(args.output, companions={".data": uses_external_data})
         save_model(skeleton, staged, progress=progress, payloads=payloads, external=external)
         del payloads, skeleton
         if args.check:
             _check_runs(args, staged)
         if args.expect:
             _compare_with_reference(staged, args.expect, quiet=args.quiet)
-    if args.embed_manifest and not _same_manifest(embedded, graph):
-        embed_manifest(args.weights, graph, args.weights)
+        if embed:
+            embed_manifest(args.weights, graph, outputs)
     if not args.quiet:
         print(f"wrote {args.output}: {len(graph.layers)} Lasagne layers, {n_params:,} parameters, opset {args.opset}"
               + (", checked in onnxruntime" if args.check else ""))
     return 0
+
+
+_MAX_PREVIOUS_MODEL_BYTES = 256 << 20  # a model with external data is small: its weights are in the companion
+
+
+def uses_external_data(model_path, data_path) -> bool:
+    """Whether the ONNX file at ``model_path`` keeps tensors in ``data_path`` (its external data)."""
+    import onnx
+
+    directory, wanted = os.path.dirname(os.path.abspath(model_path)), os.path.normpath(os.path.abspath(data_path))
+    try:
+        if os.path.getsize(model_path) > _MAX_PREVIOUS_MODEL_BYTES:
+            return False
+        model = onnx.load(model_path, load_external_data=False)
+        return any(entry.key == "location" and os.path.normpath(os.path.join(directory, entry.value)) == wanted
+                   for tensor in _all_tensors(model.graph) for entry in tensor.external_data)
+    except Exception:  # not an ONNX file (or not one we can read): nothing proves the companion is its
+        return False
+
+
+def _all_tensors(graph):
+    yield from graph.initializer
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
+                yield from _all_tensors(sub)
 
 
 def _same_manifest(embedded, graph) -> bool:

@@ -104,16 +104,18 @@ def _param_shape(p):
     return tuple(p.shape)
 
 
-def capture(output_layers, source: str = "", options: dict | None = None) -> LayerGraph:
+def capture(output_layers, source: str = "", options: dict | None = None, build: str = "") -> LayerGraph:
     """Describe the network ending in ``output_layers`` (a layer or a list of layers).  ``options``
-    hold what the user declared about it that the layers cannot tell (``lstm_peepholes``)."""
+    hold what the user declared about it that the layers cannot tell (``lstm_peepholes``); ``build``
+    names the build function (``FILE.py:FN``) in errors."""
     registry.load_all()
     outs = list(output_layers) if isinstance(output_layers, (list, tuple)) else [output_layers]
+    where = f"{build}: " if build else ""
     if not outs:
-        raise NetworkError("the build function returned no layers")
+        raise NetworkError(f"{where}the build function returned no layers")
     for o in outs:
         if not hasattr(o, "get_output_shape_for") and not hasattr(o, "output_shape"):
-            raise NetworkError(f"the build function must return a Lasagne layer, got {type(o).__name__}")
+            raise NetworkError(f"{where}the build function must return a Lasagne layer, got {type(o).__name__}")
     L = _lasagne_layers_module(outs[0])
     all_layers = L.get_all_layers(outs)
     all_params = L.get_all_params(outs)

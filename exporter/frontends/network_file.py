@@ -115,9 +115,23 @@ def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_
     import lasagne
 
     shapes = dict(input_shapes or {})
-    with _watch_input_layers(lasagne.layers.InputLayer, shapes) as seen:
+    net, seen = _build(fn, spec, kwargs, lasagne.layers.InputLayer, shapes)
+    by_position = _unnamed_dict_inputs(net, shapes, seen)
+    if by_position:  # --input-shape NAME for a model-zoo dict's unnamed input net[NAME]: build again, sizing it
+        net, seen = _build(fn, spec, kwargs, lasagne.layers.InputLayer, shapes, by_position)
+    _check_input_shapes_used(shapes, seen)
+    net = network_output(net)  # a model-zoo dict: its last entry; its keys name its layers
+
+    version = getattr(lasagne, "__version__", "?")
+    source = f"{spec} (lasagne {version}, {chosen}" + (f", input shapes {shapes})" if shapes else ")")
+    return capture(net, source=source, options=options, build=spec)
+
+
+def _build(fn, spec, kwargs, input_cls, shapes, by_position=None):
+    """``(what the build function returned, the input layers seen)``; see :func:`_watch_input_layers`."""
+    with _watch_input_layers(input_cls, shapes, by_position) as seen:
         try:
-            net = fn(**(kwargs or {}))
+            return fn(**(kwargs or {})), seen
         except ExportError:
             raise
         except Exception as e:
@@ -129,12 +143,23 @@ def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_
                 f"(N: your sizes)"
                 for name, shape in seen["unknown"][:1])
             raise NetworkError(f"{spec}: the build function raised {_where(e)}{hint}") from e
-    _check_input_shapes_used(shapes, seen)
-    net = network_output(net)  # a model-zoo dict: its last entry; its keys name its layers
 
-    version = getattr(lasagne, "__version__", "?")
-    source = f"{spec} (lasagne {version}, {chosen}" + (f", input shapes {shapes})" if shapes else ")")
-    return capture(net, source=source, options=options)
+
+def _unnamed_dict_inputs(net, shapes, seen) -> dict:
+    """``{creation position: NAME}`` for each --input-shape NAME that no input layer was named but that
+    is the key of an unnamed input layer in the model-zoo dict the build function returned (the
+    layer is shown, and exported, as NAME)."""
+    if not isinstance(net, dict):
+        return {}
+    by_position = {}
+    for name in shapes:
+        if name is None or name in seen["replaced"]:
+            continue
+        layer = net.get(name)
+        for i, created in enumerate(seen["layers"]):
+            if created is layer and seen["names"][i] is None:
+                by_position[i] = name
+    return by_position
 
 
 def _check_input_shapes_used(shapes, seen):
@@ -152,12 +177,14 @@ def _check_input_shapes_used(shapes, seen):
 
 
 @contextlib.contextmanager
-def _watch_input_layers(input_cls, shapes):
-    """While the build function runs: give input layers named in ``shapes`` that shape, and note
-    the input layers created with unknown dimensions beyond the batch axis (for error hints)."""
+def _watch_input_layers(input_cls, shapes, by_position=None):
+    """While the build function runs: give input layers named in ``shapes`` (or created at a position
+    in ``by_position``, ``{position: name in shapes}``) that shape, and note the input layers created
+    with unknown dimensions beyond the batch axis (for error hints)."""
     original = input_cls.__init__
     signature = inspect.signature(original)
-    seen = {"replaced": set(), "unknown": [], "names": []}
+    seen = {"replaced": set(), "unknown": [], "names": [], "layers": []}
+    by_position = by_position or {}
 
     def __init__(self, *args, **kwargs):
         try:
@@ -165,17 +192,21 @@ def _watch_input_layers(input_cls, shapes):
         except TypeError:
             return original(self, *args, **kwargs)
         name, shape = bound.arguments.get("name"), bound.arguments.get("shape")
+        position = len(seen["names"])
         seen["names"].append(name)
+        seen["layers"].append(self)
         try:
             have = tuple(shape)
         except TypeError:
             return original(self, *args, **kwargs)
         key = name if name in shapes else (None if None in shapes and None not in seen["replaced"] else False)
+        if key is False and position in by_position:
+            key = by_position[position]
         if key is not False:
             want = tuple(shapes[key])
             if len(have) != len(want) or any(h is not None and h != d for h, d in zip(have, want)):
                 raise NetworkError(f"--input-shape {'' if key is None else key + '='}{','.join(map(str, want))} "
-                                   f"does not fit the shape {have} of input layer {name!r}")
+                                   f"does not fit the shape {have} of input layer {key if name is None else name!r}")
             bound.arguments["shape"] = want
             seen["replaced"].add(key)
         elif any(d is None for d in have[1:]):

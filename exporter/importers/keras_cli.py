@@ -57,13 +57,13 @@ def run(args):
     select_torch_backend()
     from . import onnx_reader
     from ..accuracy import relative_error
-    from .common import folded_note, reference_inputs, run_onnxruntime
+    from .common import folded_note, read_model, reference_inputs, run_onnxruntime
     from .to_keras import build
-    from ..io import atomic_output
+    from ..io import staged_outputs
 
     if not args.out.endswith(".keras"):
         raise ExportError(f"{args.out}: the output file name must end in .keras")
-    view = onnx_reader.load(args.model)
+    view = onnx_reader.load(read_model(args.model))
     if folded_note(view):
         print(folded_note(view), file=sys.stderr)
     model, info = build(view, args.data_format, name=os.path.splitext(os.path.basename(args.model))[0])
@@ -76,16 +76,11 @@ def run(args):
             if not err <= IMPORTER_TOLERANCE:
                 raise ImporterCheckError(f"the Keras model differs from onnxruntime by {err:.3g} (relative; "
                                          f"limit {IMPORTER_TOLERANCE}); nothing written")
-    with atomic_output(args.out) as tmp:
-        keras_tmp = tmp + ".keras"  # Keras insists on the suffix
-        try:
-            with warnings.catch_warnings():  # keras' saver converts torch tensors with np.asarray(copy=False)
-                warnings.filterwarnings("ignore", message=".*__array__ implementation doesn't accept a copy")
-                model.save(keras_tmp)
-            os.replace(keras_tmp, tmp)
-        finally:
-            if os.path.exists(keras_tmp):
-                os.unlink(keras_tmp)
+    with staged_outputs() as outputs:
+        staged = outputs.add(args.out)  # ends in .keras, as Keras insists
+        with warnings.catch_warnings():  # keras' saver converts torch tensors with np.asarray(copy=False)
+            warnings.filterwarnings("ignore", message=".*__array__ implementation doesn't accept a copy")
+            model.save(staged)
     if not args.quiet:
         checked = "" if err is None else f", max relative difference to onnxruntime {err:.2g}"
         print(f"wrote {args.out}: {len(model.layers)} layers, {model.count_params():,} parameters, "

@@ -11,6 +11,7 @@ import sys
 
 from ..accuracy import IMPORTER_TOLERANCE
 from ..errors import ExportError
+from ..io import WriteError
 
 
 class ImporterCheckError(ExportError):
@@ -28,8 +29,9 @@ def add_arguments(parser):
 def convert(model_path):
     """(source, state arrays, torch model) for an ONNX file; raises ExportError subclasses."""
     from . import onnx_reader, to_torch
+    from .common import read_model
 
-    view = onnx_reader.load(model_path)
+    view = onnx_reader.load(read_model(model_path))
     source, state = to_torch.generate(view, os.path.basename(os.fspath(model_path)))
     model = to_torch.load_generated(source, state)
     return view, source, state, model
@@ -55,12 +57,11 @@ def check(view, model_path, model):
 def run(args):
     import torch
 
-    from ..io import atomic_output
+    from ..io import staged_outputs
+    from .common import folded_note
 
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         raise ExportError(f"{args.out}: exists and is not a directory")
-    from .common import folded_note
-
     view, source, state, model = convert(args.model)
     if folded_note(view):
         print(folded_note(view), file=sys.stderr)
@@ -68,10 +69,14 @@ def run(args):
     if err is not None and not err <= IMPORTER_TOLERANCE:
         raise ImporterCheckError(f"the generated PyTorch model differs from onnxruntime by {err:.3g} "
                                  f"(relative; limit {IMPORTER_TOLERANCE}); nothing written")
-    with atomic_output(os.path.join(args.out, "state_dict.pt")) as tmp:
-        torch.save(model.state_dict(), tmp)
-    with atomic_output(os.path.join(args.out, "model.py")) as tmp:
-        with open(tmp, "w", encoding="utf-8") as f:
+    with staged_outputs() as outputs:  # both files or neither
+        state_path = outputs.add(os.path.join(args.out, "state_dict.pt"))
+        source_path = outputs.add(os.path.join(args.out, "model.py"))
+        try:
+            torch.save(model.state_dict(), state_path)
+        except RuntimeError as e:  # torch's writer reports a full disk this way
+            raise WriteError(os.path.join(args.out, "state_dict.pt"), " ".join(str(e).split())[:200]) from None
+        with open(source_path, "w", encoding="utf-8") as f:
             f.write(source)
     if not args.quiet:
         n_params = sum(p.numel() for p in model.parameters())
