@@ -72,3 +72,27 @@ def folded_layers(model) -> list:
 def pickle_key(name: str) -> str:
     """The metadata key of a model-zoo pickle entry ``name``."""
     return PICKLE_PREFIX + name
+
+
+def problems(model) -> dict:
+    """``{key: what is wrong}`` for the entries the importers and ``check`` read, checked strictly (the
+    lenient readers above read a malformed entry as "nothing recorded")."""
+    values = props(model)
+    found = {}
+    for key, fits, form in (
+            (LAYER_MAP_KEY, lambda v: isinstance(v, dict) and all(isinstance(x, str) or x is None for x in v.values()),
+             "a JSON object mapping each Lasagne layer name to an ONNX value name"),
+            (OPTIMIZED_KEY, lambda v: isinstance(v, dict) and isinstance(v.get("fused_layers", []), list) and all(
+                isinstance(n, str) for n in v.get("fused_layers", [])),
+             "a JSON object whose 'fused_layers' is a list of layer names")):
+        if key not in values:
+            continue
+        try:
+            value = json.loads(values[key])
+        except (ValueError, RecursionError) as e:
+            detail = "nested too deeply" if isinstance(e, RecursionError) else " ".join(str(e).split())[:100]
+            found[key] = f"is not valid JSON ({detail})"
+            continue
+        if not fits(value):
+            found[key] = f"is malformed: it should be {form}"
+    return found

@@ -109,7 +109,8 @@ def _load_model(path):
         raise ExportError(f"{path}: ONNX model not found")
     if os.path.isdir(path):
         raise ExportError(f"{path}: is a directory, not an ONNX model")
-    from ..importers.common import LAYER_MAP_KEY, check_model
+    from ..importers.common import check_model
+    from ..metadata import LAYER_MAP_KEY
 
     try:
         model = onnx.load(path)

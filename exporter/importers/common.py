@@ -1,11 +1,12 @@
 """Helpers shared by the importer CLIs: onnxruntime reference runs and output comparison."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 
 import numpy as np
+
+from .. import metadata
 
 
 def reference_inputs(view, batch=2, seed=0):
@@ -33,10 +34,6 @@ def reference_inputs(view, batch=2, seed=0):
 
 
 # -- vetting a model before it is converted ---------------------------------------------------------
-LAYER_MAP_KEY = "lasagne2onnx.layers"
-OPTIMIZED_KEY = "lasagne2onnx.optimized"
-
-
 def read_model(path):
     """The ONNX model at ``path`` (its external data loaded), vetted by :func:`check_model` (metadata
     that cannot be read is dropped with a warning: it only names things); errors are one-line
@@ -66,7 +63,7 @@ def check_model(model, path, strict: bool = True, keys=None):
     ``keys``: the metadata entries to vet (default: all the importers read)."""
     from .onnx_reader import OnnxInputError
 
-    for key, problem in _metadata_problems(model).items():
+    for key, problem in metadata.problems(model).items():
         if keys is not None and key not in keys:
             continue
         if strict:
@@ -81,29 +78,6 @@ def check_model(model, path, strict: bool = True, keys=None):
         if value.name not in initializers and any(d.HasField("dim_value") and d.dim_value < 0 for d in dims):
             shape = tuple(d.dim_value if d.HasField("dim_value") else d.dim_param or "?" for d in dims)
             raise OnnxInputError(f"{path}: input {value.name!r} has a negative dimension {shape}")
-
-
-def _metadata_problems(model) -> dict:
-    """``{key: what is wrong}`` for the metadata entries the importers and ``check`` read."""
-    props = {p.key: p.value for p in model.metadata_props}
-    problems = {}
-    for key, fits, form in (
-            (LAYER_MAP_KEY, lambda v: isinstance(v, dict) and all(isinstance(x, str) or x is None for x in v.values()),
-             "a JSON object mapping each Lasagne layer name to an ONNX value name"),
-            (OPTIMIZED_KEY, lambda v: isinstance(v, dict) and isinstance(v.get("fused_layers", []), list) and all(
-                isinstance(n, str) for n in v.get("fused_layers", [])),
-             "a JSON object whose 'fused_layers' is a list of layer names")):
-        if key not in props:
-            continue
-        try:
-            value = json.loads(props[key])
-        except (ValueError, RecursionError) as e:
-            detail = "nested too deeply" if isinstance(e, RecursionError) else " ".join(str(e).split())[:100]
-            problems[key] = f"is not valid JSON ({detail})"
-            continue
-        if not fits(value):
-            problems[key] = f"is malformed: it should be {form}"
-    return problems
 
 
 def run_onnxruntime(model_path_or_bytes, feeds):
