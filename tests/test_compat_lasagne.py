@@ -749,7 +749,8 @@ def describe(build, out_prefix):
     np.savez(out_prefix + ".npz", *[p.get_value() for p in params])
     try:
         from exporter.frontends.lasagne_live import capture
-        desc["capture"] = capture(net).to_dict()
+        # these nets are Lasagne 0.2 code: the real 0.2's LSTM source says so itself, the compat API is told
+        desc["capture"] = capture(net, options={"lstm_peepholes": "0.2"}).to_dict()
     except Exception as e:
         desc["capture"] = "error: " + type(e).__name__
     with open(out_prefix + ".json", "w") as f:
