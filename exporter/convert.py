@@ -80,7 +80,8 @@ def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: st
     layer_map = {}
     for l in graph.layers:  # a layer removed as an identity is served by its input's value
         layer_map[l.name] = g.value_of(l.name) or layer_map.get(l.inputs[0] if l.inputs else "")
-    helper.set_model_props(model, {LAYER_MAP_KEY: json.dumps(layer_map)})
+    helper.set_model_props(model, {LAYER_MAP_KEY: json.dumps(layer_map), **{  # e.g. lasagne2onnx.cudnn
+        f"lasagne2onnx.{k}": v if isinstance(v, str) else json.dumps(v) for k, v in graph.build.items()}})
     return check_detached(model), payloads
 
 

@@ -25,6 +25,9 @@ def add_architecture_arguments(parser):
                              "1,3,224,224 for a network's only input; with --network Lasagne computes every "
                              "layer's shape from it (the export then has those sizes); with a manifest it sizes "
                              "the onnxruntime check")
+    from ..frontends.isolation import add_build_arguments
+
+    add_build_arguments(parser)  # --cudnn, --build-timeout, --python2
 
 
 def add_arguments(parser):

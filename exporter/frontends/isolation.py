@@ -1,0 +1,402 @@
+"""User build code runs in a child process of its own; the exporter's process only gets its layer graph.
+
+The parent (:func:`capture_isolated`) starts ``python -m exporter.frontends.isolation WORKDIR``, in a
+session of its own, with stdin closed; it forwards the child's stdout and stderr as they come (at most
+:data:`FORWARD_LIMIT` bytes of each: a flood is drained, not shown) and waits at most ``timeout``
+seconds.  The child (:func:`main`) builds the network with :func:`network_file.capture_network`,
+writes ``result.json`` (the manifest, or the error) and ends with ``os._exit`` so that threads the
+build code left running cannot keep it alive.  Whatever the build code does to its process --
+``sys.exit``/``os._exit``, ``os.chdir``, closing or flooding stdout, signals, a segfault, being
+killed for memory, never returning -- the parent reports it as one :class:`NetworkError` naming the
+build file, and only the parent writes outputs.
+
+The child chooses the Lasagne exactly as the exporter did in-process (``--lasagne auto|real|compat``).
+On the Theano-free Lasagne it does not draw Lasagne's random initial values: parameters start as
+zeros (memory the system hands out only when written), since the export takes every value from the
+weights file; a VGG-16 build then costs no memory for its 138M parameters.
+"""
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from ..errors import NetworkError
+
+DEFAULT_TIMEOUT = 600.0  # seconds of build time (--build-timeout)
+FORWARD_LIMIT = 1 << 20  # bytes of the build code's stdout (and of its stderr) shown
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_SIGNAL_NOTES = {
+    signal.SIGKILL: "killed (SIGKILL: the system kills a process this way when memory runs out)",
+    signal.SIGSEGV: "crashed (SIGSEGV, segmentation fault)",
+    signal.SIGBUS: "crashed (SIGBUS)",
+    signal.SIGABRT: "aborted (SIGABRT)",
+    signal.SIGFPE: "crashed (SIGFPE)",
+    signal.SIGILL: "crashed (SIGILL)",
+}
+
+
+class BuildResult:
+    """What one build in a child returned: the graph (``manifest`` dict) and ``report`` (see
+    :func:`network_file.capture_network`), or ``error`` (a one-line message)."""
+
+    def __init__(self, data: dict):
+        self.manifest = data.get("graph")
+        self.report = data.get("report", {})
+        self.error = data.get("error")
+
+    def graph(self, origin: str):
+        from ..ir import LayerGraph
+
+        return LayerGraph.from_dict(self.manifest, origin=origin)
+
+
+def add_build_arguments(parser):
+    """The options of a --network build (export, capture, check)."""
+    parser.add_argument("--cudnn", choices=("yes", "no"),
+                        help="for build code that uses lasagne.layers.dnn (or corrmm, cuda_convnet) when it imports "
+                             "and falls back otherwise: were the weights trained where it imported (yes: a GPU with "
+                             "cuDNN) or not (no)? Needed only when the two networks compute differently (the export "
+                             "says so)")
+    parser.add_argument("--build-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"stop the build code after this many seconds (default {DEFAULT_TIMEOUT:g}; 0: no limit)")
+    parser.add_argument("--python2", action="store_true",
+                        help="read the build file and the modules beside it as Python 2 (integer /, xrange, "
+                             "print statements ...) even where they parse as Python 3; files that do not parse "
+                             "as Python 3 are read as Python 2 without it")
+
+
+def capture_isolated(spec: str, implementation: str = "auto", input_shapes=None, options=None, python2=False,
+                     cudnn: str | None = None, timeout: float | None = DEFAULT_TIMEOUT, notify=None):
+    """The layer graph of ``spec``'s network, built in a child process (two, for build code that
+    probes for cuDNN: see :mod:`exporter.frontends.cudnn`).  ``cudnn``: "yes", "no" or None (decide:
+    refuse when the two builds compute differently).  ``notify`` prints a one-line note."""
+    from .cudnn import differences, refusal
+
+    path, _ = _resolved(spec)
+    if timeout is not None and timeout <= 0:
+        timeout = None
+
+    def build(implementation, gpu_modules):
+        return build_in_child(spec, implementation, input_shapes, options, python2, gpu_modules, timeout)
+
+    result = _succeeded(build(implementation, "block" if cudnn == "no" else "allow"))
+    attempts = result.report.get("gpu_modules_imported") or {}
+    choice = None
+    if attempts and cudnn:
+        if cudnn == "yes" and not any(attempts.values()):
+            raise NetworkError(f"{path}: --cudnn yes, but {' / '.join(sorted(attempts))} cannot be imported with the "
+                               f"{result.report.get('lasagne')} Lasagne here (try --lasagne compat)")
+        choice = cudnn
+    elif attempts:
+        if any(attempts.values()):  # built with the GPU modules: now as on a machine without them
+            with_gpu, without_gpu = result, build(implementation, "block")
+            other = without_gpu
+        else:  # the real Lasagne on a machine without them: the Theano-free one has them
+            with_gpu, without_gpu = build("compat", "allow"), result
+            other = with_gpu
+        if other.error:  # the build code builds one way only
+            choice = "yes" if any(attempts.values()) else "no"
+        else:
+            lines = differences(with_gpu.manifest, without_gpu.manifest)
+            if lines:
+                raise NetworkError(refusal(path, lines, attempts))
+            choice = "either"
+    graph = result.graph(origin=f"{path} (captured)")
+    if choice:
+        graph.build["cudnn"] = choice
+    translated = result.report.get("read_as_python2") or []
+    if translated:
+        graph.build["read_as_python2"] = [os.path.basename(f) for f in translated]
+        if notify:
+            notify(f"note: {', '.join(os.path.basename(f) for f in translated)} read as Python 2 (translated to "
+                   f"Python 3 in memory; / between integers floors as in Python 2)")
+    return graph
+
+
+def _succeeded(result: BuildResult) -> BuildResult:
+    if result.error:
+        raise NetworkError(result.error)
+    return result
+
+
+def build_in_child(spec: str, implementation: str = "auto", input_shapes=None, options=None, python2=False,
+                   gpu_modules: str = "allow", timeout: float | None = DEFAULT_TIMEOUT, stdout=None,
+                   stderr=None) -> BuildResult:
+    """Run ``capture_network`` on ``spec`` in a child process; a child that fails to report is a
+    NetworkError naming the build file.  The child's output goes to ``stdout``/``stderr`` (default:
+    this process's)."""
+    path, fn = _resolved(spec)
+    request = {"spec": f"{path}:{fn}", "lasagne": implementation, "python2": bool(python2),
+               "gpu_modules": gpu_modules, "options": options or {},
+               "input_shapes": [[k, list(v)] for k, v in (input_shapes or {}).items()]}
+    workdir = tempfile.mkdtemp(prefix="lasagne2onnx-build-")
+    try:
+        with open(os.path.join(workdir, "request.json"), "w", encoding="utf-8") as f:
+            json.dump(request, f)
+        status, elapsed = _run_child(workdir, timeout, stdout or sys.stdout, stderr or sys.stderr)
+        result = _read_json(os.path.join(workdir, "result.json"))
+        if result is not None:
+            return BuildResult(result)
+        raise NetworkError(f"{path}: {_what_happened(status, elapsed, timeout, workdir, path)}")
+    finally:
+        _remove(workdir)
+
+
+def _resolved(spec: str):
+    from .network_file import parse_spec
+
+    path, fn = parse_spec(spec)
+    if not os.path.exists(path):
+        raise NetworkError(f"{path}: network file not found")
+    return os.path.abspath(path), fn
+
+
+def _run_child(workdir, timeout, stdout, stderr):
+    """Start the child, forward its output until it ends (or the time is up: then kill it and its
+    process group); returns ``(exit status, seconds)``, status None when it was stopped."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = PACKAGE_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # no .pyc beside the user's files
+    env["PYTHONUNBUFFERED"] = "1"  # progress shows as it happens
+    start = time.monotonic()
+    child = subprocess.Popen([sys.executable, "-m", "exporter.frontends.isolation", workdir],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True, env=env)
+    streams = {child.stdout.fileno(): _Forward(stdout), child.stderr.fileno(): _Forward(stderr)}
+    selector = selectors.DefaultSelector()
+    for fd in streams:
+        os.set_blocking(fd, False)
+        selector.register(fd, selectors.EVENT_READ)
+    status = None
+    try:
+        while True:
+            left = None if timeout is None else start + timeout - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            open_fds = selector.get_map()
+            if open_fds:
+                for key, _ in selector.select(timeout=min(0.2, left) if left is not None else 0.2):
+                    if not _pump(key.fd, streams[key.fd]):
+                        selector.unregister(key.fd)
+            status = child.poll()
+            if status is not None:
+                break
+            if not open_fds:
+                time.sleep(0.02)
+        if status is not None:  # what is left in the pipes (not waiting for processes the build code started)
+            until = time.monotonic() + 0.5
+            for key, _ in selector.select(timeout=0):
+                while time.monotonic() < until and _pump(key.fd, streams[key.fd], drain=True):
+                    pass
+    finally:
+        selector.close()
+        _kill_group(child)
+        for forward in streams.values():
+            forward.close()
+        child.stdout.close()
+        child.stderr.close()
+    return status, time.monotonic() - start
+
+
+def _pump(fd, forward, drain=False) -> bool:
+    """Read what is there; False at end of file."""
+    try:
+        data = os.read(fd, 1 << 16)
+    except BlockingIOError:
+        return False if drain else True
+    if not data:
+        return False
+    forward.write(data)
+    return True
+
+
+class _Forward:
+    """Copies the child's bytes to a text stream, up to FORWARD_LIMIT; counts the rest."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.shown = self.dropped = 0
+
+    def write(self, data: bytes):
+        room = max(0, FORWARD_LIMIT - self.shown)
+        self.shown += min(room, len(data))
+        self.dropped += len(data) - min(room, len(data))
+        if room:
+            self.stream.write(self.decoder.decode(data[:room]))
+            self.stream.flush()
+
+    def close(self):
+        if self.dropped:
+            print(f"(the build code wrote {self.dropped:,} more bytes here; not shown)", file=self.stream)
+
+
+def _kill_group(child):
+    """End the child and whatever it started (its own process group), and reap it."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        child.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover - a process in uninterruptible sleep
+        pass
+
+
+def _what_happened(status, elapsed, timeout, workdir, path) -> str:
+    """Why the child left no result, in words."""
+    where = _fault_location(os.path.join(workdir, "fault.txt"), path)
+    if status is None:
+        return (f"the build code did not finish within {timeout:g} s (--build-timeout; an endless loop, or "
+                f"waiting for something?){where}; it was stopped")
+    if status < 0:
+        sig = -status
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        what = _SIGNAL_NOTES.get(sig, f"ended by {name}")
+        return f"the process running the build code {what}{where}; no network was captured"
+    return (f"the build code ended its process (os._exit or an interpreter exit, status {status}){where} before "
+            f"the network was captured")
+
+
+def _fault_location(fault_file, path) -> str:
+    """`` at build.py:12`` from Python's fault handler dump (a crash), the innermost frame of the user's."""
+    try:
+        with open(fault_file, encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return ""
+    from .network_file import _machinery
+
+    frames = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith('File "') and '", line ' in line:
+            filename, _, rest = line[len('File "'):].partition('", line ')
+            frames.append((filename, rest.split()[0]))
+    for filename, lineno in frames:  # the dump lists the innermost frame first
+        if not _machinery(filename):
+            return f" at {os.path.basename(filename)}:{lineno}"
+    return ""
+
+
+def _read_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _remove(workdir):
+    import shutil
+
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+# -- the child ---------------------------------------------------------------------------------------
+def main(workdir: str):
+    import faulthandler
+    import warnings
+
+    fault = open(os.path.join(workdir, "fault.txt"), "w")
+    faulthandler.enable(fault)
+    sys.dont_write_bytecode = True
+    warnings.simplefilter("default")
+    warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # no KeyboardInterrupt half-way through writing the result
+    request = _read_json(os.path.join(workdir, "request.json"))
+    try:
+        result = _build(request)
+    except BaseException as e:  # the build code's own failures are already NetworkErrors naming its line
+        result = {"error": _message(e, request["spec"].rpartition(":")[0])}
+    _write_result(workdir, result)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    os._exit(0)  # threads the build code started do not keep this process
+
+
+def _build(request):
+    from ..errors import ExportError
+    from .network_file import capture_network
+
+    report = {}
+    try:
+        with _initial_values_as_zeros(request["lasagne"]):
+            graph = capture_network(request["spec"], request["lasagne"],
+                                    input_shapes={k: tuple(v) for k, v in request["input_shapes"]} or None,
+                                    options=request["options"], python2=request["python2"],
+                                    gpu_modules=request["gpu_modules"], report=report)
+    except ExportError as e:
+        return {"error": str(e), "report": report}
+    return {"graph": graph.to_dict(), "report": report}
+
+
+class _initial_values_as_zeros:
+    """On the Theano-free Lasagne, Lasagne's initialisers hand out zeros instead of random draws
+    (``np.zeros`` pages cost no memory until written): the capture needs shapes only."""
+
+    def __init__(self, implementation):
+        self.implementation = implementation
+        self.undo = None
+
+    def __enter__(self):
+        from .network_file import select_lasagne
+
+        if select_lasagne(self.implementation) != "compat":
+            return self
+        import numpy as np
+
+        import lasagne.init
+        from lasagne.utils import floatX
+
+        cls = lasagne.init.Initializer
+        original = cls.__call__
+        dtype = floatX(np.zeros(0)).dtype
+
+        def zeros(self, shape):
+            return np.zeros(tuple(shape), dtype=dtype)
+
+        cls.__call__ = zeros
+        self.undo = lambda: setattr(cls, "__call__", original)
+        return self
+
+    def __exit__(self, *exc):
+        if self.undo:
+            self.undo()
+
+
+def _message(e: BaseException, path: str) -> str:
+    """A failure outside the build code's own calls (those are NetworkErrors already): the build code
+    interrupting itself (KeyboardInterrupt, sys.exit from a thread or a property), no memory left,
+    or the capture failing."""
+    from .network_file import _failure, _where
+
+    if isinstance(e, MemoryError):
+        return f"{path}: out of memory while building the network ({_where(e)})"
+    if isinstance(e, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+        return f"{path}: the build code {_failure(e)}"
+    return f"{path}: capturing the network failed: {_where(e)}"
+
+
+def _write_result(workdir, result):
+    tmp = os.path.join(workdir, "result.json.partial")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(result, f)
+    os.replace(tmp, os.path.join(workdir, "result.json"))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
