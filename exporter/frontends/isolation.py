@@ -33,13 +33,14 @@ DEFAULT_TIMEOUT = 600.0  # seconds of build time (--build-timeout)
 FORWARD_LIMIT = 1 << 20  # bytes of the build code's stdout (and of its stderr) shown
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _SIGNAL_NOTES = {
-    signal.SIGKILL: "killed (SIGKILL: the system kills a process this way when memory runs out)",
+    signal.SIGKILL: "was killed (SIGKILL: the system kills a process this way when memory runs out)",
     signal.SIGSEGV: "crashed (SIGSEGV, segmentation fault)",
     signal.SIGBUS: "crashed (SIGBUS)",
     signal.SIGABRT: "aborted (SIGABRT)",
     signal.SIGFPE: "crashed (SIGFPE)",
     signal.SIGILL: "crashed (SIGILL)",
 }
+_WHERE_ARE_YOU = signal.SIGUSR2  # asks the child's fault handler where it is, before a timeout ends it
 
 
 class BuildResult:
@@ -179,6 +180,7 @@ def _run_child(workdir, timeout, stdout, stderr):
         while True:
             left = None if timeout is None else start + timeout - time.monotonic()
             if left is not None and left <= 0:
+                _ask_where(child, workdir)
                 break
             open_fds = selector.get_map()
             if open_fds:
@@ -238,6 +240,25 @@ class _Forward:
             print(f"(the build code wrote {self.dropped:,} more bytes here; not shown)", file=self.stream)
 
 
+def _ask_where(child, workdir):
+    """Before stopping a child that ran out of time: have its fault handler write where it is."""
+    fault = os.path.join(workdir, "fault.txt")
+    try:
+        size = os.path.getsize(fault)
+        child.send_signal(_WHERE_ARE_YOU)
+    except OSError:
+        return
+    until = time.monotonic() + 1.0
+    while time.monotonic() < until and child.poll() is None:
+        time.sleep(0.02)
+        try:
+            if os.path.getsize(fault) > size:
+                time.sleep(0.05)  # let it finish the dump
+                return
+        except OSError:
+            return
+
+
 def _kill_group(child):
     """End the child and whatever it started (its own process group), and reap it."""
     try:
@@ -255,14 +276,14 @@ def _what_happened(status, elapsed, timeout, workdir, path) -> str:
     where = _fault_location(os.path.join(workdir, "fault.txt"), path)
     if status is None:
         return (f"the build code did not finish within {timeout:g} s (--build-timeout; an endless loop, or "
-                f"waiting for something?){where}; it was stopped")
+                f"waiting for something?); it was stopped{where}")
     if status < 0:
         sig = -status
         try:
             name = signal.Signals(sig).name
         except ValueError:
             name = f"signal {sig}"
-        what = _SIGNAL_NOTES.get(sig, f"ended by {name}")
+        what = _SIGNAL_NOTES.get(sig, f"was ended by {name}")
         return f"the process running the build code {what}{where}; no network was captured"
     return (f"the build code ended its process (os._exit or an interpreter exit, status {status}){where} before "
             f"the network was captured")
@@ -309,7 +330,8 @@ def main(workdir: str):
     import warnings
 
     fault = open(os.path.join(workdir, "fault.txt"), "w")
-    faulthandler.enable(fault)
+    faulthandler.enable(fault)  # a crash writes where it happened
+    faulthandler.register(_WHERE_ARE_YOU, file=fault, all_threads=True)
     sys.dont_write_bytecode = True
     warnings.simplefilter("default")
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"

@@ -1,0 +1,228 @@
+"""Python 2 build files: translated in memory (fissix), Python 2's numbers kept, nothing written.
+
+The snippets and build files here are Python 2 written for these tests; each construct is run
+through the translation and executed, and the build files go through the real command line
+(``--lasagne compat``) so their networks' shapes show what Python 2 computed.
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import onnx
+import pytest
+
+from exporter.frontends import py2
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_py2(source, name="snippet.py"):
+    """Translate ``source`` (Python 2), run it, return its namespace."""
+    code, translated = py2.compile_user_source(textwrap.dedent(source).encode(), name, python2=True)
+    assert translated
+    namespace = dict(py2.NAMESPACE, __name__="snippet")
+    exec(code, namespace)
+    return namespace
+
+
+# -- each construct ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("expr, expected", [
+    ("7 / 2", 3), ("-7 / 2", -4), ("7.0 / 2", 3.5), ("7 / 2.0", 3.5), ("64 / 4 * 3 / 2", 24),
+    ("(3 * 5) / 2 * 7 / 3", 16), ("7 // 2", 3), ("2 ** 3 / 3", 2), ("True / 1", 1),
+])
+def test_integer_division_floors_and_float_division_divides(expr, expected):
+    result = run_py2(f"x = {expr}\n")["x"]
+    assert result == expected and type(result) is type(expected)
+
+
+def test_integer_division_of_numpy_integers_and_arrays_floors():
+    ns = run_py2("""
+        import numpy as np
+        a = np.int64(7) / 2
+        b = np.array([7, 9]) / 2
+        c = np.array([7.0, 9.0]) / 2
+        d = np.float32(7) / np.int32(2)
+    """)
+    assert ns["a"] == 3 and ns["b"].tolist() == [3, 4] and ns["c"].tolist() == [3.5, 4.5] and ns["d"] == 3.5
+
+
+def test_in_place_division_and_future_division():
+    assert run_py2("x = 9\nx /= 2\n")["x"] == 4
+    assert run_py2("from __future__ import division\nx = 9 / 2\n")["x"] == 4.5
+
+
+def test_print_statement_backticks_and_except_comma(capsys):
+    ns = run_py2("""
+        print "filters", 64 / 4
+        s = `3`
+        try:
+            raise ValueError("x")
+        except ValueError, e:
+            caught = str(e)
+    """)
+    assert capsys.readouterr().out == "filters 16\n"
+    assert ns["s"] == "3" and ns["caught"] == "x"
+
+
+def test_lists_where_python2_returned_lists():
+    ns = run_py2("""
+        d = {"conv": 16}
+        first = d.keys()[0]
+        doubled = map(lambda v: v * 2, [1, 2, 3])[2]
+        pair = zip([1, 2], [3, 4])[1]
+        third = range(10)[3]
+        total = 0
+        for i in xrange(4):
+            total += i
+        odd = filter(lambda v: v % 2, [1, 2, 3])[1]
+    """)
+    assert (ns["first"], ns["doubled"], ns["pair"], ns["third"], ns["total"], ns["odd"]) == ("conv", 6, (2, 4), 3, 6, 3)
+
+
+def test_renamed_modules_and_string_constants():
+    ns = run_py2("""
+        import cPickle
+        import urllib2
+        import string
+        from string import letters, uppercase as upper
+        blob = cPickle.dumps([1, 2])
+        opener = urllib2.urlopen
+        chars = string.letters[:3] + string.lowercase[-1] + letters[-1] + upper[0]
+    """)
+    import pickle
+    import urllib.request
+
+    assert pickle.loads(ns["blob"]) == [1, 2] and ns["opener"] is urllib.request.urlopen
+    assert ns["chars"] == "abczZA"
+
+
+@pytest.mark.parametrize("expr, expected", [
+    ("round(2.5)", 3.0), ("round(-2.5)", -3.0), ("round(0.5)", 1.0), ("round(2.675, 2)", 2.67), ("round(7)", 7.0),
+    ("int(round(64 * 0.5 + 0.5))", 33), ("round(1250, -2)", 1300.0),
+])
+def test_round_is_python2s(expr, expected):
+    value = run_py2(f"x = {expr}\n")["x"]
+    assert value == expected and type(value) is type(expected)
+
+
+def test_long_literals_octal_and_not_equal():
+    ns = run_py2("x = 10L + 0777\ny = 1 <> 2\nu = unicode('a')\n")
+    assert ns["x"] == 10 + 0o777 and ns["y"] is True and ns["u"] == "a"
+
+
+def test_valid_python3_is_left_alone_unless_asked():
+    code, translated = py2.compile_user_source(b"x = 7 / 2\n", "a.py")
+    ns = {}
+    exec(code, ns)
+    assert not translated and ns["x"] == 3.5
+
+
+def test_a_file_invalid_in_both_gets_python3s_syntax_error():
+    with pytest.raises(SyntaxError) as info:
+        py2.compile_user_source(b"def build(:\n    pass\n", "broken.py")
+    assert info.value.filename == "broken.py" and info.value.lineno == 1
+
+
+def test_tabs_in_indentation_count_eight_columns():
+    ns = run_py2("def f():\n        x = 1\n\treturn x + 1\ny = f()\n")
+    assert ns["y"] == 2
+
+
+# -- through the command line ----------------------------------------------------------------------
+BUILD = '''\
+import cPickle, string
+import lasagne
+from lasagne.layers import InputLayer, Conv2DLayer, DenseLayer, MaxPool2DLayer, ConcatLayer
+from helpers import branch_widths
+
+
+def build(num_filters=64, classes=10):
+    print "building with", num_filters / 4, "filters", `classes`
+    widths = branch_widths(num_filters)
+    l = InputLayer((None, 3, 12, 12), name="input")
+    branches = []
+    for i in xrange(len(widths)):
+        branches.append(Conv2DLayer(l, widths[i], 3, pad=1, name="branch%d" % i))
+    l = ConcatLayer(branches, name="concat")
+    l = MaxPool2DLayer(l, 12 / 5, name="pool")
+    sizes = {"fc": num_filters / 3}
+    try:
+        hidden = sizes.keys()[0]
+    except IndexError, e:
+        raise
+    l = DenseLayer(l, sizes[hidden], name=hidden)
+    return DenseLayer(l, int(round(classes * 0.25)), name=string.letters[15] + "rob")
+'''
+
+HELPERS = '''\
+def branch_widths(n):
+    return map(lambda d: n / d, [4, 8])
+'''
+
+
+@pytest.fixture
+def project(tmp_path):
+    (tmp_path / "net.py").write_text(BUILD)
+    (tmp_path / "helpers.py").write_text(HELPERS)
+    return tmp_path
+
+
+def cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "exporter", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+def test_python2_build_file_captures_python2_shapes(project):
+    before = sorted(os.listdir(project))
+    r = cli("capture", "--network", f"{project / 'net.py'}:build", "--lasagne", "compat", "--out", project / "a.json")
+    assert r.returncode == 0, r.stderr
+    notes = [l for l in r.stdout.splitlines() if "read as Python 2" in l]
+    assert notes == ["note: net.py, helpers.py read as Python 2 (translated to Python 3 in memory; / between "
+                     "integers floors as in Python 2)"], r.stdout
+    assert "building with 16 filters 10" in r.stdout  # the print statement ran, with 64 / 4 == 16
+    manifest = json.loads((project / "a.json").read_text())
+    layers = {l["name"]: l for l in manifest["layers"]}
+    assert layers["branch0"]["attrs"]["num_filters"] == 16 and layers["branch1"]["attrs"]["num_filters"] == 8
+    assert layers["pool"]["attrs"]["pool_size"] == [2, 2]  # 12 / 5 == 2
+    assert layers["fc"]["attrs"]["num_units"] == 21  # 64 / 3 == 21
+    assert layers["prob"]["attrs"]["num_units"] == 3  # int(round(2.5)) == 3 in Python 2 (2 in Python 3)
+    assert manifest["build"] == {"read_as_python2": ["net.py", "helpers.py"]}
+    # nothing written beside the user's files: no __pycache__, no 2to3 backups
+    assert sorted(os.listdir(project)) == sorted(before + ["a.json"])
+
+
+def test_python2_export_records_it_and_runs(project):
+    shapes = [(16, 3, 3, 3), (16,), (8, 3, 3, 3), (8,), (24 * 6 * 6, 21), (21,), (21, 3), (3,)]
+    rng = np.random.default_rng(0)
+    np.savez(project / "model.npz", *[rng.standard_normal(s).astype(np.float32) for s in shapes])
+    r = cli(project / "model.npz", project / "out.onnx", "--network", f"{project / 'net.py'}:build", "--lasagne",
+            "compat", "-q")
+    assert r.returncode == 0 and r.stdout == "building with 16 filters 10\n", (r.stdout, r.stderr)
+    meta = {p.key: p.value for p in onnx.load(project / "out.onnx").metadata_props}
+    assert json.loads(meta["lasagne2onnx.read_as_python2"]) == ["net.py", "helpers.py"]
+    assert "__pycache__" not in os.listdir(project)
+
+
+def test_error_in_python2_code_names_the_users_line(project):
+    (project / "bad.py").write_text("import lasagne\n\ndef build():\n    print 'x'\n    return 1 / 0\n")
+    r = cli("capture", "--network", f"{project / 'bad.py'}:build", "--lasagne", "compat", "--out", project / "a.json")
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert "raised ZeroDivisionError" in lines[0] and lines[0].endswith(" at bad.py:5 (read as Python 2)"), lines
+    assert not (project / "a.json").exists()
+
+
+def test_python2_flag_reads_valid_python3_as_python2(project):
+    (project / "ints.py").write_text(textwrap.dedent('''\
+        from lasagne.layers import InputLayer, DenseLayer
+        def build(n=10):
+            return DenseLayer(InputLayer((None, 4), name="input"), n / 4, name="fc")
+    '''))
+    args = ["capture", "--network", f"{project / 'ints.py'}:build", "--lasagne", "compat", "--out", project / "a.json"]
+    r = cli(*args)  # valid Python 3: 10 / 4 is 2.5, which Lasagne refuses as a number of units
+    assert r.returncode == 2 and "ints.py:3" in r.stderr, r.stderr
+    r = cli(*args, "--python2")
+    assert r.returncode == 0, r.stderr
+    assert json.loads((project / "a.json").read_text())["layers"][1]["attrs"]["num_units"] == 2
