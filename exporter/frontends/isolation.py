@@ -28,6 +28,7 @@ import tempfile
 import time
 
 from ..errors import NetworkError
+from .network_file import parse_spec
 
 DEFAULT_TIMEOUT = 600.0  # seconds of build time (--build-timeout)
 FORWARD_LIMIT = 1 << 20  # bytes of the build code's stdout (and of its stderr) shown
@@ -47,10 +48,12 @@ class BuildResult:
     """What one build in a child returned: the graph (``manifest`` dict) and ``report`` (see
     :func:`network_file.capture_network`), or ``error`` (a one-line message)."""
 
-    def __init__(self, data: dict):
+    def __init__(self, data: dict, shown_path: tuple = ("", "")):
         self.manifest = data.get("graph")
         self.report = data.get("report", {})
         self.error = data.get("error")
+        if self.error and shown_path[0]:  # the build file as the user named it, not as the child was given it
+            self.error = self.error.replace(*shown_path)
 
     def graph(self, origin: str):
         from ..ir import LayerGraph
@@ -80,15 +83,24 @@ def capture_isolated(spec: str, implementation: str = "auto", input_shapes=None,
     refuse when the two builds compute differently).  ``notify`` prints a one-line note."""
     from .cudnn import differences, refusal
 
-    path, _ = _resolved(spec)
+    _resolved(spec)
+    path = parse_spec(spec)[0]  # for messages: as the user wrote it
     if timeout is not None and timeout <= 0:
         timeout = None
 
     def build(implementation, gpu_modules):
         return build_in_child(spec, implementation, input_shapes, options, python2, gpu_modules, timeout)
 
-    result = _succeeded(build(implementation, "block" if cudnn == "no" else "allow"))
+    result = build(implementation, "block" if cudnn == "no" else "allow")
     attempts = result.report.get("gpu_modules_imported") or {}
+    if result.error and attempts and not cudnn and any(attempts.values()):
+        # e.g. a cuda-convnet layer that does not export: the build without the GPU modules may
+        other = build(implementation, "block")
+        if not other.error:
+            raise NetworkError(f"{result.error}; that is the network built where {' / '.join(sorted(attempts))} "
+                               f"imports (a GPU); where it does not, the build code builds one that exports: if the "
+                               f"weights were trained there, pass --cudnn no")
+    _succeeded(result)
     choice = None
     if attempts and cudnn:
         if cudnn == "yes" and not any(attempts.values()):
@@ -143,16 +155,15 @@ def build_in_child(spec: str, implementation: str = "auto", input_shapes=None, o
             json.dump(request, f)
         status, elapsed = _run_child(workdir, timeout, stdout or sys.stdout, stderr or sys.stderr)
         result = _read_json(os.path.join(workdir, "result.json"))
+        shown = parse_spec(spec)[0]
         if result is not None:
-            return BuildResult(result)
-        raise NetworkError(f"{path}: {_what_happened(status, elapsed, timeout, workdir, path)}")
+            return BuildResult(result, (path, shown))
+        raise NetworkError(f"{shown}: {_what_happened(status, elapsed, timeout, workdir, path)}")
     finally:
         _remove(workdir)
 
 
 def _resolved(spec: str):
-    from .network_file import parse_spec
-
     path, fn = parse_spec(spec)
     if not os.path.exists(path):
         raise NetworkError(f"{path}: network file not found")
