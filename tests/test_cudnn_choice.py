@@ -180,3 +180,28 @@ def test_each_choice_matches_theano_with_its_class(tmp_path, theano_references):
                 assert r.returncode == 0 and "OK: all 5 compared layers match" in r.stdout, r.stdout + r.stderr
             else:
                 assert r.returncode == 1 and "first divergence at layer 'conv1'" in r.stdout, r.stdout + r.stderr
+
+
+def test_check_builds_the_theano_reference_the_way_the_export_chose(tmp_path):
+    """``check --reference-python``: the old environment builds the network as the export recorded
+    (here PyPI's Lasagne 0.1 on a CPU, where lasagne.layers.dnn does not import)."""
+    from tests.reference import LEGACY_PYTHON, THEANO_FLAGS
+
+    weights = tmp_path / "model.npz"
+    rng = np.random.default_rng(3)
+    np.savez(weights, *[rng.standard_normal(s).astype(np.float32) for s in
+                        [(4, 3, 3, 3), (4,), (5, 4, 3, 2), (5,), (45, 3), (3,)]])
+    network = PROBE + ":build_lasagne01"
+    env = dict(os.environ, THEANO_FLAGS=THEANO_FLAGS, PYTHONWARNINGS="ignore")
+    for choice in ("no", "yes"):
+        out = tmp_path / f"{choice}.onnx"
+        assert cli(weights, out, "--network", network, "--lasagne", "compat", "--cudnn", choice,
+                   "--no-optimize", "-q").returncode == 0
+        r = subprocess.run([sys.executable, "-m", "exporter", "check", str(out), "--against", weights, "--network",
+                            network, "--reference-python", LEGACY_PYTHON], capture_output=True, text=True,
+                           cwd=ROOT, env=env)
+        if choice == "no":
+            assert r.returncode == 0 and "OK: all 4 compared layers match" in r.stdout, r.stdout + r.stderr
+        else:  # that Theano cannot build the cuDNN network: said, not compared with the other one
+            line = error_line(r)
+            assert "--cudnn yes" in line and "lasagne.layers.dnn" in line and "cannot be imported" in line, line

@@ -22,3 +22,11 @@ def build():
     l = ConvLayer(l, 5, (3, 2), stride=2, nonlinearity=lasagne.nonlinearities.tanh, name="conv2")
     l = ConvLayer(l, 5, 2, flip_filters=True, name="conv_fixed")
     return DenseLayer(l, 3, nonlinearity=lasagne.nonlinearities.softmax, name="prob")
+
+
+def build_lasagne01():
+    """The same probe with Lasagne 0.1's arguments only (no flip_filters), for PyPI's Lasagne."""
+    l = InputLayer((None,) + INPUT_SHAPE[1:], name="input")
+    l = ConvLayer(l, 4, 3, pad=1, name="conv1")
+    l = ConvLayer(l, 5, (3, 2), stride=2, nonlinearity=lasagne.nonlinearities.tanh, name="conv2")
+    return DenseLayer(l, 3, nonlinearity=lasagne.nonlinearities.softmax, name="prob")
