@@ -64,11 +64,13 @@ def run(args):
     from ..model_io import save_model
     from ..weights import bind_weights, embed_manifest, load_weights
 
+    # build code runs (in a child process) before the weights are read: the two never share the memory
+    graph = load_architecture(args, None) if args.network else None
     weights, embedded, extras = load_weights(args.weights, trust_pickle=args.trust_pickle)
     if args.embed_manifest and not zipfile.is_zipfile(args.weights):
         raise NetworkError(f"--embed-manifest: {args.weights} is a pickle; the manifest can only be stored in an .npz "
                           f"(keep it apart with 'capture --out ARCH.json' and pass --manifest ARCH.json)")
-    graph = load_architecture(args, embedded)
+    graph = graph or load_architecture(args, embedded)
     bound = bind_weights(graph, weights, args.weights)
     del weights
     n_params = sum(int(np.prod(a.shape)) for a in bound.values())

@@ -378,14 +378,17 @@ def _build(request):
 
 
 class _initial_values_as_zeros:
-    """On the Theano-free Lasagne, Lasagne's initialisers hand out zeros instead of random draws
-    (``np.zeros`` pages cost no memory until written): the capture needs shapes only."""
+    """On the Theano-free Lasagne, a parameter that a Lasagne initialiser would fill starts as zeros
+    instead, held without a copy: ``np.zeros`` pages cost no memory until written, and the capture
+    needs shapes only (the export takes every value from the weights file)."""
 
     def __init__(self, implementation):
         self.implementation = implementation
         self.undo = None
 
     def __enter__(self):
+        import numbers
+
         from .network_file import select_lasagne
 
         if select_lasagne(self.implementation) != "compat":
@@ -393,17 +396,21 @@ class _initial_values_as_zeros:
         import numpy as np
 
         import lasagne.init
-        from lasagne.utils import floatX
+        import lasagne.utils
+        from lasagne._shared import SharedVariable
 
-        cls = lasagne.init.Initializer
-        original = cls.__call__
-        dtype = floatX(np.zeros(0)).dtype
+        original = lasagne.utils.create_param
 
-        def zeros(self, shape):
-            return np.zeros(tuple(shape), dtype=dtype)
+        def create_param(spec, shape, name=None):
+            shape = tuple(shape)
+            if isinstance(spec, lasagne.init.Initializer) and all(
+                    isinstance(d, numbers.Integral) and d > 0 for d in shape):  # else Lasagne's own error
+                spec = SharedVariable(np.zeros(shape, dtype=lasagne.utils.float_x()), borrow=True,
+                                      broadcastable=tuple(d == 1 for d in shape))
+            return original(spec, shape, name)
 
-        cls.__call__ = zeros
-        self.undo = lambda: setattr(cls, "__call__", original)
+        lasagne.utils.create_param = create_param
+        self.undo = lambda: setattr(lasagne.utils, "create_param", original)
         return self
 
     def __exit__(self, *exc):
