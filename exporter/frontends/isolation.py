@@ -122,6 +122,7 @@ def capture_isolated(spec: str, implementation: str = "auto", input_shapes=None,
                 raise NetworkError(refusal(path, lines, attempts))
             choice = "either"
     graph = result.graph(origin=f"{path} (captured)")
+    graph.source = graph.source.replace(_resolved(spec)[0], path, 1)  # the build file as the user named it
     if choice:
         graph.build["cudnn"] = choice
     translated = result.report.get("read_as_python2") or []

@@ -87,6 +87,13 @@ class UserSources(importlib.abc.MetaPathFinder):
         self.read_as_python2 = []  # absolute paths, in the order they were imported
 
     def find_spec(self, fullname, path=None, target=None):
+        if path is None:  # a top-level module: only if the folder has one of that name (a quick look first)
+            head = os.path.join(self.scope, fullname)
+            if not (os.path.exists(head + ".py") or os.path.exists(os.path.join(head, "__init__.py"))
+                    or os.path.basename(self.scope) == fullname):
+                return None
+        elif not any(_inside(os.path.join(p, "x"), self.scope) for p in path):
+            return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         origin = getattr(spec, "origin", None)
         if not origin or not origin.endswith(".py") or not _inside(origin, self.scope):
@@ -147,6 +154,7 @@ def _sources_for(path: str, python2: bool) -> UserSources:
 
 
 def _import_file(path: str, python2: bool = False):
+    path = os.path.abspath(path)  # tracebacks then tell the user's files by their absolute names
     sources = _sources_for(path, python2)
     package = _package_of(path)
     if package is not None:  # e.g. models/zoo/vgg16.py, which does `from ._vgg import build_vgg`
@@ -345,7 +353,7 @@ _LIBRARY_DIRS = tuple(sorted({os.path.abspath(p) for key in ("stdlib", "platstdl
 def _machinery(filename: str) -> bool:
     """Whether a traceback frame is ours, the standard library's or an installed package's (Lasagne,
     Theano, numpy) rather than the user's."""
-    if filename.startswith("<"):
+    if filename.startswith("<") or not os.path.isabs(filename):  # <frozen ...>, compiled code (_common.pyx)
         return True
     path = os.path.abspath(filename)
     return any(path.startswith(d + os.sep) for d in (_PACKAGE_DIR,) + _LIBRARY_DIRS)
