@@ -214,15 +214,77 @@ def test_error_in_python2_code_names_the_users_line(project):
     assert not (project / "a.json").exists()
 
 
-def test_python2_flag_reads_valid_python3_as_python2(project):
+def test_valid_python3_failing_as_python2_code_does_is_read_as_python2(project):
     (project / "ints.py").write_text(textwrap.dedent('''\
         from lasagne.layers import InputLayer, DenseLayer
         def build(n=10):
             return DenseLayer(InputLayer((None, 4), name="input"), n / 4, name="fc")
-    '''))
-    args = ["capture", "--network", f"{project / 'ints.py'}:build", "--lasagne", "compat", "--out", project / "a.json"]
-    r = cli(*args)  # valid Python 3: 10 / 4 is 2.5, which Lasagne refuses as a number of units
-    assert r.returncode == 2 and "ints.py:3" in r.stderr, r.stderr
-    r = cli(*args, "--python2")
+    '''))  # valid Python 3, where 10 / 4 is 2.5: no number of units
+    r = cli("capture", "--network", f"{project / 'ints.py'}:build", "--lasagne", "compat", "--out", project / "a.json")
     assert r.returncode == 0, r.stderr
+    assert "note: ints.py read as Python 2 (translated to Python 3 in memory; / between integers floors as in " \
+           "Python 2; as Python 3 it raised TypeError: 'float' object cannot be interpreted as an integer at " \
+           "ints.py:3)" in r.stdout, r.stdout
     assert json.loads((project / "a.json").read_text())["layers"][1]["attrs"]["num_units"] == 2
+
+
+def test_fractional_sizes_are_not_rounded_away(project):
+    (project / "pad.py").write_text(textwrap.dedent('''\
+        from lasagne.layers import InputLayer, Conv2DLayer, GlobalPoolLayer
+        def build(n=9):
+            l = InputLayer((None, 3, n / 2, n / 2), name="input")
+            return GlobalPoolLayer(Conv2DLayer(l, 4, 3, name="conv"), name="pool")
+    '''))  # Python 2: 4x4 images; read as Python 3 they are 4.5 wide, which Lasagne does not refuse
+    r = cli("capture", "--network", f"{project / 'pad.py'}:build", "--lasagne", "compat", "--out", project / "a.json")
+    assert r.returncode == 0, r.stderr
+    assert "as Python 3 it returned a network whose layer 'input' (InputLayer) has output shape (None, 3, 4.5, 4.5): " \
+           "a size that is not a whole number)" in r.stdout, r.stdout
+    assert json.loads((project / "a.json").read_text())["layers"][1]["output_shape"] == [None, 4, 2, 2]
+
+
+def test_python2_flag_reads_valid_python3_as_python2(project):
+    (project / "ints.py").write_text(textwrap.dedent('''\
+        from lasagne.layers import InputLayer, DenseLayer
+        def build(n=10):
+            return DenseLayer(InputLayer((None, 4), name="input"), int(n / 4 * 3), name="fc")
+    '''))  # both readings build: 7 units in Python 3, 6 in Python 2 (the one the weights were trained with)
+    args = ["capture", "--network", f"{project / 'ints.py'}:build", "--lasagne", "compat", "--out", project / "a.json"]
+    for extra, units in (([], 7), (["--python2"], 6)):
+        r = cli(*args, *extra)
+        assert r.returncode == 0, r.stderr
+        assert json.loads((project / "a.json").read_text())["layers"][1]["attrs"]["num_units"] == units
+        assert ("read as Python 2" in r.stdout) == bool(extra)
+
+
+def test_fractional_sizes_that_python2_would_not_fix_are_refused(project):
+    (project / "true_div.py").write_text(textwrap.dedent('''\
+        from __future__ import division
+        from lasagne.layers import InputLayer, Conv2DLayer, GlobalPoolLayer
+        def build(n=9):
+            return GlobalPoolLayer(Conv2DLayer(InputLayer((None, 3, n / 2, n / 2), name="input"), 4, 3, name="c"))
+    '''))
+    r = cli("capture", "--network", f"{project / 'true_div.py'}:build", "--lasagne", "compat", "--out",
+            project / "a.json")
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and not (project / "a.json").exists(), r.stderr
+    assert "layer 'input' (InputLayer) has output shape (None, 3, 4.5, 4.5): a size that is not a whole number" \
+        in lines[0]
+
+
+def _raise(source):
+    try:
+        exec(source, {})
+    except Exception as e:
+        return e
+    raise AssertionError(f"{source!r} did not raise")
+
+
+@pytest.mark.parametrize("source, python2", [
+    ("xrange(3)", True), ("import cPickle", True), ("{'a': 1}.keys()[0]", True), ("map(str, [1])[0]", True),
+    ("range(3)[0] = 1", True), ("{}.iteritems()", True), ("import string; string.letters", True),
+    ("from itertools import izip", True), ("import numpy; numpy.zeros((2, 2.5))", True),
+    ("undefined_name", False), ("import no_such_module_anywhere", False), ("[1][2]", False), ("int('x')", False),
+    ("{}['k']", False), ("x = None; x[0]", False),
+])
+def test_failures_that_python2_code_has_when_read_as_python3(source, python2):
+    assert py2.looks_like_python2(_raise(source)) is python2

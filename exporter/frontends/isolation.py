@@ -92,6 +92,13 @@ def capture_isolated(spec: str, implementation: str = "auto", input_shapes=None,
         return build_in_child(spec, implementation, input_shapes, options, python2, gpu_modules, timeout)
 
     result = build(implementation, "block" if cudnn == "no" else "allow")
+    python3_failure = None
+    if result.error and result.report.get("looks_python2"):  # valid Python 3 that fails as Python 2 code does
+        python2 = True
+        retry = build(implementation, "block" if cudnn == "no" else "allow")
+        if not retry.error:
+            python3_failure, result = result.error, retry
+        python2 = bool(python3_failure)
     attempts = result.report.get("gpu_modules_imported") or {}
     if result.error and attempts and not cudnn and any(attempts.values()):
         # e.g. a cuda-convnet layer that does not export: the build without the GPU modules may
@@ -129,8 +136,15 @@ def capture_isolated(spec: str, implementation: str = "auto", input_shapes=None,
     if translated:
         graph.build["read_as_python2"] = [os.path.basename(f) for f in translated]
         if notify:
+            why = ""
+            if python3_failure:  # "...: the build function raised TypeError: ... at models.py:129"
+                for marker, said in ((": the build function ", "it "), (": importing the network file failed: ",
+                                                                       "importing it failed: "), (": ", "")):
+                    if marker in python3_failure:
+                        why = f"; as Python 3 {said}{python3_failure.split(marker, 1)[1]}"
+                        break
             notify(f"note: {', '.join(os.path.basename(f) for f in translated)} read as Python 2 (translated to "
-                   f"Python 3 in memory; / between integers floors as in Python 2)")
+                   f"Python 3 in memory; / between integers floors as in Python 2{why})")
     return graph
 
 

@@ -25,7 +25,7 @@ import sysconfig
 import traceback
 
 from ..errors import ExportError, NetworkError
-from .lasagne_live import capture, network_output
+from .lasagne_live import capture, layer_names, network_output
 
 # modules that import only on a machine with a GPU (cuDNN, GpuCorrMM, cuda-convnet)
 GPU_MODULES = ("lasagne.layers.dnn", "lasagne.layers.corrmm", "lasagne.layers.cuda_convnet")
@@ -221,6 +221,20 @@ def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_
     chosen = select_lasagne(implementation)
     report = {} if report is None else report
     report["lasagne"] = chosen
+    try:
+        return _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_modules, report)
+    except NetworkError as e:
+        # read as Python 3, did it fail the way Python 2 code does? (the caller may read it as Python 2)
+        cause = e.__cause__ if e.__cause__ is not None else e
+        main = os.path.abspath(parse_spec(spec)[0])
+        if not python2 and main not in report.get("read_as_python2", ()):
+            from .py2 import looks_like_python2
+
+            report["looks_python2"] = looks_like_python2(cause)
+        raise
+
+
+def _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_modules, report):
     with gpu_module_probe(block=gpu_modules == "block") as attempts:
         report["gpu_modules_imported"] = attempts
         try:
@@ -248,10 +262,32 @@ def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_
                 report["read_as_python2"] = read_as_python2(spec)
     _check_input_shapes_used(shapes, seen)
     net = network_output(net)  # a model-zoo dict: its last entry; its keys name its layers
+    _check_whole_sizes(spec, net)
 
     version = getattr(lasagne, "__version__", "?")
     source = f"{spec} (lasagne {version}, {chosen}" + (f", input shapes {shapes})" if shapes else ")")
     return capture(net, source=source, options=options)
+
+
+def _check_whole_sizes(spec, net):
+    """Refuse a layer whose output shape holds a fraction (2.5 channels: Python 2's integer ``/``
+    read as Python 3, typically), which would otherwise be rounded away unseen."""
+    import numbers
+
+    try:
+        import lasagne
+
+        layers = lasagne.layers.get_all_layers(net)
+    except Exception:  # not layers: capture says so
+        return
+    for name, layer in zip(layer_names(layers), layers):
+        shape = tuple(getattr(layer, "output_shape", ()) or ())
+        if any(isinstance(d, numbers.Real) and not isinstance(d, numbers.Integral) and not float(d).is_integer()
+               for d in shape):
+            from .py2 import WHOLE_SIZES
+
+            raise NetworkError(f"{spec}: the build function returned a network whose layer {name!r} "
+                               f"({type(layer).__name__}) has output shape {shape}: {WHOLE_SIZES}")
 
 
 class _GpuModuleProbe(importlib.abc.MetaPathFinder):

@@ -60,6 +60,39 @@ def python2_round(number, ndigits=0):
 NAMESPACE = {PY2_DIVISION: python2_division, PY2_ROUND: python2_round}
 
 
+# -- telling Python 2 code that parses as Python 3 ------------------------------------------------------
+_PY2_NAMES = {"xrange", "unicode", "basestring", "long", "raw_input", "reduce", "unichr", "file", "execfile", "cmp",
+              "apply", "intern", "coerce", "buffer"}
+_PY2_MODULES = {"cPickle", "urllib2", "StringIO", "cStringIO", "Queue", "ConfigParser", "__builtin__", "httplib",
+                "HTMLParser", "cookielib", "urlparse", "Tkinter", "commands", "copy_reg", "SocketServer", "thread",
+                "dummy_thread", "anydbm", "dbhash", "htmlentitydefs", "robotparser", "xmlrpclib", "exceptions"}
+_PY2_MESSAGES = ("'float' object cannot be interpreted as an integer", "'range' object does not support item assignment", "indices must be integers or slices, not float",
+                 "has no attribute 'iteritems'", "has no attribute 'itervalues'", "has no attribute 'iterkeys'",
+                 "has no attribute 'has_key'", "has no attribute 'letters'", "has no attribute 'lowercase'",
+                 "has no attribute 'uppercase'", "has no attribute 'maketrans'", "has no attribute 'izip'",
+                 "has no attribute 'imap'", "has no attribute 'ifilter'", "cannot import name 'izip'",
+                 "cannot import name 'imap'", "cannot import name 'ifilter'", "cannot import name 'letters'")
+WHOLE_SIZES = "a size that is not a whole number"
+_SUBSCRIPTED = ("'dict_keys'", "'dict_values'", "'dict_items'", "'map'", "'zip'", "'filter'")
+
+
+def looks_like_python2(e: BaseException) -> bool:
+    """Whether ``e``, raised by code read as Python 3, is what Python 2 code does there: a Python 2
+    name or module, a list method on a view, a float where Python 2's ``/`` gave an int."""
+    if isinstance(e, NameError) and getattr(e, "name", None) in _PY2_NAMES:
+        return True
+    if isinstance(e, ImportError) and (getattr(e, "name", None) or "").split(".")[0] in _PY2_MODULES:
+        return True
+    text = str(e)
+    if WHOLE_SIZES in text:  # the capture's own check (exporter.frontends.network_file)
+        return True
+    if "object is not subscriptable" in text:
+        return text.startswith(_SUBSCRIPTED)
+    if "of int, got" in text:  # Lasagne's as_tuple given a float: "... an iterable of int, got 2.5 instead"
+        return True
+    return isinstance(e, (TypeError, AttributeError, ImportError, ValueError)) and any(m in text for m in _PY2_MESSAGES)
+
+
 # -- translation ----------------------------------------------------------------------------------
 def _fixers():
     """Our three fixers (fissix's BaseFix subclasses), built on first use: fissix is imported only
