@@ -288,3 +288,22 @@ def _raise(source):
 ])
 def test_failures_that_python2_code_has_when_read_as_python3(source, python2):
     assert py2.looks_like_python2(_raise(source)) is python2
+
+
+def test_python2_package_with_implicit_relative_imports(tmp_path):
+    pkg = tmp_path / "mynets"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "blocks.py").write_text("def width(n):\n    return n / 3\n")
+    (pkg / "net.py").write_text(textwrap.dedent('''\
+        import blocks                      # Python 2: the sibling module mynets.blocks
+        from lasagne.layers import InputLayer, DenseLayer
+
+        def build():
+            print "width", blocks.width(10)
+            return DenseLayer(InputLayer((None, 4), name="input"), blocks.width(10), name="fc")
+    '''))
+    r = cli("capture", "--network", f"{pkg / 'net.py'}:build", "--lasagne", "compat", "--out", tmp_path / "a.json")
+    assert r.returncode == 0 and "width 3" in r.stdout, r.stdout + r.stderr
+    assert json.loads((tmp_path / "a.json").read_text())["layers"][1]["attrs"]["num_units"] == 3
+    assert sorted(os.listdir(pkg)) == ["__init__.py", "blocks.py", "net.py"]
