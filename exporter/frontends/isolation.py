@@ -78,74 +78,89 @@ def add_build_arguments(parser):
 
 def capture_isolated(spec: str, implementation: str = "auto", input_shapes=None, options=None, python2=False,
                      cudnn: str | None = None, timeout: float | None = DEFAULT_TIMEOUT, notify=None):
-    """The layer graph of ``spec``'s network, built in a child process (two, for build code that
-    probes for cuDNN: see :mod:`exporter.frontends.cudnn`).  ``cudnn``: "yes", "no" or None (decide:
-    refuse when the two builds compute differently).  ``notify`` prints a one-line note."""
-    from .cudnn import differences, refusal
-
-    _resolved(spec)
-    path = parse_spec(spec)[0]  # for messages: as the user wrote it
-    if timeout is not None and timeout <= 0:
-        timeout = None
-
-    def build(implementation, gpu_modules):
-        return build_in_child(spec, implementation, input_shapes, options, python2, gpu_modules, timeout)
-
-    result = build(implementation, "block" if cudnn == "no" else "allow")
-    python3_failure = None
+    """The layer graph of ``spec``'s network, built in a child process (another, to read valid
+    Python 3 that fails as Python 2 code does as Python 2; another, for build code that probes for
+    cuDNN: see :mod:`exporter.frontends.cudnn`).  ``cudnn``: "yes", "no" or None (decide: refuse
+    when the two builds compute differently).  ``notify`` prints a one-line note."""
+    builds = _Builds(spec, implementation, input_shapes, options, python2, timeout)
+    gpu_modules = "block" if cudnn == "no" else "allow"
+    result, python3_failure = builds.run(gpu_modules=gpu_modules), None
     if result.error and result.report.get("looks_python2"):  # valid Python 3 that fails as Python 2 code does
-        python2 = True
-        retry = build(implementation, "block" if cudnn == "no" else "allow")
+        retry = builds.run(gpu_modules=gpu_modules, python2=True)
         if not retry.error:
-            python3_failure, result = result.error, retry
-        python2 = bool(python3_failure)
-    attempts = result.report.get("gpu_modules_imported") or {}
-    if result.error and attempts and not cudnn and any(attempts.values()):
-        # e.g. a cuda-convnet layer that does not export: the build without the GPU modules may
-        other = build(implementation, "block")
-        if not other.error:
-            raise NetworkError(f"{result.error}; that is the network built where {' / '.join(sorted(attempts))} "
-                               f"imports (a GPU); where it does not, the build code builds one that exports: if the "
-                               f"weights were trained there, pass --cudnn no")
-    _succeeded(result)
-    choice = None
-    if attempts and cudnn:
-        if cudnn == "yes" and not any(attempts.values()):
-            raise NetworkError(f"{path}: --cudnn yes, but {' / '.join(sorted(attempts))} cannot be imported with the "
-                               f"{result.report.get('lasagne')} Lasagne here (try --lasagne compat)")
-        choice = cudnn
-    elif attempts:
-        if any(attempts.values()):  # built with the GPU modules: now as on a machine without them
-            with_gpu, without_gpu = result, build(implementation, "block")
-            other = without_gpu
-        else:  # the real Lasagne on a machine without them: the Theano-free one has them
-            with_gpu, without_gpu = build("compat", "allow"), result
-            other = with_gpu
-        if other.error:  # the build code builds one way only
-            choice = "yes" if any(attempts.values()) else "no"
-        else:
-            lines = differences(with_gpu.manifest, without_gpu.manifest)
-            if lines:
-                raise NetworkError(refusal(path, lines, attempts))
-            choice = "either"
-    graph = result.graph(origin=f"{path} (captured)")
-    graph.source = graph.source.replace(_resolved(spec)[0], path, 1)  # the build file as the user named it
+            python3_failure, result, builds.python2 = result.error, retry, True
+    choice = _cudnn_choice(builds, result, cudnn)
+    graph = result.graph(origin=f"{builds.path} (captured)")
+    graph.source = graph.source.replace(builds.absolute, builds.path, 1)  # the build file as the user named it
     if choice:
         graph.build["cudnn"] = choice
-    translated = result.report.get("read_as_python2") or []
+    translated = [os.path.basename(f) for f in result.report.get("read_as_python2") or []]
     if translated:
-        graph.build["read_as_python2"] = [os.path.basename(f) for f in translated]
+        graph.build["read_as_python2"] = translated
         if notify:
-            why = ""
-            if python3_failure:  # "...: the build function raised TypeError: ... at models.py:129"
-                for marker, said in ((": the build function ", "it "), (": importing the network file failed: ",
-                                                                       "importing it failed: "), (": ", "")):
-                    if marker in python3_failure:
-                        why = f"; as Python 3 {said}{python3_failure.split(marker, 1)[1]}"
-                        break
-            notify(f"note: {', '.join(os.path.basename(f) for f in translated)} read as Python 2 (translated to "
-                   f"Python 3 in memory; / between integers floors as in Python 2{why})")
+            notify(f"note: {', '.join(translated)} read as Python 2 (translated to Python 3 in memory; / between "
+                   f"integers floors as in Python 2{_why(python3_failure)})")
     return graph
+
+
+class _Builds:
+    """Runs the build of one ``--network`` in a child, with settings a caller may vary per run."""
+
+    def __init__(self, spec, implementation, input_shapes, options, python2, timeout):
+        self.absolute = _resolved(spec)[0]
+        self.path = parse_spec(spec)[0]  # for messages: as the user wrote it
+        self.spec, self.implementation, self.input_shapes, self.options = spec, implementation, input_shapes, options
+        self.python2 = python2
+        self.timeout = None if timeout is not None and timeout <= 0 else timeout
+
+    def run(self, implementation=None, gpu_modules="allow", python2=None) -> "BuildResult":
+        return build_in_child(self.spec, implementation or self.implementation, self.input_shapes, self.options,
+                              self.python2 if python2 is None else python2, gpu_modules, self.timeout)
+
+
+def _cudnn_choice(builds, result, cudnn):
+    """"yes", "no", "either" or None (the build code does not ask for the GPU modules); raises the
+    build's error, or the refusal when the network depends on cuDNN and ``cudnn`` does not say."""
+    from .cudnn import differences, refusal
+
+    attempts = result.report.get("gpu_modules_imported") or {}
+    modules = " / ".join(sorted(attempts))
+    imported = any(attempts.values())
+    if result.error and attempts and not cudnn and imported:
+        # e.g. a cuda-convnet layer that does not export: the build without the GPU modules may
+        if not builds.run(gpu_modules="block").error:
+            raise NetworkError(f"{result.error}; that is the network built where {modules} imports (a GPU); where "
+                               f"it does not, the build code builds one that exports: if the weights were trained "
+                               f"there, pass --cudnn no")
+    _succeeded(result)
+    if not attempts:
+        return None
+    if cudnn:
+        if cudnn == "yes" and not imported:
+            raise NetworkError(f"{builds.path}: --cudnn yes, but {modules} cannot be imported with the "
+                               f"{result.report.get('lasagne')} Lasagne here (try --lasagne compat)")
+        return cudnn
+    if imported:  # built with the GPU modules: now as on a machine without them
+        with_gpu, without_gpu = result, builds.run(gpu_modules="block")
+    else:  # the real Lasagne on a machine without them: the Theano-free one has them
+        with_gpu, without_gpu = builds.run(implementation="compat"), result
+    if (without_gpu if imported else with_gpu).error:  # the build code builds one way only
+        return "yes" if imported else "no"
+    lines = differences(with_gpu.manifest, without_gpu.manifest)
+    if lines:
+        raise NetworkError(refusal(builds.path, lines, attempts))
+    return "either"
+
+
+def _why(python3_failure) -> str:
+    """``; as Python 3 it raised TypeError: ... at models.py:129`` from the Python 3 build's error."""
+    if not python3_failure:
+        return ""
+    for marker, said in ((": the build function ", "it "), (": importing the network file failed: ",
+                                                           "importing it failed: "), (": ", "")):
+        if marker in python3_failure:
+            return f"; as Python 3 {said}{python3_failure.split(marker, 1)[1]}"
+    return ""
 
 
 def _succeeded(result: BuildResult) -> BuildResult:
