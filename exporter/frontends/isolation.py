@@ -33,15 +33,15 @@ from .network_file import parse_spec
 DEFAULT_TIMEOUT = 600.0  # seconds of build time (--build-timeout)
 FORWARD_LIMIT = 1 << 20  # bytes of the build code's stdout (and of its stderr) shown
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_SIGNAL_NOTES = {
-    signal.SIGKILL: "was killed (SIGKILL: the system kills a process this way when memory runs out)",
-    signal.SIGSEGV: "crashed (SIGSEGV, segmentation fault)",
-    signal.SIGBUS: "crashed (SIGBUS)",
-    signal.SIGABRT: "aborted (SIGABRT)",
-    signal.SIGFPE: "crashed (SIGFPE)",
-    signal.SIGILL: "crashed (SIGILL)",
-}
-_WHERE_ARE_YOU = signal.SIGUSR2  # asks the child's fault handler where it is, before a timeout ends it
+_SIGNAL_NOTES = {getattr(signal, name): note for name, note in (
+    ("SIGKILL", "was killed (SIGKILL: the system kills a process this way when memory runs out)"),
+    ("SIGSEGV", "crashed (SIGSEGV, segmentation fault)"),
+    ("SIGBUS", "crashed (SIGBUS)"),
+    ("SIGABRT", "aborted (SIGABRT)"),
+    ("SIGFPE", "crashed (SIGFPE)"),
+    ("SIGILL", "crashed (SIGILL)"),
+) if hasattr(signal, name)}
+_WHERE_ARE_YOU = getattr(signal, "SIGUSR2", None)  # asks the child's fault handler where it is, before a timeout
 
 
 class BuildResult:
@@ -284,6 +284,8 @@ class _Forward:
 def _ask_where(child, workdir):
     """Before stopping a child that ran out of time: have its fault handler write where it is."""
     fault = os.path.join(workdir, "fault.txt")
+    if _WHERE_ARE_YOU is None:
+        return
     try:
         size = os.path.getsize(fault)
         child.send_signal(_WHERE_ARE_YOU)
@@ -303,7 +305,10 @@ def _ask_where(child, workdir):
 def _kill_group(child):
     """End the child and whatever it started (its own process group), and reap it."""
     try:
-        os.killpg(child.pid, signal.SIGKILL)
+        if hasattr(os, "killpg"):
+            os.killpg(child.pid, signal.SIGKILL)
+        else:  # pragma: no cover - no process groups (Windows): the child alone
+            child.kill()
     except (ProcessLookupError, PermissionError):
         pass
     try:
@@ -372,7 +377,8 @@ def main(workdir: str):
 
     fault = open(os.path.join(workdir, "fault.txt"), "w")
     faulthandler.enable(fault)  # a crash writes where it happened
-    faulthandler.register(_WHERE_ARE_YOU, file=fault, all_threads=True)
+    if _WHERE_ARE_YOU is not None:
+        faulthandler.register(_WHERE_ARE_YOU, file=fault, all_threads=True)
     sys.dont_write_bytecode = True
     warnings.simplefilter("default")
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
