@@ -415,7 +415,7 @@ def _where(e: BaseException, python2_files=()) -> str:
         loc = " (read as Python 2)"
     if isinstance(e, SystemExit):
         return f"sys.exit({e.code!r}){loc}"
-    return f"{type(e).__name__}: {e}{loc}"
+    return f"{type(e).__name__}{': ' if str(e) else ''}{e}{loc}"
 
 
 def _failure(e: BaseException, python2_files=()) -> str:
