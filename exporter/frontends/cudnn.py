@@ -74,3 +74,39 @@ def refusal(path: str, lines: list, modules) -> str:
             f"with cuDNN) than where it does not; the weights fit both, and the layers that differ are: "
             f"{'; '.join(shown)}. Say where the weights were trained: {FLAG} yes (with cuDNN) or {FLAG} no "
             f"(without, e.g. on a CPU)")
+
+
+def choose(builds, result, cudnn):
+    """"yes", "no", "either" or None (the build code does not ask for the GPU modules), given the
+    first build's ``result`` and ``--cudnn``; ``builds.run(...)`` builds again.  Raises the build's
+    error, or the refusal when the network depends on cuDNN and ``cudnn`` does not say."""
+    from ..errors import NetworkError
+
+    attempts = result.report.get("gpu_modules_imported") or {}
+    modules = " / ".join(sorted(attempts))
+    imported = any(attempts.values())
+    if result.error and attempts and not cudnn and imported:
+        # e.g. a cuda-convnet layer that does not export: the build without the GPU modules may
+        if not builds.run(gpu_modules="block").error:
+            raise NetworkError(f"{result.error}; that is the network built where {modules} imports (a GPU); where "
+                               f"it does not, the build code builds one that exports: if the weights were trained "
+                               f"there, pass --cudnn no")
+    if result.error:
+        raise NetworkError(result.error)
+    if not attempts:
+        return None
+    if cudnn:
+        if cudnn == "yes" and not imported:
+            raise NetworkError(f"{builds.path}: --cudnn yes, but {modules} cannot be imported with the "
+                               f"{result.report.get('lasagne')} Lasagne here (try --lasagne compat)")
+        return cudnn
+    if imported:  # built with the GPU modules: now as on a machine without them
+        with_gpu, without_gpu = result, builds.run(gpu_modules="block")
+    else:  # the real Lasagne on a machine without them: the Theano-free one has them
+        with_gpu, without_gpu = builds.run(implementation="compat"), result
+    if (without_gpu if imported else with_gpu).error:  # the build code builds one way only
+        return "yes" if imported else "no"
+    lines = differences(with_gpu.manifest, without_gpu.manifest)
+    if lines:
+        raise NetworkError(refusal(builds.path, lines, attempts))
+    return "either"

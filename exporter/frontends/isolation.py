@@ -1,19 +1,14 @@
 """User build code runs in a child process of its own; the exporter's process only gets its layer graph.
 
-The parent (:func:`capture_isolated`) starts ``python -m exporter.frontends.isolation WORKDIR``, in a
-session of its own, with stdin closed; it forwards the child's stdout and stderr as they come (at most
-:data:`FORWARD_LIMIT` bytes of each: a flood is drained, not shown) and waits at most ``timeout``
-seconds.  The child (:func:`main`) builds the network with :func:`network_file.capture_network`,
-writes ``result.json`` (the manifest, or the error) and ends with ``os._exit`` so that threads the
-build code left running cannot keep it alive.  Whatever the build code does to its process --
-``sys.exit``/``os._exit``, ``os.chdir``, closing or flooding stdout, signals, a segfault, being
-killed for memory, never returning -- the parent reports it as one :class:`NetworkError` naming the
-build file, and only the parent writes outputs.
-
-The child chooses the Lasagne exactly as the exporter did in-process (``--lasagne auto|real|compat``).
-On the Theano-free Lasagne it does not draw Lasagne's random initial values: parameters start as
-zeros (memory the system hands out only when written), since the export takes every value from the
-weights file; a VGG-16 build then costs no memory for its 138M parameters.
+:func:`capture_isolated` (what ``--network`` calls) runs each build through :func:`build_in_child`:
+``python -m exporter.frontends.build_worker WORKDIR`` in a session of its own, with stdin closed,
+its stdout and stderr forwarded as they come (at most :data:`FORWARD_LIMIT` bytes of each: a flood
+is drained, not shown), for at most ``timeout`` seconds.  Whatever the build code does to its
+process -- ``sys.exit``/``os._exit``, ``os.chdir``, closing or flooding stdout, signals, a segfault,
+being killed for memory, never returning -- is one :class:`NetworkError` naming the build file; only
+this process writes outputs.  A valid Python 3 build that fails as Python 2 code does is built again
+as Python 2 (:mod:`exporter.frontends.py2`), and build code that asks for the GPU-only Lasagne
+modules is built both ways (:mod:`exporter.frontends.cudnn`).
 """
 from __future__ import annotations
 
@@ -28,6 +23,8 @@ import tempfile
 import time
 
 from ..errors import NetworkError
+from .build_worker import WHERE_ARE_YOU, read_json
+from .cudnn import choose
 from .network_file import parse_spec
 
 DEFAULT_TIMEOUT = 600.0  # seconds of build time (--build-timeout)
@@ -41,7 +38,6 @@ _SIGNAL_NOTES = {getattr(signal, name): note for name, note in (
     ("SIGFPE", "crashed (SIGFPE)"),
     ("SIGILL", "crashed (SIGILL)"),
 ) if hasattr(signal, name)}
-_WHERE_ARE_YOU = getattr(signal, "SIGUSR2", None)  # asks the child's fault handler where it is, before a timeout
 
 
 class BuildResult:
@@ -89,7 +85,7 @@ def capture_isolated(spec: str, implementation: str = "auto", input_shapes=None,
         retry = builds.run(gpu_modules=gpu_modules, python2=True)
         if not retry.error:
             python3_failure, result, builds.python2 = result.error, retry, True
-    choice = _cudnn_choice(builds, result, cudnn)
+    choice = choose(builds, result, cudnn)
     graph = result.graph(origin=f"{builds.path} (captured)")
     graph.source = graph.source.replace(builds.absolute, builds.path, 1)  # the build file as the user named it
     if choice:
@@ -118,40 +114,6 @@ class _Builds:
                               self.python2 if python2 is None else python2, gpu_modules, self.timeout)
 
 
-def _cudnn_choice(builds, result, cudnn):
-    """"yes", "no", "either" or None (the build code does not ask for the GPU modules); raises the
-    build's error, or the refusal when the network depends on cuDNN and ``cudnn`` does not say."""
-    from .cudnn import differences, refusal
-
-    attempts = result.report.get("gpu_modules_imported") or {}
-    modules = " / ".join(sorted(attempts))
-    imported = any(attempts.values())
-    if result.error and attempts and not cudnn and imported:
-        # e.g. a cuda-convnet layer that does not export: the build without the GPU modules may
-        if not builds.run(gpu_modules="block").error:
-            raise NetworkError(f"{result.error}; that is the network built where {modules} imports (a GPU); where "
-                               f"it does not, the build code builds one that exports: if the weights were trained "
-                               f"there, pass --cudnn no")
-    _succeeded(result)
-    if not attempts:
-        return None
-    if cudnn:
-        if cudnn == "yes" and not imported:
-            raise NetworkError(f"{builds.path}: --cudnn yes, but {modules} cannot be imported with the "
-                               f"{result.report.get('lasagne')} Lasagne here (try --lasagne compat)")
-        return cudnn
-    if imported:  # built with the GPU modules: now as on a machine without them
-        with_gpu, without_gpu = result, builds.run(gpu_modules="block")
-    else:  # the real Lasagne on a machine without them: the Theano-free one has them
-        with_gpu, without_gpu = builds.run(implementation="compat"), result
-    if (without_gpu if imported else with_gpu).error:  # the build code builds one way only
-        return "yes" if imported else "no"
-    lines = differences(with_gpu.manifest, without_gpu.manifest)
-    if lines:
-        raise NetworkError(refusal(builds.path, lines, attempts))
-    return "either"
-
-
 def _why(python3_failure) -> str:
     """``; as Python 3 it raised TypeError: ... at models.py:129`` from the Python 3 build's error."""
     if not python3_failure:
@@ -161,12 +123,6 @@ def _why(python3_failure) -> str:
         if marker in python3_failure:
             return f"; as Python 3 {said}{python3_failure.split(marker, 1)[1]}"
     return ""
-
-
-def _succeeded(result: BuildResult) -> BuildResult:
-    if result.error:
-        raise NetworkError(result.error)
-    return result
 
 
 def build_in_child(spec: str, implementation: str = "auto", input_shapes=None, options=None, python2=False,
@@ -184,7 +140,7 @@ def build_in_child(spec: str, implementation: str = "auto", input_shapes=None, o
         with open(os.path.join(workdir, "request.json"), "w", encoding="utf-8") as f:
             json.dump(request, f)
         status, elapsed = _run_child(workdir, timeout, stdout or sys.stdout, stderr or sys.stderr)
-        result = _read_json(os.path.join(workdir, "result.json"))
+        result = read_json(os.path.join(workdir, "result.json"))
         shown = parse_spec(spec)[0]
         if result is not None:
             return BuildResult(result, (path, shown))
@@ -208,7 +164,7 @@ def _run_child(workdir, timeout, stdout, stderr):
     env["PYTHONDONTWRITEBYTECODE"] = "1"  # no .pyc beside the user's files
     env["PYTHONUNBUFFERED"] = "1"  # progress shows as it happens
     start = time.monotonic()
-    child = subprocess.Popen([sys.executable, "-m", "exporter.frontends.isolation", workdir],
+    child = subprocess.Popen([sys.executable, "-m", "exporter.frontends.build_worker", workdir],
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              start_new_session=True, env=env)
     streams = {child.stdout.fileno(): _Forward(stdout), child.stderr.fileno(): _Forward(stderr)}
@@ -284,11 +240,11 @@ class _Forward:
 def _ask_where(child, workdir):
     """Before stopping a child that ran out of time: have its fault handler write where it is."""
     fault = os.path.join(workdir, "fault.txt")
-    if _WHERE_ARE_YOU is None:
+    if WHERE_ARE_YOU is None:
         return
     try:
         size = os.path.getsize(fault)
-        child.send_signal(_WHERE_ARE_YOU)
+        child.send_signal(WHERE_ARE_YOU)
     except OSError:
         return
     until = time.monotonic() + 1.0
@@ -356,123 +312,7 @@ def _fault_location(fault_file, path) -> str:
     return ""
 
 
-def _read_json(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
 def _remove(workdir):
     import shutil
 
     shutil.rmtree(workdir, ignore_errors=True)
-
-
-# -- the child ---------------------------------------------------------------------------------------
-def main(workdir: str):
-    import faulthandler
-    import warnings
-
-    fault = open(os.path.join(workdir, "fault.txt"), "w")
-    faulthandler.enable(fault)  # a crash writes where it happened
-    if _WHERE_ARE_YOU is not None:
-        faulthandler.register(_WHERE_ARE_YOU, file=fault, all_threads=True)
-    sys.dont_write_bytecode = True
-    warnings.simplefilter("default")
-    warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # no KeyboardInterrupt half-way through writing the result
-    request = _read_json(os.path.join(workdir, "request.json"))
-    try:
-        result = _build(request)
-    except BaseException as e:  # the build code's own failures are already NetworkErrors naming its line
-        result = {"error": _message(e, request["spec"].rpartition(":")[0])}
-    _write_result(workdir, result)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except Exception:
-            pass
-    os._exit(0)  # threads the build code started do not keep this process
-
-
-def _build(request):
-    from ..errors import ExportError
-    from .network_file import capture_network
-
-    report = {}
-    try:
-        with _initial_values_as_zeros(request["lasagne"]):
-            graph = capture_network(request["spec"], request["lasagne"],
-                                    input_shapes={k: tuple(v) for k, v in request["input_shapes"]} or None,
-                                    options=request["options"], python2=request["python2"],
-                                    gpu_modules=request["gpu_modules"], report=report)
-    except ExportError as e:
-        return {"error": str(e), "report": report}
-    return {"graph": graph.to_dict(), "report": report}
-
-
-class _initial_values_as_zeros:
-    """On the Theano-free Lasagne, a parameter that a Lasagne initialiser would fill starts as zeros
-    instead, held without a copy: ``np.zeros`` pages cost no memory until written, and the capture
-    needs shapes only (the export takes every value from the weights file)."""
-
-    def __init__(self, implementation):
-        self.implementation = implementation
-        self.undo = None
-
-    def __enter__(self):
-        import numbers
-
-        from .network_file import select_lasagne
-
-        if select_lasagne(self.implementation) != "compat":
-            return self
-        import numpy as np
-
-        import lasagne.init
-        import lasagne.utils
-        from lasagne._shared import SharedVariable
-
-        original = lasagne.utils.create_param
-
-        def create_param(spec, shape, name=None):
-            shape = tuple(shape)
-            if isinstance(spec, lasagne.init.Initializer) and all(
-                    isinstance(d, numbers.Integral) and d > 0 for d in shape):  # else Lasagne's own error
-                spec = SharedVariable(np.zeros(shape, dtype=lasagne.utils.float_x()), borrow=True,
-                                      broadcastable=tuple(d == 1 for d in shape))
-            return original(spec, shape, name)
-
-        lasagne.utils.create_param = create_param
-        self.undo = lambda: setattr(lasagne.utils, "create_param", original)
-        return self
-
-    def __exit__(self, *exc):
-        if self.undo:
-            self.undo()
-
-
-def _message(e: BaseException, path: str) -> str:
-    """A failure outside the build code's own calls (those are NetworkErrors already): the build code
-    interrupting itself (KeyboardInterrupt, sys.exit from a thread or a property), no memory left,
-    or the capture failing."""
-    from .network_file import _failure, _where
-
-    if isinstance(e, MemoryError):
-        return f"{path}: out of memory while building the network ({_where(e)})"
-    if isinstance(e, (KeyboardInterrupt, SystemExit, GeneratorExit)):
-        return f"{path}: the build code {_failure(e)}"
-    return f"{path}: capturing the network failed: {_where(e)}"
-
-
-def _write_result(workdir, result):
-    tmp = os.path.join(workdir, "result.json.partial")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(result, f)
-    os.replace(tmp, os.path.join(workdir, "result.json"))
-
-
-if __name__ == "__main__":
-    main(sys.argv[1])
