@@ -228,13 +228,19 @@ class _Forward:
         room = max(0, FORWARD_LIMIT - self.shown)
         self.shown += min(room, len(data))
         self.dropped += len(data) - min(room, len(data))
-        if room:
-            self.stream.write(self.decoder.decode(data[:room]))
-            self.stream.flush()
+        if room and self.stream is not None:
+            try:
+                self.stream.write(self.decoder.decode(data[:room]))
+                self.stream.flush()
+            except (OSError, ValueError):  # our own stdout is closed or gone: the build goes on
+                self.stream = None
 
     def close(self):
-        if self.dropped:
-            print(f"(the build code wrote {self.dropped:,} more bytes here; not shown)", file=self.stream)
+        if self.dropped and self.stream is not None:
+            try:
+                print(f"(the build code wrote {self.dropped:,} more bytes here; not shown)", file=self.stream)
+            except (OSError, ValueError):
+                pass
 
 
 def _ask_where(child, workdir):
