@@ -272,10 +272,13 @@ def load_architecture(args, embedded_manifest):
             raise NetworkError(f"{args.manifest}: cannot read manifest ({getattr(e, 'strerror', None) or e})") from None
         return apply_input_shapes(read_manifest(text, origin=args.manifest), shapes)
     if getattr(args, "network", None):
-        from .frontends.network_file import capture_network
+        from .frontends.isolation import DEFAULT_TIMEOUT, capture_isolated
 
-        # --input-shape goes to the input layers as they are built: Lasagne computes every shape from it
-        return capture_network(args.network, args.lasagne, input_shapes=shapes or None, options=capture_options(args))
+        # the build code runs in a child process; --input-shape goes to the input layers as they are built
+        return capture_isolated(args.network, args.lasagne, input_shapes=shapes or None, options=capture_options(args),
+                                python2=getattr(args, "python2", False), cudnn=getattr(args, "cudnn", None),
+                                timeout=getattr(args, "build_timeout", DEFAULT_TIMEOUT),
+                                notify=None if getattr(args, "quiet", False) else print)
     if embedded_manifest:
         return apply_input_shapes(read_manifest(embedded_manifest, origin=f"{args.weights}: embedded manifest"),
                                   shapes)

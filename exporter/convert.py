@@ -65,6 +65,7 @@ def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: st
     for l in graph.layers:  # a layer removed as an identity is served by its input's value
         layer_map[l.name] = g.value_of(l.name) or layer_map.get(l.inputs[0] if l.inputs else "")
     metadata.set_layer_map(model, layer_map)
+    metadata.set_build_record(model, graph.build)  # e.g. lasagne2onnx.cudnn
     return check_detached(model), payloads
 
 

@@ -73,6 +73,9 @@ class LayerGraph:
     outputs: list
     param_keys: list = field(default_factory=list)  # get_all_params order: the npz contract
     source: str = ""
+    # choices made when the build code ran, where they matter: {"cudnn": "yes"|"no"|"either",
+    # "read_as_python2": [file names]} (see exporter/frontends/isolation.py); written only when non-empty
+    build: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.layers = [l if isinstance(l, LayerSpec) else LayerSpec(**l) for l in self.layers]
@@ -108,6 +111,8 @@ class LayerGraph:
     # -- serialisation ------------------------------------------------------------------------
     def to_dict(self) -> dict:
         d = asdict(self)
+        if not d["build"]:
+            del d["build"]
         return {"format": FORMAT, "version": FORMAT_VERSION, **d}
 
     def to_json(self, indent=1) -> str:
@@ -123,6 +128,7 @@ class LayerGraph:
             outputs=list(d["outputs"]),
             param_keys=list(d.get("param_keys", [])),
             source=d.get("source", ""),
+            build=dict(d.get("build", {})),
         )
 
     @classmethod

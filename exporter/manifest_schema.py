@@ -55,6 +55,9 @@ GRAPH_FIELDS = {
     "outputs": array({"type": "string"}, 1, unique=True),
     "param_keys": array({"type": "string"}, unique=True),
     "source": {"type": "string"},
+    # choices the build made (ir.LayerGraph.build): {"cudnn": "yes"|"no"|"either", "read_as_python2": [files]}
+    "build": {"type": "object", "additionalProperties": {
+        "anyOf": [{"type": "string"}, array({"type": "string"})]}},
 }
 
 

@@ -5,6 +5,8 @@
 ``lasagne2onnx.optimized``  JSON: what ``--optimize`` did (``fused_layers``, ``nodes_before``/``nodes_after``,
                             ``max_rel``); absent when the plain export was kept.
 ``lasagne2onnx.pickle.<key>``  JSON: the other entries of a model-zoo pickle (class names, mean values).
+``lasagne2onnx.<choice>``   the choices the build code's run made (``ir.LayerGraph.build``): ``cudnn``
+                            (``yes``/``no``/``either``), ``read_as_python2`` (JSON list of files).
 
 Readers are lenient: a key that is absent or holds something other than the JSON it should reads as
 "nothing recorded", so a model from elsewhere (or hand-edited) never raises here.  Nothing here
@@ -17,6 +19,7 @@ import json
 LAYER_MAP_KEY = "lasagne2onnx.layers"
 OPTIMIZED_KEY = "lasagne2onnx.optimized"
 PICKLE_PREFIX = "lasagne2onnx.pickle."
+BUILD_PREFIX = "lasagne2onnx."  # + a key of ir.LayerGraph.build
 
 
 def props(model) -> dict:
@@ -67,6 +70,17 @@ def folded_layers(model) -> list:
     record = optimization_record(model) or {}
     folded = record.get("fused_layers", [])
     return list(folded) if isinstance(folded, list) else []
+
+
+def set_build_record(model, build: dict):
+    """Record the build's choices (``ir.LayerGraph.build``): strings as they are, lists as JSON."""
+    for key, value in build.items():
+        set_prop(model, BUILD_PREFIX + key, value if isinstance(value, str) else json.dumps(value))
+
+
+def cudnn_choice(model) -> str | None:
+    """How the export built a network that probes for cuDNN: ``yes``, ``no``, ``either`` (None: not recorded)."""
+    return props(model).get(BUILD_PREFIX + "cudnn")
 
 
 def pickle_key(name: str) -> str:

@@ -199,5 +199,6 @@ def load_all():
 
 
 def supported_classes() -> list:
+    """The Lasagne classes that export: a capture rule whose family has a converter."""
     load_all()
-    return sorted(CAPTURE_RULES)
+    return sorted(cls for cls, rule in CAPTURE_RULES.items() if rule.kind in CONVERTERS)

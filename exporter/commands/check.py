@@ -301,7 +301,8 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
         cmd = [python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from exporter.reference_run import main; "
                              "sys.exit(main(sys.argv[2:]))", tmp,
                "--network", os.path.abspath(net_file) + ":" + fn, "--weights", os.path.abspath(args.against),
-               "--input", inputs_path, "--out", out_path] + (["--trust-pickle"] if args.trust_pickle else [])
+               "--input", inputs_path, "--out", out_path] + (["--trust-pickle"] if args.trust_pickle else []) \
+            + _build_choices(args, model)
         if sys.stderr.isatty():
             print(f"computing the reference with {python} (Theano, Lasagne) ...", file=sys.stderr, flush=True)
         try:
@@ -322,6 +323,16 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
             with staged_outputs() as outputs:
                 shutil.copyfile(out_path, outputs.add(args.save_reference))
     return ref, meta
+
+
+def _build_choices(args, model) -> list:
+    """reference_run.py options that build the network as the export was built: ``--cudnn`` as given,
+    else as the export recorded it (metadata ``lasagne2onnx.cudnn``); ``--python2``."""
+    from ..metadata import cudnn_choice
+
+    recorded = cudnn_choice(model)
+    cudnn = getattr(args, "cudnn", None) or (recorded if recorded in ("yes", "no") else None)
+    return (["--cudnn", cudnn] if cudnn else []) + (["--python2"] if getattr(args, "python2", False) else [])
 
 
 # -- comparing -----------------------------------------------------------------------------------

@@ -26,6 +26,9 @@ def add_architecture_arguments(parser):
                              "1,3,224,224 for a network's only input; with --network Lasagne computes every "
                              "layer's shape from it (the export then has those sizes); with a manifest it sizes "
                              "the onnxruntime check")
+    from ..frontends.isolation import add_build_arguments
+
+    add_build_arguments(parser)  # --cudnn, --build-timeout, --python2
 
 
 def add_arguments(parser):
@@ -66,11 +69,13 @@ def run(args):
     from ..model_io import save_model
     from ..weights import bind_weights, check_rewritable, embed_manifest, load_weights
 
+    # build code runs (in a child process) before the weights are read: the two never share the memory
+    graph = load_architecture(args, None) if args.network else None
     weights, embedded, extras = load_weights(args.weights, trust_pickle=args.trust_pickle, lazy=True)
     if args.embed_manifest and not zipfile.is_zipfile(args.weights):
         raise NetworkError(f"--embed-manifest: {args.weights} is a pickle; the manifest can only be stored in an .npz "
                           f"(keep it apart with 'capture --out ARCH.json' and pass --manifest ARCH.json)")
-    graph = load_architecture(args, embedded)
+    graph = graph or load_architecture(args, embedded)
     embed = args.embed_manifest and not _same_manifest(embedded, graph)
     if embed:
         check_rewritable(args.weights)  # before the work, not after it

@@ -14,7 +14,7 @@ import sys
 import types
 
 from .. import registry
-from ..errors import NetworkError, UnsupportedLayerError
+from ..errors import NetworkError, UnsupportedLayerError, UnsupportedLayersError
 from ..ir import LayerGraph, LayerSpec, ParamSpec, to_jsonable
 
 
@@ -123,32 +123,38 @@ def capture(output_layers, source: str = "", options: dict | None = None, build:
 
     names = {id(layer): name for layer, name in zip(all_layers, layer_names(all_layers))}
 
-    specs = []
+    specs, unsupported = [], []  # every unsupported layer is reported at once, not the first only
     for pos, layer in enumerate(all_layers):
         cls_name = type(layer).__name__
         name = names[id(layer)]
         rule = registry.CAPTURE_RULES.get(cls_name)
         if rule is None:
-            raise UnsupportedLayerError(
-                name, cls_name, pos,
-                "no converter for this class; supported: " + ", ".join(registry.supported_classes()))
+            unsupported.append(UnsupportedLayerError(name, cls_name, pos, NO_CONVERTER))
+            continue
         foreign = foreign_class(type(layer), allow_reimplementation=rule.foreign_ok)
         if foreign:
-            raise UnsupportedLayerError(name, cls_name, pos, foreign)
+            unsupported.append(UnsupportedLayerError(name, cls_name, pos, foreign))
+            continue
         ctx = CaptureContext(layer, name, cls_name, pos, _input_shapes(layer), options)
-        attrs = rule.fn(layer, ctx) or {}
+        try:
+            attrs = rule.fn(layer, ctx) or {}
+        except UnsupportedLayerError as e:
+            unsupported.append(e)
+            continue
         params = []
         roles = {}
         for role in rule.params:
             v = getattr(layer, role, None)
             if v is not None:
                 roles[id(v)] = role
+        unknown = [p for p in layer.get_params() if id(p) not in roles]
+        if unknown:
+            unsupported.append(ctx.unsupported(
+                f"parameter {getattr(unknown[0], 'name', unknown[0])!r} is not one of the parameters this "
+                f"converter knows ({', '.join(rule.params) or 'none'})"))
+            continue
         for p in layer.get_params():
-            role = roles.get(id(p))
-            if role is None:
-                raise ctx.unsupported(f"parameter {getattr(p, 'name', p)!r} is not one of the "
-                                      f"parameters this converter knows ({', '.join(rule.params) or 'none'})")
-            params.append(ParamSpec(role=role, shape=_param_shape(p), key=f"arr_{param_index[id(p)]}"))
+            params.append(ParamSpec(role=roles[id(p)], shape=_param_shape(p), key=f"arr_{param_index[id(p)]}"))
         specs.append(LayerSpec(
             name=name, kind=rule.kind, lasagne_class=cls_name,
             inputs=[names[id(i)] for i in incoming(layer)],
@@ -156,8 +162,13 @@ def capture(output_layers, source: str = "", options: dict | None = None, build:
             output_shape=tuple(layer.output_shape), position=pos,
             user_named=bool(getattr(layer, "name", None)),
         ))
+    if unsupported:
+        raise UnsupportedLayersError(unsupported, ", ".join(registry.supported_classes()))
     return LayerGraph(layers=specs, outputs=[names[id(o)] for o in outs],
                       param_keys=[f"arr_{i}" for i in range(len(all_params))], source=source)
+
+
+NO_CONVERTER = "no converter for this class"
 
 
 def foreign_class(cls, allow_reimplementation: bool = False) -> str | None:
