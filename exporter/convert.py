@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
@@ -45,6 +46,15 @@ class _DetachingGraph(OnnxGraph):
         if array.nbytes < model_io.DETACH_MIN_BYTES or array.dtype not in model_io._NP_TO_ONNX:
             return super().constant(base, array)
         name = self.unique(base)
+        self.payloads[name] = array
+        self.initializers.append(model_io.placeholder(name, array))
+        return name
+
+    def add_initializer(self, name: str, array) -> str:
+        array = np.ascontiguousarray(array)
+        if (array.nbytes < model_io.DETACH_MIN_BYTES or array.dtype not in model_io._NP_TO_ONNX
+                or array.dtype == np.float64 or array.dtype.byteorder == ">"):  # payloads are stored as given
+            return super().add_initializer(name, array)
         self.payloads[name] = array
         self.initializers.append(model_io.placeholder(name, array))
         return name

@@ -18,6 +18,7 @@ class UnsupportedLayerError(ExportError):
             msg += f": {detail}"
         super().__init__(msg)
         self.layer_name, self.cls_name, self.position = name, cls_name, position
+        self.detail = detail
 
 
 class WeightsError(ExportError):
