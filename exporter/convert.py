@@ -51,7 +51,7 @@ class _DetachingGraph(OnnxGraph):
         return name
 
     def add_initializer(self, name: str, array) -> str:
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array, order="C")
         if (array.nbytes < model_io.DETACH_MIN_BYTES or array.dtype not in model_io._NP_TO_ONNX
                 or array.dtype == np.float64 or array.dtype.byteorder == ">"):  # payloads are stored as given
             return super().add_initializer(name, array)

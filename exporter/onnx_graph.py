@@ -85,7 +85,7 @@ class OnnxGraph:
     def add_initializer(self, name: str, array):
         """Add ``array`` as the initializer ``name`` (a name already reserved with :meth:`unique`),
         keeping its dtype."""
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        self.initializers.append(numpy_helper.from_array(np.asarray(array, order="C"), name))
         return name
 
     def param(self, spec, role: str, base: str | None = None, transform=None) -> str:

@@ -119,6 +119,15 @@ def trace_callable(fn, shape, what, dtype=None):
     return expr
 
 
+def to_expr(out, inputs) -> dict:
+    """The ExprGraph (dict) of the traced variable ``out`` over the free variables ``inputs`` (no
+    parameters: shared variables become constants); raises ValueError saying why it cannot be."""
+    try:
+        return _to_expr(out, inputs, lambda p: None, None)[0]
+    except _Refused as e:
+        raise ValueError(str(e)) from None
+
+
 def describe(layer) -> str:
     """What was traced, for reports: ``ExpressionLayer(<function>)`` or ``<module>.<Class>.get_output_for``."""
     from .lasagne_live import describe_callable
@@ -243,10 +252,12 @@ def _to_expr(out, inputs, param_role, output_shape):
             names[id(v)] = f"n{len(nodes)}"
             nodes.append(ExprNode(name=names[id(v)], op=node.op, inputs=[names[id(i)] for i in node.inputs],
                                   attrs=_jsonable(node.attrs), ndim=v.ndim, where=node.where or "", **typed(v)))
-    if out.ndim != len(output_shape):
+    if output_shape is None:
+        pass
+    elif out.ndim != len(output_shape):
         raise _Refused(f"its get_output_for gives a {out.ndim}-d result but its output_shape {tuple(output_shape)} "
                        f"is {len(output_shape)}-d")
-    for axis, (have, want) in enumerate(zip(out.static_shape, output_shape)):
+    for axis, (have, want) in enumerate(zip(out.static_shape, output_shape or ())):
         if have is not None and want is not None and have != want:
             raise _Refused(f"its get_output_for gives size {have} on axis {axis} but its output_shape "
                            f"{tuple(output_shape)} says {want} (get_output_shape_for does not match the computation)")

@@ -48,7 +48,7 @@ class Lowering:
     def constant(self, array, dtype=None, base="const") -> Value:
         array = np.asarray(array, dtype=dtype) if dtype is not None else np.asarray(array)
         name = self.g.unique(f"{self.scope}/{base}")
-        self.pending[name] = np.ascontiguousarray(array)
+        self.pending[name] = np.asarray(array, order="C")
         return Value(name, str(array.dtype), [d == 1 for d in array.shape], array.shape, const=array)
 
     def finish(self):

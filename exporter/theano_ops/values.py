@@ -14,7 +14,7 @@ _INLINE_LIMIT = 2 ** 52  # beyond, a float in JSON may be refused as an unusable
 
 
 def encode(array) -> dict:
-    a = np.ascontiguousarray(np.asarray(array))
+    a = np.asarray(array, order="C")
     d = {"dtype": str(a.dtype), "shape": [int(n) for n in a.shape]}
     if a.dtype.kind not in "biuf":
         raise TypeError(f"constant of dtype {a.dtype} cannot be exported")

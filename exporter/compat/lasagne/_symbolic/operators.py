@@ -58,6 +58,8 @@ def _is_foreign(other):
     import numpy as np
 
     g = _graph()
+    if isinstance(other, (bool, np.bool_)):  # Theano refuses Python bools as operands
+        return True
     if isinstance(other, (g.SymbolicVariable, g.LazyValue, numbers.Number, np.ndarray, np.generic, list, tuple)):
         return False
     return True
