@@ -144,6 +144,12 @@ class OnnxGraph:
             inputs.append(as_input(steps, "steps"))
         return self.node("Slice", inputs, name, output=output)
 
+    def reshape(self, x: str, shape: str, name: str, output: str | None = None) -> str:
+        """``Reshape`` whose 0 means size 0 (``allowzero``, from opset 14; before, 0 copies the input's size,
+        which only differs for empty tensors)."""
+        attrs = {"allowzero": 1} if self.opset >= 14 else {}
+        return self.node("Reshape", [x, shape], name, output=output, **attrs)
+
     def split(self, x: str, n_outputs: int, axis: int, name: str) -> list:
         """``Split`` into ``n_outputs`` equal parts along ``axis`` (opset 18 needs ``num_outputs``)."""
         attrs = {"num_outputs": n_outputs} if self.opset >= 18 else {}

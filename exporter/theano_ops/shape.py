@@ -43,7 +43,7 @@ def _vector(g, parts, scope):
 @lowering("theano.tensor.reshape", emits=("Reshape", "Cast"))
 def reshape(node, g, args):
     x, shp = args
-    return g.node("Reshape", [x, _int64(g, shp, node.scope)], node.scope)
+    return g.reshape(x, _int64(g, shp, node.scope), node.scope)
 
 
 @lowering("theano.tensor.flatten", emits=("Reshape",))
@@ -104,7 +104,7 @@ def _slices(node, args):
 
 def _index_scalar(g, i, scope):
     if isinstance(i, int):
-        return g.constant(f"{scope}.index", np.asarray(i, dtype=np.int64))
+        return const(g, i, "int64")
     return _int64(g, i, scope)
 
 
@@ -148,8 +148,8 @@ def _region_coordinates(node, g, x, idx_args):
             size = g.ints(f"{s}.one", [1])
         else:
             start, stop, step = (_part(p, idx_args) for p in e["slice"])
-            every = g.node("Range", [g.constant(f"{s}.start", np.asarray(0, np.int64)),
-                                     g.squeeze(dim, [0], s), g.constant(f"{s}.delta", np.asarray(1, np.int64))], s)
+            every = g.node("Range", [const(g, 0, "int64"),
+                                     g.squeeze(dim, [0], s), const(g, 1, "int64")], s)
             step = 1 if step is None else step
             if not isinstance(step, int):
                 raise NotImplementedError("a slice step must be a constant")
@@ -176,7 +176,7 @@ def _inc(node, g, args, set_instead_of_inc):
     x, y = args[0], cast(g, args[1], node.dtype, node.scope)
     s = node.scope
     coordinates, full, sub = _region_coordinates(node, g, x, args)
-    updates = g.node("Reshape", [g.node("Expand", [y, sub], s), full], s)
+    updates = g.reshape(g.node("Expand", [y, sub], s), full, s)
     if not set_instead_of_inc:
         updates = g.node("Add", [g.node("GatherND", [x, coordinates], s), updates], s)
     return g.node("ScatterND", [x, coordinates, updates], s)

@@ -32,6 +32,8 @@ def make_input(spec, rng):
         a = np.abs(rng.standard_normal(shape)) + 0.5
     elif kind == "unit":
         a = rng.uniform(-0.9, 0.9, size=shape)
+    elif kind.startswith("range:"):  # valid indices into an axis of that size
+        a = rng.randint(0, int(kind[6:]), size=shape)
     else:
         a = rng.standard_normal(shape) * spec.get("scale", 1.0)
     return np.asarray(a, dtype=dtype)

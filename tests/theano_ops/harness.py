@@ -155,7 +155,10 @@ def check(name, spec, ref_dir, opset=None):
     feeds = {f"in{i}": a.astype(np.float32) for i, a in enumerate(arrays)}
     ours = sess.run(None, feeds)[0]
     assert ours.shape == expected.shape, f"{where}: onnxruntime gives shape {ours.shape}, Theano {expected.shape}"
-    stats = error_stats(ours, expected.astype(np.float32))
+    expected = expected.astype(np.float32)
+    nan = np.isnan(expected)
+    assert np.array_equal(np.isnan(ours), nan), f"{where}: NaN where Theano has none, or the reverse"
+    stats = error_stats(np.where(nan, 0, ours), np.where(nan, 0, expected))
     assert stats["rel"] <= TOLERANCE, f"{where}: onnxruntime differs from Theano: {stats}"
 
 

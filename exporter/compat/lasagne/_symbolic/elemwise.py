@@ -44,7 +44,9 @@ def elemwise(op, inputs, dtype_rule="upcast", attrs=None, numpy_fn=None, dtype=N
     if numpy_fn is not None and all(x.static_value is not None for x in xs):
         with np.errstate(all="ignore"):
             value = np.asarray(numpy_fn(*[x.static_value for x in xs])).astype(dtype)
-    return make_node(op, xs, attrs, dtype=dtype, broadcastable=bc, shape=shape, value=value)
+    out = make_node(op, xs, attrs, dtype=dtype, broadcastable=bc, shape=shape, value=value)
+    out.theano_constant = value is not None and all(x.theano_constant for x in xs)
+    return out
 
 
 def _true_div_dtype(dtypes):

@@ -155,6 +155,7 @@ class SymbolicVariable(TensorOperators):
         self.static_shape = tuple(1 if b else (None if s is None else int(s))
                                   for s, b in zip(shape, self.broadcastable))
         self.static_value = None
+        self.theano_constant = False  # whether Theano's get_scalar_constant_value knows static_value
         self.tag = types.SimpleNamespace()
 
     @property
@@ -199,6 +200,7 @@ class SharedVariable(SymbolicVariable):
         self.name = name
         self.owner = None
         self.static_value = None
+        self.theano_constant = False
         self.tag = types.SimpleNamespace()
         if broadcastable is None:
             broadcastable = (False,) * value.ndim
@@ -254,6 +256,7 @@ class Constant(SymbolicVariable):
         super().__init__(name, dtype=value.dtype, broadcastable=[d == 1 for d in value.shape], shape=value.shape)
         self.data = value
         self.static_value = value
+        self.theano_constant = True
 
     @property
     def value(self):
@@ -342,6 +345,17 @@ def find_lazy(values):
 
 
 # -- making nodes -----------------------------------------------------------------------------------------
+def theano_constant(v):
+    """The value Theano's ``get_scalar_constant_value`` finds for the scalar ``v`` (literals, sizes of
+    broadcastable axes, elementwise arithmetic of those), or None: what makes a reshaped or allocated
+    axis broadcastable."""
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    if isinstance(v, SymbolicVariable) and v.theano_constant and v.static_value is not None:
+        return v.static_value
+    return None
+
+
 def is_variable(x) -> bool:
     return isinstance(x, SymbolicVariable)
 

@@ -14,7 +14,8 @@ import numpy as np
 
 from . import dtypes as D
 from . import elemwise as E
-from .graph import NotTraceable, SymbolicVariable, as_variable, builder, constant, make_node, user_location
+from .graph import (NotTraceable, SymbolicVariable, as_variable, builder, constant, make_node, theano_constant,
+                    user_location)
 
 
 def _static(v):
@@ -144,7 +145,7 @@ def reshape(x, newshape, ndim=None):
         sizes = [_static(e) for e in entries]
         shp = as_variable([e if isinstance(e, SymbolicVariable) else int(e) for e in entries]) if entries else \
             constant(np.zeros(0, dtype="int64"))
-        ones = [s == 1 and (isinstance(e, (int, np.integer)) or e.owner is None) for s, e in zip(sizes, entries)]
+        ones = [theano_constant(e) == 1 for e in entries]
     else:
         shp = as_variable(newshape)
         if shp.ndim == 0:
@@ -153,7 +154,7 @@ def reshape(x, newshape, ndim=None):
         if n is None or shp.ndim != 1:
             raise ValueError("reshape: the shape must be a vector of known length (give ndim=)")
         sizes = [int(v) for v in shp.static_value] if shp.static_value is not None else [None] * n
-        ones = [s == 1 and shp.owner is None for s in sizes]
+        ones = [_theano_entry(shp, i) == 1 for i in range(n)]
     if shp.dtype not in D.INT_DTYPES:
         raise TypeError(f"reshape: the shape must hold integers, got {shp.dtype}")
     if sum(1 for s in sizes if s == -1) > 1:
@@ -171,6 +172,18 @@ def reshape(x, newshape, ndim=None):
     value = x.static_value.reshape(sizes) if x.static_value is not None and None not in sizes else None
     return make_node("theano.tensor.reshape", [x, shp], {"ndim": len(sizes)}, dtype=x.dtype,
                      broadcastable=tuple(ones), shape=sizes, value=value)
+
+
+def _theano_entry(vector, i):
+    """What Theano's get_scalar_constant_value finds for ``vector[i]`` (None: not a constant to Theano)."""
+    if vector.theano_constant and vector.static_value is not None:
+        return int(vector.static_value[i])
+    owner = vector.owner
+    if owner is not None and owner.op == "theano.tensor.shape":
+        return 1 if owner.inputs[0].broadcastable[i] else None
+    if owner is not None and owner.op == "theano.tensor.stack" and owner.inputs[0].ndim == 0:
+        return theano_constant(owner.inputs[i])
+    return None
 
 
 def _prod(sizes):
@@ -306,8 +319,12 @@ def subtensor(x, entries):
           and isinstance(static_index[0], int)):
         value = x.owner.inputs[0].static_shape[static_index[0]]
         value = None if value is None else np.asarray(value, dtype="int64")
-    return make_node("theano.tensor.subtensor.Subtensor", inputs, {"idx_list": idx_list}, dtype=x.dtype,
-                     broadcastable=tuple(bc), shape=tuple(shape_), value=value)
+    out = make_node("theano.tensor.subtensor.Subtensor", inputs, {"idx_list": idx_list}, dtype=x.dtype,
+                    broadcastable=tuple(bc), shape=tuple(shape_), value=value)
+    if len(entries) == 1 and isinstance(static_index[0], int) and out.ndim == 0:
+        known = _theano_entry(x, static_index[0]) if x.ndim == 1 and inputs == [x] else None
+        out.theano_constant = known is not None
+    return out
 
 
 @builder("theano.tensor.take")
@@ -448,7 +465,7 @@ def alloc(value, *shape_):
         if d.ndim != 0 or d.dtype not in D.INT_DTYPES:
             raise TypeError(f"alloc: sizes must be integer scalars, got {d!r} ({d.ndim}-d {d.dtype})")
     sizes = [_static(d) for d in dims]
-    bc = tuple(s == 1 and d.owner is None for s, d in zip(sizes, dims))
+    bc = tuple(theano_constant(d) == 1 for d in dims)
     return make_node("theano.tensor.alloc", [value] + dims, dtype=value.dtype, broadcastable=bc, shape=sizes)
 
 
