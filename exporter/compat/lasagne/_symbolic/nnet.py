@@ -11,21 +11,24 @@ from .graph import NotTraceable, as_variable, builder, make_node, user_location
 @builder("theano.tensor.nnet.softmax", "theano.tensor.nnet.nnet.softmax", "theano.tensor.nnet.softmax_op",
          "theano.tensor.nnet.nnet.softmax_op")
 def softmax(c):
-    """Theano's row-wise softmax of a 1-d or 2-d input (over its last axis)."""
-    c = as_variable(c)
-    if c.ndim not in (1, 2):
-        raise ValueError(f"theano.tensor.nnet.softmax takes a 1-d or 2-d input, got {c.ndim}-d (reshape first)")
-    return make_node("theano.tensor.nnet.softmax", [c], dtype=c.dtype, broadcastable=c.broadcastable,
-                     shape=c.static_shape)
+    """Theano's row-wise softmax of a 2-d input (over its last axis); a vector is made a row first."""
+    return _rowwise("theano.tensor.nnet.softmax", c)
 
 
 @builder("theano.tensor.nnet.logsoftmax", "theano.tensor.nnet.nnet.logsoftmax")
 def logsoftmax(c):
+    return _rowwise("theano.tensor.nnet.logsoftmax", c)
+
+
+def _rowwise(op, c):
+    from .shape import shape_padleft
+
     c = as_variable(c)
-    if c.ndim not in (1, 2):
-        raise ValueError(f"theano.tensor.nnet.logsoftmax takes a 1-d or 2-d input, got {c.ndim}-d")
-    return make_node("theano.tensor.nnet.logsoftmax", [c], dtype=c.dtype, broadcastable=c.broadcastable,
-                     shape=c.static_shape)
+    if c.ndim not in (1, 2) or not D.is_float(c.dtype):
+        raise ValueError(f"{op} takes a 1-d or 2-d float input, got a {c.ndim}-d {c.dtype} (reshape first)")
+    if c.ndim == 1:
+        c = shape_padleft(c, 1)
+    return make_node(op, [c], dtype=c.dtype, broadcastable=c.broadcastable, shape=c.static_shape)
 
 
 # -- convolution -------------------------------------------------------------------------------------------------

@@ -287,7 +287,7 @@ class TensorOperators(object):
 
 for _name, _fn in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "true_div"), ("div", "true_div"),
                    ("floordiv", "floor_div"), ("mod", "mod"), ("pow", "pow"), ("and", "and_"), ("or", "or_"),
-                   ("xor", "xor"), ("matmul", "dot"), ("lt", "lt"), ("le", "le"), ("gt", "gt"), ("ge", "ge")):
+                   ("xor", "xor"), ("lt", "lt"), ("le", "le"), ("gt", "gt"), ("ge", "ge")):
     setattr(TensorOperators, f"__{_name}__", _binary(_name, _fn))
     if _name not in ("lt", "le", "gt", "ge"):
         setattr(TensorOperators, f"__r{_name}__", _binary(f"r{_name}", _fn, reflected=True))
