@@ -4,18 +4,18 @@ import pytest
 
 from exporter.compare import error_stats, run_layers
 from exporter.convert import to_onnx
-from exporter.ir import LayerGraph
 from exporter.weights import bind_weights, load_npz
 from tests.cases import load_all
 from tests.conftest import TOLERANCE
+from tests.reference import reference_graph
 
 CASES = load_all()
 
 
-def export_reference(ref):
-    graph = LayerGraph.from_json(ref.graph_json)
+def export_reference(ref, optimize="off"):
+    graph = reference_graph(ref, CASES[ref.name])
     weights, _ = load_npz(ref.weights_path)
-    return graph, to_onnx(graph, bind_weights(graph, weights, ref.weights_path))
+    return graph, to_onnx(graph, bind_weights(graph, weights, ref.weights_path), optimize=optimize)
 
 
 @pytest.mark.parametrize("name", sorted(n for n, c in CASES.items() if not c.expect_error))
@@ -49,9 +49,7 @@ def test_optimized_export_matches_theano(name, references):
     every layer that still has an output of its own within the tolerance of Theano."""
     ref = references(name)
     assert ref.error is None, f"the reference itself failed:\n{ref.error}"
-    graph = LayerGraph.from_json(ref.graph_json)
-    weights, _ = load_npz(ref.weights_path)
-    model = to_onnx(graph, bind_weights(graph, weights, ref.weights_path), optimize="on")
+    graph, model = export_reference(ref, optimize="on")
     ours = run_layers(model, ref.inputs)
     assert set(graph.outputs) <= set(ours), "a network output was fused away"
     bad = []
