@@ -11,10 +11,11 @@ import passes
 
 from . import __version__, model_io, registry
 from .errors import UnsupportedLayerError
-from .ir import LayerGraph
+from .ir import LayerGraph, traced_parts
 from .onnx_graph import DEFAULT_OPSET, OnnxGraph
 
 LAYER_MAP_KEY = "lasagne2onnx.layers"  # metadata: Lasagne layer name -> ONNX value name
+TRACED_KEY = "lasagne2onnx.traced"  # metadata: layer name -> what of it was traced (custom computation)
 
 
 def to_onnx(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: str = "lasagne",
@@ -90,7 +91,11 @@ def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: st
     layer_map = {}
     for l in graph.layers:  # a layer removed as an identity is served by its input's value
         layer_map[l.name] = g.value_of(l.name) or layer_map.get(l.inputs[0] if l.inputs else "")
-    helper.set_model_props(model, {LAYER_MAP_KEY: json.dumps(layer_map)})
+    props = {LAYER_MAP_KEY: json.dumps(layer_map)}
+    traced = traced_parts(graph)
+    if traced:
+        props[TRACED_KEY] = json.dumps(traced)
+    helper.set_model_props(model, props)
     return check_detached(model), payloads
 
 

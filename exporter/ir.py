@@ -394,6 +394,10 @@ def _manifest_problem(d: dict) -> str | None:
                         f"shape {p['shape']}, not {param_shapes[p['key']]}")
             if d.get("param_keys") and p["key"] not in d["param_keys"]:
                 return f"{what}: parameter {p['role']!r} uses {p['key']!r}, which is not in 'param_keys'"
+        if l["kind"] == "Expression":
+            problem = expr_problem(l["attrs"].get("expr"), len(inputs), {p["role"] for p in l["params"]})
+            if problem:
+                return f"{what}: {problem}"
         for attr, value in l["attrs"].items():
             bad = _bad_number(value)
             if bad is not None:
@@ -420,6 +424,23 @@ def _manifest_problem(d: dict) -> str | None:
     if len(set(outputs)) != len(outputs):
         return "'outputs' lists a layer twice"
     return None
+
+
+def traced_parts(graph: LayerGraph) -> dict:
+    """What the Theano-free tracer captured, by layer name: the layer's ``get_output_for`` (kind
+    Expression) or a callable it was given (a ``traced`` nonlinearity)."""
+    out = {}
+    for l in graph.layers:
+        if l.kind == "Expression":
+            out[l.name] = l.attrs.get("traced") or "get_output_for"
+        for key, value in l.attrs.items():
+            if isinstance(value, dict) and value.get("name") == "traced":
+                out.setdefault(l.name, f"{key} {value.get('function', '')}".strip())
+            if key == "gate_nonlinearities" and isinstance(value, dict):
+                for gate, nl in value.items():
+                    if isinstance(nl, dict) and nl.get("name") == "traced":
+                        out.setdefault(l.name, f"{gate} nonlinearity {nl.get('function', '')}".strip())
+    return out
 
 
 def _tupled(layer: dict) -> dict:

@@ -91,7 +91,18 @@ def run(args):
     if not args.quiet:
         print(f"wrote {args.output}: {len(graph.layers)} Lasagne layers, {n_params:,} parameters, opset {args.opset}"
               + (", checked in onnxruntime" if args.check else ""))
+        _describe_traced(graph)
     return 0
+
+
+def _describe_traced(graph):
+    """Say which layers hold custom computation that was traced (exported op by op, see README)."""
+    from ..ir import traced_parts
+
+    traced = traced_parts(graph)
+    if traced:
+        print(f"traced custom computation in {len(traced)} layer{'s' if len(traced) != 1 else ''}: "
+              + "; ".join(f"{name!r} ({what})" for name, what in traced.items()))
 
 
 def _same_manifest(embedded, graph) -> bool:

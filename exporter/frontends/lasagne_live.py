@@ -313,14 +313,14 @@ def describe_nonlinearity(fn, ctx=None, shape=None) -> dict:
     detail = (f"nonlinearity {describe_callable(fn)!r} is not supported: only lasagne.nonlinearities and the Theano "
               f"functions they use are recognised")
     if ctx is not None and _traceable(ctx.layer):
-        from .theano_trace import trace_callable
+        from .theano_trace import callable_name, trace_callable
 
         shape = tuple(ctx.layer.output_shape) if shape is None else tuple(shape)
         try:
-            expr = trace_callable(fn, shape, f"nonlinearity {describe_callable(fn)!r}")
+            expr = trace_callable(fn, shape, f"nonlinearity {callable_name(fn)}")
         except ValueError as e:
             raise ctx.unsupported(str(e)) from None
-        return {"name": "traced", "function": describe_callable(fn), "expr": expr}
+        return {"name": "traced", "function": callable_name(fn), "expr": expr}
     if ctx is not None:
         raise ctx.unsupported(detail)
     raise NetworkError(detail)

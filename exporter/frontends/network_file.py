@@ -111,6 +111,20 @@ def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_
     are created, so Lasagne computes every other layer's shape from it.
     """
     chosen = select_lasagne(implementation)
+    with _tracing(chosen):  # on the Theano-free API, Theano calls at import and build time build a graph
+        return _build_and_capture(spec, chosen, kwargs, input_shapes, options)
+
+
+def _tracing(chosen):
+    """The Theano-free API's tracing context (``lasagne._symbolic``), or nothing on the real Lasagne."""
+    if chosen != "compat":
+        return contextlib.nullcontext()
+    from lasagne._shared import tracing
+
+    return tracing()
+
+
+def _build_and_capture(spec, chosen, kwargs, input_shapes, options):
     fn = load_build_function(spec)
     import lasagne
 
@@ -190,7 +204,9 @@ def _watch_input_layers(input_cls, shapes):
 
 
 def _where(e: BaseException) -> str:
+    exporter_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     tb = [f for f in traceback.extract_tb(e.__traceback__)  # the user's code, not the machinery loading it
-          if not f.filename.startswith("<frozen") and os.path.abspath(f.filename) != os.path.abspath(__file__)]
+          if not f.filename.startswith("<frozen") and os.path.abspath(f.filename) != os.path.abspath(__file__)
+          and not os.path.abspath(f.filename).startswith(os.path.join(exporter_dir, "compat") + os.sep)]
     loc = f" at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno}" if tb else ""
     return f"{type(e).__name__}: {e}{loc}"

@@ -74,8 +74,9 @@ def trace_layer(layer, ctx, input_types, param_index):
     except S.NotTraceable as e:
         raise ctx.unsupported(f"tracing its get_output_for: {e}") from None
     except NotImplementedError as e:
-        raise ctx.unsupported(f"its class implements no get_output_for ({e})" if str(e) else
-                              "its class implements no get_output_for") from None
+        generic = not str(e) or str(e).endswith("does not implement get_output_for")
+        raise ctx.unsupported("its class implements no get_output_for" if generic else
+                              f"its get_output_for raised NotImplementedError: {e}{_at(e)}") from None
     except S.TheanoRequiredError as e:
         raise ctx.unsupported(f"tracing its get_output_for: {e}") from None
     except Exception as e:  # the user's code (or the stand-in) failed on symbolic inputs
@@ -129,16 +130,36 @@ def to_expr(out, inputs) -> dict:
 
 
 def describe(layer) -> str:
-    """What was traced, for reports: ``ExpressionLayer(<function>)`` or ``<module>.<Class>.get_output_for``."""
-    from .lasagne_live import describe_callable
-
+    """What was traced, for reports: ``Doubler.get_output_for (net.py)``, ``ExpressionLayer function
+    <lambda> (build.py:12)``, ``DenseLayer.get_output_for (Lasagne)``."""
     cls = type(layer)
     if cls.__name__ == "ExpressionLayer" and hasattr(layer, "function"):
-        return f"ExpressionLayer function {describe_callable(layer.function)}"
+        return f"ExpressionLayer function {callable_name(layer.function)}"
     if cls.__name__ == "ElemwiseMergeLayer" and hasattr(layer, "merge_function"):
-        return f"ElemwiseMergeLayer merge_function {describe_callable(layer.merge_function)}"
+        return f"ElemwiseMergeLayer merge_function {callable_name(layer.merge_function)}"
     owner = next((c for c in cls.__mro__ if "get_output_for" in vars(c)), cls)
-    return f"{owner.__module__}.{owner.__qualname__}.get_output_for"
+    if (owner.__module__ or "").startswith("lasagne."):
+        return f"{owner.__qualname__}.get_output_for (Lasagne)"
+    return f"{owner.__qualname__}.get_output_for ({_file_of(sys.modules.get(owner.__module__))})"
+
+
+def callable_name(fn) -> str:
+    """``name (file.py:line)`` of a function of the user's, else what Theano/Lasagne call it."""
+    import functools
+    import os
+
+    if isinstance(fn, functools.partial):
+        return f"functools.partial({callable_name(fn.func)}, ...)"
+    code = getattr(fn, "__code__", None)
+    if code is not None and not getattr(fn, "lasagne2onnx_standin_for", None):
+        return f"{fn.__qualname__} ({os.path.basename(code.co_filename)}:{code.co_firstlineno})"
+    return getattr(fn, "lasagne2onnx_standin_for", None) or getattr(fn, "__name__", None) or type(fn).__name__
+
+
+def _file_of(module):
+    import os
+
+    return os.path.basename(getattr(module, "__file__", None) or "?")
 
 
 def _at(e):

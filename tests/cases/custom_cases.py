@@ -269,3 +269,13 @@ def reimplemented_under_lasagne_name():
             return self.scales * T.tanh(T.dot(input, self.W) + self.b)
 
     return DenseLayer(DenseLayer(_input((2, 5)), 4, name="mine1"), 3, name="mine2")
+
+
+@case({"input": (2, 5, 3)}, tags=TRACED)
+def gru_custom_nonlinearity():
+    """A recurrent layer whose hidden update uses a nonlinearity Lasagne does not name."""
+    import theano.tensor as T
+    from lasagne.layers import Gate, GRULayer
+
+    hidden_update = Gate(W_cell=None, nonlinearity=lambda x: T.tanh(x) * 0.9 + 0.1 * x)
+    return GRULayer(_input((2, 5, 3)), 4, hidden_update=hidden_update, name="gru")
