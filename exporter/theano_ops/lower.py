@@ -32,6 +32,7 @@ class Value(str):
         v.ndim = len(v.broadcastable)
         v.shape = list(shape) if shape is not None else [None] * v.ndim
         v.const = const
+        v.nonneg = const is not None and const.dtype.kind in "biuf" and bool((const >= 0).all())
         return v
 
 
@@ -135,4 +136,12 @@ def _lower_node(node, g, spec, args):
                                     f"the traced op {node.op}" + (f" (at {node.where})" if node.where else "")
                                     + f": {e}") from None
     kept = out.const if isinstance(out, Value) and out.dtype == node.dtype else None
-    return Value(out, node.dtype, node.broadcastable, node.shape, const=kept)
+    result = Value(out, node.dtype, node.broadcastable, node.shape, const=kept)
+    result.nonneg = result.nonneg or node.op == "theano.tensor.shape" or (
+        node.op in _NONNEGATIVE_IF_INPUTS_ARE and all(a.nonneg for a in args))
+    return result
+
+
+# ops whose result is non-negative when their inputs are (sizes and their arithmetic: x.shape[1] // 2)
+_NONNEGATIVE_IF_INPUTS_ARE = {f"theano.tensor.{op}" for op in ("add", "mul", "int_div", "maximum", "minimum", "cast",
+                                                                "stack", "subtensor.Subtensor", "concatenate")}
