@@ -73,7 +73,7 @@ _compare("GreaterOrEqual", "ge")
 
 
 def _logical(onnx_bool, onnx_bits, theano_op):
-    @lowering(f"theano.tensor.{theano_op}", emits=(onnx_bool, "Cast"))
+    @lowering(f"theano.tensor.{theano_op}", emits=(onnx_bool, onnx_bits, "Cast"))
     def lower(node, g, args):
         if node.dtype == "bool":
             return g.node(onnx_bool, inputs_as(node, g, args), node.scope)
@@ -210,7 +210,7 @@ def round_half_away_from_zero(node, g, x, c):
     return g.node("Mul", [g.node("Sign", [x], node.scope), magnitude], node.scope)
 
 
-@lowering("theano.tensor.isnan", emits=("IsNaN",))
+@lowering("theano.tensor.isnan", emits=("IsNaN", "Equal", "Add", "Cast"))
 def isnan(node, g, args):
     return g.node("IsNaN", [args[0]], node.scope) if args[0].dtype.startswith("float") else \
         g.node("Equal", [args[0], g.node("Add", [args[0], const(g, 1, args[0].dtype)], node.scope)], node.scope)
@@ -223,7 +223,7 @@ def isinf(node, g, args):
     return g.node("IsInf", [args[0]], node.scope)
 
 
-@_unary_formula("nnet.ultra_fast_sigmoid", ("Mul", "Div", "Add", "Abs", "Less", "Where", "Sign"))
+@_unary_formula("nnet.ultra_fast_sigmoid", ("Mul", "Div", "Add", "Sub", "Abs", "Less", "Where", "Sign"))
 def ultra_fast_sigmoid(node, g, x, c):
     """Theano's piecewise approximation of tanh(x/2) (``UltraFastScalarSigmoid``), on v = |x|/2 and
     mirrored: 1.5 v / (1 + v) below 1.7, a line up to 3, then 0.99505475368673; then (z + 1) / 2."""

@@ -151,6 +151,14 @@ def check(name, spec, ref_dir, opset=None):
     assert all(k is None or k == e for k, e in zip(known, expected.shape)), \
         f"{where}: traced static shape {out.static_shape}, Theano's result has {expected.shape}"
     model = onnx_model(expr, arrays, opset or DEFAULT_OPSET)
+    from exporter.registry import LOWERINGS
+
+    declared = {"Identity", "Cast"}  # the layer's output (lower_expr)
+    for node in expr["nodes"]:
+        entry = LOWERINGS.lookup(node["op"], opset or DEFAULT_OPSET)
+        declared |= set(entry.emits) if entry else set()
+    emitted = {n.op_type for n in model.graph.node}
+    assert emitted <= declared, f"{where}: lowerings emit {sorted(emitted - declared)} without declaring it (emits=)"
     sess = make_session(model.SerializeToString())
     feeds = {f"in{i}": a.astype(np.float32) for i, a in enumerate(arrays)}
     ours = sess.run(None, feeds)[0]
