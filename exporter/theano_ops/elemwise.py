@@ -17,6 +17,19 @@ def inputs_as(node, g, args, dtype=None):
     return [cast(g, a, dtype, node.scope) for a in args]
 
 
+NARROW_INTS = ("int8", "uint8", "int16", "uint16")  # ONNX arithmetic takes them from opset 14
+
+
+def computed_in(node, g):
+    """The dtype to compute ``node`` in: its own, or int32 for narrow integers before opset 14
+    (cast back after: the wrap-around of the narrow type is kept)."""
+    return "int32" if node.dtype in NARROW_INTS and g.opset < 14 else node.dtype
+
+
+def narrowed(node, g, out):
+    return cast(g, Value(out, computed_in(node, g), node.broadcastable), node.dtype, node.scope)
+
+
 def upcast(args):
     return str(np.result_type(*[np.dtype(a.dtype) for a in args]))
 
@@ -26,7 +39,7 @@ def simple(onnx_op, *theano_ops, since=1, **attrs):
 
     @lowering(*theano_ops, since=since, emits=(onnx_op, "Cast"))
     def lower(node, g, args):
-        return g.node(onnx_op, inputs_as(node, g, args), node.scope, **attrs)
+        return narrowed(node, g, g.node(onnx_op, inputs_as(node, g, args, computed_in(node, g)), node.scope, **attrs))
 
     return lower
 
@@ -46,13 +59,13 @@ for _op, _names in (("Add", ("add",)), ("Sub", ("sub",)), ("Mul", ("mul",)), ("D
 @lowering("theano.tensor.pow", emits=("Pow", "Cast"))
 def pow_(node, g, args):
     """Theano computes ``x ** y`` in the upcast dtype."""
-    return g.node("Pow", inputs_as(node, g, args), node.scope)
+    return narrowed(node, g, g.node("Pow", inputs_as(node, g, args, computed_in(node, g)), node.scope))
 
 
 @lowering("theano.tensor.sqr", emits=("Mul", "Cast"))
 def sqr(node, g, args):
-    (x,) = inputs_as(node, g, args)
-    return g.node("Mul", [x, x], node.scope)
+    (x,) = inputs_as(node, g, args, computed_in(node, g))
+    return narrowed(node, g, g.node("Mul", [x, x], node.scope))
 
 
 def _compare(onnx_op, theano_op, negate=False):

@@ -176,7 +176,10 @@ def _inc(node, g, args, set_instead_of_inc):
     x, y = args[0], cast(g, args[1], node.dtype, node.scope)
     s = node.scope
     coordinates, full, sub = _region_coordinates(node, g, x, args)
-    updates = g.reshape(g.node("Expand", [y, sub], s), full, s)
+    updates = g.node("Expand", [y, sub], s)  # the value, broadcast to x[idx] ...
+    indexed = [axis for axis, e in enumerate(node.attrs["idx_list"]) if "index" in e]
+    if indexed:  # ... with the integer-indexed axes back as size-1 axes
+        updates = g.unsqueeze(updates, indexed, s)
     if not set_instead_of_inc:
         updates = g.node("Add", [g.node("GatherND", [x, coordinates], s), updates], s)
     return g.node("ScatterND", [x, coordinates, updates], s)

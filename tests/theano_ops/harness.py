@@ -22,6 +22,7 @@ from tests.reference import LEGACY_PYTHON, ROOT, THEANO_FLAGS
 
 WORKER = os.path.join(ROOT, "tests", "theano_ops", "expr_worker.py")
 PER_TEMPLATE = int(os.environ.get("LASAGNE2ONNX_OP_EXAMPLES", "2"))
+OPSETS = (13, 17, 18)  # the oldest supported, the default, and the first with Reduce* axes as inputs
 
 
 def draw_family(family, templates, strategy, per=PER_TEMPLATE) -> dict:

@@ -3,7 +3,7 @@ to bool, iround, and the dtypes Theano's upcasting gives mixed-dtype arithmetic.
 import pytest
 from hypothesis import strategies as st
 
-from tests.theano_ops.harness import check, draw_family, knowns, operand, reference_dir, shapes
+from tests.theano_ops.harness import OPSETS, check, draw_family, knowns, operand, reference_dir, shapes
 
 TEMPLATES = ["x.astype('int32')", "T.cast(x * 3, 'int64')", "x.astype('float64') * 1e-3", "T.cast(x, 'bool')",
              "T.iround(x * 3)", "T.cast(x, 'floatX') / 3", "x.astype('int8') + 1", "(x * 4).astype('int32') // 3",
@@ -26,6 +26,7 @@ def refs():
     return reference_dir(SPECS)
 
 
+@pytest.mark.parametrize("opset", OPSETS)
 @pytest.mark.parametrize("name", sorted(SPECS))
-def test_matches_theano(name, refs):
-    check(name, SPECS[name], refs)
+def test_matches_theano(name, opset, refs):
+    check(name, SPECS[name], refs, opset)

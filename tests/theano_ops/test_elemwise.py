@@ -3,7 +3,7 @@ logic, switch/clip, float functions and nonlinearities."""
 import pytest
 from hypothesis import strategies as st
 
-from tests.theano_ops.harness import check, draw_family, knowns, operand, reference_dir, shapes
+from tests.theano_ops.harness import OPSETS, check, draw_family, knowns, operand, reference_dir, shapes
 
 # (code, dtypes x may have, values of x, values of y)
 BINARY = [
@@ -80,6 +80,7 @@ def refs():
     return reference_dir(SPECS)
 
 
+@pytest.mark.parametrize("opset", OPSETS)
 @pytest.mark.parametrize("name", sorted(SPECS))
-def test_matches_theano(name, refs):
-    check(name, SPECS[name], refs)
+def test_matches_theano(name, opset, refs):
+    check(name, SPECS[name], refs, opset)

@@ -3,7 +3,7 @@ beyond 2-d), tensordot with int and list axes, batched_dot (2-d to 4-d), outer, 
 import pytest
 from hypothesis import strategies as st
 
-from tests.theano_ops.harness import check, draw_family, knowns, operand, reference_dir
+from tests.theano_ops.harness import OPSETS, check, draw_family, knowns, operand, reference_dir
 
 TEMPLATES = [(a, b) for a in (1, 2, 3) for b in (1, 2, 3)] + ["tensordot_int", "tensordot_axes", "batched_2",
                                                              "batched_3", "batched_4", "outer", "dot_int"]
@@ -69,6 +69,7 @@ def refs():
     return reference_dir(SPECS)
 
 
+@pytest.mark.parametrize("opset", OPSETS)
 @pytest.mark.parametrize("name", sorted(SPECS))
-def test_matches_theano(name, refs):
-    check(name, SPECS[name], refs)
+def test_matches_theano(name, opset, refs):
+    check(name, SPECS[name], refs, opset)

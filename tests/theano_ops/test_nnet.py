@@ -4,7 +4,7 @@ averages, ignore_border both ways, strides, padding, inputs of 3 to 5 axes) and 
 import pytest
 from hypothesis import strategies as st
 
-from tests.theano_ops.harness import check, draw_family, knowns, operand, reference_dir
+from tests.theano_ops.harness import OPSETS, check, draw_family, knowns, operand, reference_dir
 
 TEMPLATES = ["softmax", "logsoftmax", "softmax_1d", "logsoftmax_1d", "conv2d", "conv2d", "conv2d", "conv2d_dilated", "conv2d_groups",
              "conv2d_old", "pool", "pool", "pool", "pool_rank", "bn", "bn_test"]
@@ -80,6 +80,7 @@ def refs():
     return reference_dir(SPECS)
 
 
+@pytest.mark.parametrize("opset", OPSETS)
 @pytest.mark.parametrize("name", sorted(SPECS))
-def test_matches_theano(name, refs):
-    check(name, SPECS[name], refs)
+def test_matches_theano(name, opset, refs):
+    check(name, SPECS[name], refs, opset)

@@ -3,7 +3,7 @@ axes None, int, negative and tuples, with and without keepdims, on float and int
 import pytest
 from hypothesis import strategies as st
 
-from tests.theano_ops.harness import check, draw_family, knowns, operand, reference_dir, shapes
+from tests.theano_ops.harness import OPSETS, check, draw_family, knowns, operand, reference_dir, shapes
 
 # (code with {axis} and {keep}, dtypes, several axes allowed)
 TEMPLATES = [
@@ -57,6 +57,7 @@ def refs():
     return reference_dir(SPECS)
 
 
+@pytest.mark.parametrize("opset", OPSETS)
 @pytest.mark.parametrize("name", sorted(SPECS))
-def test_matches_theano(name, refs):
-    check(name, SPECS[name], refs)
+def test_matches_theano(name, opset, refs):
+    check(name, SPECS[name], refs, opset)

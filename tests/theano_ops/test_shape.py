@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import strategies as st
 
-from tests.theano_ops.harness import check, draw_family, knowns, operand, reference_dir, shapes
+from tests.theano_ops.harness import OPSETS, check, draw_family, knowns, operand, reference_dir, shapes
 
 TEMPLATES = ["reshape", "reshape_split", "flatten", "dimshuffle", "transpose", "pad", "squeeze", "index", "index",
              "index_none", "index_symbolic", "set", "inc", "set_scalar", "concat", "stack", "take", "take_var",
@@ -156,6 +156,7 @@ def refs():
     return reference_dir(SPECS)
 
 
+@pytest.mark.parametrize("opset", OPSETS)
 @pytest.mark.parametrize("name", sorted(SPECS))
-def test_matches_theano(name, refs):
-    check(name, SPECS[name], refs)
+def test_matches_theano(name, opset, refs):
+    check(name, SPECS[name], refs, opset)
