@@ -81,7 +81,7 @@ def trace_layer(layer, ctx, input_types, param_index):
         raise ctx.unsupported(f"tracing its get_output_for: {e}") from None
     except Exception as e:  # the user's code (or the stand-in) failed on symbolic inputs
         raise ctx.unsupported(f"tracing its get_output_for raised {type(e).__name__}: {e}{_at(e)}") from None
-    roles = _param_roles(layer)
+    roles = _Roles(layer)
     try:
         expr, used = _to_expr(out, inputs, lambda p: _param_input(p, roles, param_index), layer.output_shape)
     except _Refused as e:
@@ -178,45 +178,38 @@ def _shape_of(p):
     return tuple(p.get_value(borrow=True).shape)
 
 
-def _param_roles(layer) -> dict:
-    """id(parameter) -> role: the attribute holding it (``W``, ``g``...), else its name's last part."""
-    S = _symbolic()
-    roles, used = {}, set()
+class _Roles(dict):
+    """id(parameter) -> role: the attribute of the layer holding it (``W``, ``g``...), else the last
+    part of its name; unique within the layer (``W_2`` ...)."""
 
-    def claim(p, base):
-        base = base or "param"
+    def __init__(self, layer):
+        super().__init__()
+        S = _symbolic()
+        self._taken = set()
+        self._attrs = {}
+        for attr, v in vars(layer).items():
+            if isinstance(v, S.SharedVariable):
+                self._attrs.setdefault(id(v), attr)
+        for p in layer.get_params():
+            self.claim(p)
+
+    def claim(self, p):
+        if id(p) in self:
+            return self[id(p)]
+        base = self._attrs.get(id(p)) or (p.name or "").rsplit(".", 1)[-1] or "param"
         role, k = base, 1
-        while role in used:
+        while role in self._taken:
             k += 1
             role = f"{base}_{k}"
-        used.add(role)
-        roles[id(p)] = role
-
-    attrs = {}
-    for attr, v in vars(layer).items():
-        if isinstance(v, S.SharedVariable) and id(v) not in attrs:
-            attrs[id(v)] = attr
-    for p in layer.get_params():
-        if id(p) not in roles:
-            claim(p, attrs.get(id(p)) or (p.name or "").rsplit(".", 1)[-1])
-
-    class _Roles(dict):
-        def __missing__(self, key):
-            raise KeyError(key)
-
-    out = _Roles(roles)
-    out.claim = claim  # for other layers' parameters met while tracing
-    out.attrs = attrs
-    return out
+        self._taken.add(role)
+        self[id(p)] = role
+        return role
 
 
 def _param_input(p, roles, param_index):
-    """The role of a shared variable that is a network parameter, or None (then it is a constant)."""
-    if id(p) not in param_index:
-        return None
-    if id(p) not in roles:
-        roles.claim(p, roles.attrs.get(id(p)) or (p.name or "").rsplit(".", 1)[-1])
-    return roles[id(p)]
+    """The role of a shared variable that is a network parameter (another layer's too: tied
+    weights), or None: then it is a constant."""
+    return roles.claim(p) if id(p) in param_index else None
 
 
 def _to_expr(out, inputs, param_role, output_shape):

@@ -55,10 +55,6 @@ def _reduce(np_fn, accumulate):
     return evaluate_reduction
 
 
-def _acc(dtype):
-    return np.float64 if dtype.kind == "f" else None
-
-
 def _mean(node, arrays):
     """Theano's mean: the sum (float64 accumulator, node dtype) divided by each reduced size in turn."""
     x = arrays[0]

@@ -283,8 +283,10 @@ class LazyValue(object):
         return self
 
     def __getattr__(self, name):
-        if name.startswith("__"):
-            raise AttributeError(name)
+        if name in _LAZY_PROPERTIES:
+            return self
+        if name not in _LAZY_METHODS:
+            raise AttributeError(f"{name!r}: the result of {self._origin} (made at {self._where}) is a lazy value")
         return _LazyMethod(self)
 
     def __call__(self, *args, **kwargs):
@@ -309,6 +311,12 @@ class LazyValue(object):
 
     def __repr__(self):
         return f"<lazy {self._origin} at {self._where}>"
+
+
+_LAZY_METHODS = frozenset("sum mean max min prod var std argmax argmin any all norm dimshuffle reshape flatten ravel "
+                          "transpose swapaxes astype clip round dot repeat squeeze copy take cumsum zeros_like "
+                          "ones_like".split())
+_LAZY_PROPERTIES = frozenset(("T", "shape", "size"))
 
 
 class _LazyMethod(object):
