@@ -53,6 +53,8 @@ TRACED_REFUSES = {
     ("attention", "keras"): "Expand is only supported as part of a nearest-neighbour upscale",
     ("custom_nonlinearities", "keras"): "op Abs is not supported",
     ("elemwise_merge_true_div_and_lambda", "keras"): "Div of two tensors has no Keras layer",
+    ("maxout_and_winner_take_all", "torch"): "op ArgMax is not supported",  # FeatureWTALayer's formula
+    ("maxout_and_winner_take_all", "keras"): "op ArgMax is not supported",
 }
 
 

@@ -279,3 +279,18 @@ def gru_custom_nonlinearity():
 
     hidden_update = Gate(W_cell=None, nonlinearity=lambda x: T.tanh(x) * 0.9 + 0.1 * x)
     return GRULayer(_input((2, 5, 3)), 4, hidden_update=hidden_update, name="gru")
+
+
+@case({"input": (2, 6, 4, 4)}, tags=TRACED)
+def maxout_and_winner_take_all():
+    """Lasagne layers without a converter of their own, traced from Lasagne's formulas: maxout
+    (FeaturePoolLayer, also with a pool function of the user's) and FeatureWTALayer."""
+    import theano.tensor as T
+    from lasagne.layers import Conv2DLayer, DenseLayer, FeaturePoolLayer, FeatureWTALayer
+
+    l = Conv2DLayer(_input((2, 6, 4, 4)), 8, 3, pad=1, nonlinearity=None, name="conv")
+    l = FeaturePoolLayer(l, 2, name="maxout")
+    l = FeatureWTALayer(l, 2, name="wta")
+    l = DenseLayer(l, 6, nonlinearity=None, name="fc")
+    return FeaturePoolLayer(l, 3, axis=1, pool_function=lambda x, axis: T.sqrt(T.mean(T.sqr(x), axis=axis)),
+                            name="rms_pool")
