@@ -4,8 +4,6 @@ export when it is constant) and ``pool_2d`` (over the last two axes; ``ignore_bo
 Theano's trailing partial window, as the Pool converter does)."""
 import numpy as np
 
-from passes.explicit_pads import onnx_ceil_length, theano_pool_length
-
 from ..registry import lowering
 from .lower import Value, cast
 
@@ -56,6 +54,8 @@ def node_kernel(w: Value):
 @lowering("theano.tensor.signal.pool.pool_2d", emits=("MaxPool", "AveragePool", "Mul", "Reshape", "Concat",
                                                       "Shape", "Slice"))
 def pool_2d(node, g, args):
+    from passes.explicit_pads import onnx_ceil_length, theano_pool_length  # (imports onnx: not at module level)
+
     x = args[0]
     a = node.attrs
     ws, stride, pad = a["ws"], a["stride"], a["pad"]
