@@ -22,8 +22,8 @@ def broadcast_types(xs):
         sizes = [s[i] for s, b in zip(shapes, bcs) if not b[i] and s[i] is not None]
         big = [s for s in sizes if s != 1]
         if len(set(big)) > 1:
-            raise ValueError(f"elementwise op on inputs of shapes {[tuple(s) for s in shapes]}: sizes {sorted(set(big))} "
-                             f"on axis {i} do not broadcast")
+            raise ValueError(f"elementwise op on inputs of shapes {[tuple(s) for s in shapes]}: sizes "
+                             f"{sorted(set(big))} on axis {i} do not broadcast")
         if bc[i]:
             shape.append(1)
         elif big:
