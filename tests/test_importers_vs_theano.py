@@ -55,6 +55,11 @@ TRACED_REFUSES = {
     ("elemwise_merge_true_div_and_lambda", "keras"): "Div of two tensors has no Keras layer",
     ("maxout_and_winner_take_all", "torch"): "op ArgMax is not supported",  # FeatureWTALayer's formula
     ("maxout_and_winner_take_all", "keras"): "op ArgMax is not supported",
+    # set_subtensor (LRN's and PadLayer's formulas) writes with ScatterND over Range coordinates
+    ("subclassed_conv_pool_norm_layers", "torch"): "op Range is not supported",
+    ("subclassed_conv_pool_norm_layers", "keras"): "op Abs is not supported",  # relu with a leak: Theano's formula
+    ("subclassed_shape_merge_layers", "torch"): "op Range is not supported",
+    ("subclassed_shape_merge_layers", "keras"): "op Range is not supported",
 }
 
 

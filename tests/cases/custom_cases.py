@@ -294,3 +294,50 @@ def maxout_and_winner_take_all():
     l = DenseLayer(l, 6, nonlinearity=None, name="fc")
     return FeaturePoolLayer(l, 3, axis=1, pool_function=lambda x, axis: T.sqrt(T.mean(T.sqr(x), axis=axis)),
                             name="rms_pool")
+
+
+def _subclass(cls):
+    """A subclass of a Lasagne class that changes nothing: it is traced (not trusted by name), so its
+    output comes from the Theano-free API's version of Lasagne's get_output_for."""
+    return type("My" + cls.__name__, (cls,), {})
+
+
+@case({"input": (2, 3, 8, 8)}, needs_02=True, tags=TRACED)
+def subclassed_conv_pool_norm_layers():
+    import lasagne
+    from lasagne import layers as L
+
+    l = _subclass(L.Conv2DLayer)(_input((2, 3, 8, 8)), 4, 3, pad="same", stride=2, untie_biases=True, name="conv")
+    l = _subclass(L.Conv2DLayer)(l, 5, (2, 3), pad="full", flip_filters=False,
+                                 nonlinearity=lasagne.nonlinearities.leaky_rectify, name="conv_full")
+    l = _subclass(L.MaxPool2DLayer)(l, 3, stride=2, ignore_border=False, name="pool_partial")
+    l = _subclass(L.Pool2DLayer)(l, 2, stride=1, pad=1, mode="average_exc_pad", name="avg_pad")
+    l = _subclass(L.BatchNormLayer)(l, name="bn")
+    l = _subclass(L.LocalResponseNormalization2DLayer)(l, n=3, name="lrn")
+    l = _subclass(L.Upscale2DLayer)(l, 2, name="upscale")
+    l = _subclass(L.NINLayer)(l, 3, name="nin")
+    l = _subclass(L.ParametricRectifierLayer)(l, name="prelu")
+    return _subclass(L.GlobalPoolLayer)(l, name="gap")
+
+
+@case({"input": (2, 3, 6, 6)}, needs_02=True, tags=TRACED)
+def subclassed_shape_merge_layers():
+    import lasagne
+    import theano.tensor as T
+    from lasagne import layers as L
+
+    x = _input((2, 3, 6, 6))
+    a = _subclass(L.DimshuffleLayer)(x, (0, 2, 3, 1), name="nhwc")
+    a = _subclass(L.ReshapeLayer)(a, ([0], [1], -1), name="reshape")
+    a = _subclass(L.SliceLayer)(a, slice(1, None, 2), axis=1, name="slice")
+    b = _subclass(L.PadLayer)(x, [(1, 0), 2], val=0.5, name="pad")
+    b = _subclass(L.SliceLayer)(b, -1, axis=2, name="slice_int")
+    b = _subclass(L.FlattenLayer)(b, outdim=3, name="flatten")
+    b = _subclass(L.DimshuffleLayer)(b, (0, 2, 1), name="swap")
+    s = _subclass(L.ElemwiseSumLayer)([a, b], coeffs=[0.5, -2], cropping=[None, "center", "lower"], name="sum")
+    m = _subclass(L.ElemwiseMergeLayer)([a, s], T.maximum, cropping=[None, "upper", "upper"], name="max")
+    c = _subclass(L.ConcatLayer)([m, s], axis=2, cropping=[None, "lower", None], name="concat")
+    c = _subclass(L.BiasLayer)(c, name="bias")
+    c = _subclass(L.ScaleLayer)(c, name="scale")
+    c = _subclass(L.NonlinearityLayer)(c, lasagne.nonlinearities.elu, name="elu")
+    return _subclass(L.DenseLayer)(c, 4, num_leading_axes=2, name="dense")
