@@ -4,6 +4,7 @@ The whole export (this, then :mod:`exporter.optimize`) is orchestrated by :mod:`
 """
 from __future__ import annotations
 
+import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
@@ -11,7 +12,7 @@ import passes
 
 from . import __version__, metadata, model_io, registry
 from .errors import UnsupportedLayerError
-from .ir import LayerGraph
+from .ir import LayerGraph, traced_parts
 from .onnx_graph import DEFAULT_OPSET, OnnxGraph, check_opset
 
 
@@ -27,6 +28,15 @@ class _DetachingGraph(OnnxGraph):
         if array.nbytes < model_io.DETACH_MIN_BYTES or array.dtype not in model_io._NP_TO_ONNX:
             return super().constant(base, array)
         name = self.unique(base)
+        self.payloads[name] = array
+        self.initializers.append(model_io.placeholder(name, array))
+        return name
+
+    def add_initializer(self, name: str, array) -> str:
+        array = np.asarray(array, order="C")
+        if (array.nbytes < model_io.DETACH_MIN_BYTES or array.dtype not in model_io._NP_TO_ONNX
+                or array.dtype == np.float64 or array.dtype.byteorder == ">"):  # payloads are stored as given
+            return super().add_initializer(name, array)
         self.payloads[name] = array
         self.initializers.append(model_io.placeholder(name, array))
         return name
@@ -66,6 +76,7 @@ def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: st
         layer_map[l.name] = g.value_of(l.name) or layer_map.get(l.inputs[0] if l.inputs else "")
     metadata.set_layer_map(model, layer_map)
     metadata.set_build_record(model, graph.build)  # e.g. lasagne2onnx.cudnn
+    metadata.set_traced_record(model, traced_parts(graph))  # which layers hold traced custom computation
     return check_detached(model), payloads
 
 

@@ -137,6 +137,175 @@ class LayerGraph:
         return cls.from_dict(json.loads(text))
 
 
+# -- traced computation ----------------------------------------------------------------------------------
+@dataclass
+class ExprInput:
+    """An input of a traced expression: the layer's ``index``-th input (``source="input"``) or its
+    parameter ``role`` (``source="param"``), with Theano's type (``dtype``, ``broadcastable``) and the
+    sizes known while tracing (``shape``, None where unknown)."""
+
+    name: str
+    source: str
+    dtype: str
+    broadcastable: list
+    shape: list
+    index: int = 0
+    role: str = ""
+
+    @property
+    def ndim(self) -> int:
+        return len(self.broadcastable)
+
+
+@dataclass
+class ExprNode:
+    """One op of a traced expression: ``op`` is Theano's public dotted name (``theano.tensor.sum``),
+    ``inputs`` name earlier nodes or expression inputs, ``attrs`` hold the op's non-tensor arguments
+    (plain JSON), and the output has Theano's type (``ndim``, ``dtype``, ``broadcastable``) and the
+    sizes known while tracing (``shape``).  ``where`` is the user's ``file:line`` that made it.
+    A constant is a node of op ``theano.tensor.constant`` without inputs, its value in
+    ``attrs["value"]`` (see :mod:`exporter.theano_ops`)."""
+
+    name: str
+    op: str
+    inputs: list
+    attrs: dict
+    ndim: int
+    dtype: str
+    broadcastable: list
+    shape: list
+    where: str = ""
+
+
+@dataclass
+class ExprGraph:
+    """What a traced layer computes: ``nodes`` in topological order from ``inputs`` to ``outputs``.
+
+    It is the ``expr`` attribute of a layer of kind ``Expression`` (and of a ``traced`` nonlinearity),
+    written by the Theano-free tracer (``exporter.frontends.theano_trace``) and lowered to ONNX op
+    by op through the registry's lowering table (``exporter.theano_ops``; ``docs/theano_ops.md``
+    documents the format and the op names)."""
+
+    inputs: list
+    nodes: list
+    outputs: list
+
+    def __post_init__(self):
+        self.inputs = [i if isinstance(i, ExprInput) else ExprInput(**i) for i in self.inputs]
+        self.nodes = [n if isinstance(n, ExprNode) else ExprNode(**n) for n in self.nodes]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict, what: str = "expression") -> "ExprGraph":
+        problem = expr_problem(d)
+        if problem:
+            raise ValueError(f"{what}: {problem}")
+        return cls(inputs=d["inputs"], nodes=d["nodes"], outputs=d["outputs"])
+
+
+_EXPR_INPUT_FIELDS = {"name": str, "source": str, "dtype": str, "broadcastable": list, "shape": list}
+_EXPR_NODE_FIELDS = {"name": str, "op": str, "inputs": list, "attrs": dict, "ndim": int, "dtype": str,
+                     "broadcastable": list, "shape": list}
+
+
+def expr_problem(d, n_inputs: int | None = None, roles=None) -> str | None:
+    """What is wrong with a serialised :class:`ExprGraph` (structure, names, references), or None.
+    ``n_inputs``/``roles``: the layer's input count and parameter roles, when known."""
+    if not isinstance(d, dict):
+        return f"the expression must be an object, got {type(d).__name__}"
+    for key in ("inputs", "nodes", "outputs"):
+        if not isinstance(d.get(key), list):
+            return f"the expression's {key!r} must be a list"
+    if set(d) - {"inputs", "nodes", "outputs"}:
+        return f"the expression has unknown field {sorted(set(d) - {'inputs', 'nodes', 'outputs'})[0]!r}"
+    seen = set()
+    for i, inp in enumerate(d["inputs"]):
+        what = f"expression input {i}"
+        if not isinstance(inp, dict):
+            return f"{what} must be an object"
+        for key, typ in _EXPR_INPUT_FIELDS.items():
+            if not isinstance(inp.get(key), typ):
+                return f"{what} needs {key!r} ({typ.__name__})"
+        if set(inp) - set(_EXPR_INPUT_FIELDS) - {"index", "role"}:
+            return f"{what} has unknown field {sorted(set(inp) - set(_EXPR_INPUT_FIELDS) - {'index', 'role'})[0]!r}"
+        if inp["source"] == "input":
+            if not _is_int(inp.get("index", 0)) or inp.get("index", 0) < 0 or (
+                    n_inputs is not None and inp.get("index", 0) >= n_inputs):
+                return f"{what} refers to input {inp.get('index')!r}, which the layer does not have"
+        elif inp["source"] == "param":
+            if not isinstance(inp.get("role"), str) or (roles is not None and inp["role"] not in roles):
+                return f"{what} refers to parameter {inp.get('role')!r}, which the layer does not have"
+        else:
+            return f"{what}: source must be 'input' or 'param', got {inp['source']!r}"
+        problem = _type_problem(inp, what)
+        if problem:
+            return problem
+        if inp["name"] in seen:
+            return f"{what}: the name {inp['name']!r} is used twice"
+        seen.add(inp["name"])
+    for i, node in enumerate(d["nodes"]):
+        what = f"expression node {i}"
+        if not isinstance(node, dict):
+            return f"{what} must be an object"
+        for key, typ in _EXPR_NODE_FIELDS.items():
+            if not isinstance(node.get(key), typ) or (typ is int and isinstance(node.get(key), bool)):
+                return f"{what} needs {key!r} ({typ.__name__})"
+        if set(node) - set(_EXPR_NODE_FIELDS) - {"where"}:
+            return f"{what} has unknown field {sorted(set(node) - set(_EXPR_NODE_FIELDS) - {'where'})[0]!r}"
+        what = f"expression node {node['name']!r} ({node['op']})"
+        for ref in node["inputs"]:
+            if ref not in seen:
+                return f"{what}: its input {ref!r} is not defined before it"
+        if node["ndim"] != len(node["broadcastable"]):
+            return f"{what}: ndim {node['ndim']} does not match broadcastable {node['broadcastable']}"
+        problem = _type_problem(node, what)
+        if problem:
+            return problem
+        if node["name"] in seen:
+            return f"{what}: the name {node['name']!r} is used twice"
+        seen.add(node["name"])
+    if len(d["outputs"]) != 1 or d["outputs"][0] not in seen:
+        return f"the expression must have one output defined in it, got {d['outputs']!r}"
+    return None
+
+
+def _type_problem(v, what):
+    if not all(isinstance(b, bool) for b in v["broadcastable"]):
+        return f"{what}: broadcastable must list booleans"
+    if len(v["shape"]) != len(v["broadcastable"]) or not all(s is None or (_is_int(s) and s >= 0) for s in v["shape"]):
+        return f"{what}: shape must list one size (or null) per axis"
+    if v["dtype"] not in _DTYPES:
+        return f"{what}: unknown dtype {v['dtype']!r}"
+    return None
+
+
+_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
+           "float64")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def traced_parts(graph: LayerGraph) -> dict:
+    """What the Theano-free tracer captured, by layer name: the layer's ``get_output_for`` (kind
+    Expression) or a callable it was given (a ``traced`` nonlinearity)."""
+    out = {}
+    for l in graph.layers:
+        if l.kind == "Expression":
+            out[l.name] = l.attrs.get("traced") or "get_output_for"
+        for key, value in l.attrs.items():
+            if isinstance(value, dict) and value.get("name") == "traced":
+                out.setdefault(l.name, f"{key} {value.get('function', '')}".strip())
+            if key == "gate_nonlinearities" and isinstance(value, dict):
+                for gate, nl in value.items():
+                    if isinstance(nl, dict) and nl.get("name") == "traced":
+                        out.setdefault(l.name, f"{gate} nonlinearity {nl.get('function', '')}".strip())
+    return out
+
+
 def _tupled(layer: dict) -> dict:
     layer = dict(layer)
     layer["params"] = [ParamSpec(**p) for p in layer.get("params", [])]

@@ -27,9 +27,7 @@ import reprlib
 
 from . import ir
 from .errors import NetworkError
-from .schema import BOOL, INT, POSITIVE, LayerView, array
-
-ANY_ROLE = "*"  # in a kind's ``params``: any parameter role is allowed (its check decides)
+from .schema import ANY_ROLE, BOOL, INT, POSITIVE, LayerView, array
 MAX_DEPTH = 16  # a manifest's deepest value (a nonlinearity inside a recurrent layer's gates) is at 6
 _LARGEST_NUMBER = 2 ** 62  # ONNX holds sizes and attributes as int64
 
@@ -333,6 +331,9 @@ def _layer_problem(entry, layer, i, shapes) -> str | None:
     error = _first_error(_validator(("attrs", entry.kind, id(entry.schema)), lambda: entry.schema), layer["attrs"])
     if error is not None:
         return _explain(error, layer["attrs"], attrs_of=layer, schema=entry.schema)
+    problem = _traced_nonlinearity_problem(layer["attrs"])
+    if problem:
+        return problem
     if entry.check is None:
         return None
     view = LayerView(layer["name"], layer["attrs"], [shapes[x] for x in layer["inputs"]],
@@ -340,3 +341,20 @@ def _layer_problem(entry, layer, i, shapes) -> str | None:
     if not view.input_shapes:  # an Input layer: its own shape is what its check compares
         view.input_shapes = [view.output_shape]
     return entry.check(view)
+
+
+def _traced_nonlinearity_problem(attrs) -> str | None:
+    """A traced nonlinearity (``{"name": "traced", "expr": ...}``, as an attribute or a recurrent
+    layer's gate) whose expression is malformed: one input, no parameters, ops the table knows."""
+    from .layers.expression import expression_problem
+
+    todo = [(k, v) for k, v in attrs.items()]
+    while todo:
+        key, value = todo.pop()
+        if isinstance(value, dict):
+            if value.get("name") == "traced":
+                problem = expression_problem(value.get("expr"), 1, set())
+                if problem:
+                    return f"attribute {key!r}: {problem}"
+            todo.extend((f"{key}.{k}", v) for k, v in value.items())
+    return None

@@ -5,6 +5,7 @@
 ``lasagne2onnx.optimized``  JSON: what ``--optimize`` did (``fused_layers``, ``nodes_before``/``nodes_after``,
                             ``max_rel``); absent when the plain export was kept.
 ``lasagne2onnx.pickle.<key>``  JSON: the other entries of a model-zoo pickle (class names, mean values).
+``lasagne2onnx.traced``    JSON: layer name -> what of it was traced (custom computation exported op by op).
 ``lasagne2onnx.<choice>``   the choices the build code's run made (``ir.LayerGraph.build``): ``cudnn``
                             (``yes``/``no``/``either``), ``read_as_python2`` (JSON list of files).
 
@@ -18,6 +19,7 @@ import json
 
 LAYER_MAP_KEY = "lasagne2onnx.layers"
 OPTIMIZED_KEY = "lasagne2onnx.optimized"
+TRACED_KEY = "lasagne2onnx.traced"
 PICKLE_PREFIX = "lasagne2onnx.pickle."
 BUILD_PREFIX = "lasagne2onnx."  # + a key of ir.LayerGraph.build
 
@@ -70,6 +72,17 @@ def folded_layers(model) -> list:
     record = optimization_record(model) or {}
     folded = record.get("fused_layers", [])
     return list(folded) if isinstance(folded, list) else []
+
+
+def set_traced_record(model, traced: dict):
+    """Record which layers were traced (nothing is written when none was)."""
+    if traced:
+        set_prop(model, TRACED_KEY, json.dumps(traced))
+
+
+def traced_record(model) -> dict:
+    """Layer name -> what of it was traced (``{}`` when nothing was)."""
+    return _json(model, TRACED_KEY, dict) or {}
 
 
 def set_build_record(model, build: dict):

@@ -96,6 +96,12 @@ class OnnxGraph:
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
+    def add_initializer(self, name: str, array):
+        """Add ``array`` as the initializer ``name`` (a name already reserved with :meth:`unique`),
+        keeping its dtype."""
+        self.initializers.append(numpy_helper.from_array(np.asarray(array, order="C"), name))
+        return name
+
     def param(self, spec, role: str, base: str | None = None, transform=None) -> str:
         """Add a layer parameter as an initializer named ``<layer>.<role>``."""
         p = spec.param(role)
@@ -140,6 +146,23 @@ class OnnxGraph:
         if axes_as_input:
             return self.node(op_type, [x, self.ints(f"{name}.axes", axes)], name, output=output, keepdims=keep)
         return self.node(op_type, [x], name, output=output, axes=list(axes), keepdims=keep)
+
+    def slice(self, x: str, starts, ends, axes, name: str, steps=None, output: str | None = None) -> str:
+        """``Slice``: ``starts``/``ends``/``axes``/``steps`` are int lists or int64 1-d values (inputs
+        from opset 10, so one form for every supported opset)."""
+        def as_input(v, what):
+            return v if isinstance(v, str) else self.ints(f"{name}.{what}", v)
+
+        inputs = [x, as_input(starts, "starts"), as_input(ends, "ends"), as_input(axes, "axes")]
+        if steps is not None:
+            inputs.append(as_input(steps, "steps"))
+        return self.node("Slice", inputs, name, output=output)
+
+    def reshape(self, x: str, shape: str, name: str, output: str | None = None) -> str:
+        """``Reshape`` whose 0 means size 0 (``allowzero``, from opset 14; before, 0 copies the input's size,
+        which only differs for empty tensors)."""
+        attrs = {"allowzero": 1} if self.opset >= 14 else {}
+        return self.node("Reshape", [x, shape], name, output=output, **attrs)
 
     def split(self, x: str, n_outputs: int, axis: int, name: str) -> list:
         """``Split`` into ``n_outputs`` equal parts along ``axis`` (opset 18 needs ``num_outputs``)."""

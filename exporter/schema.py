@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+ANY_ROLE = "*"  # in a kind's ``params``: any parameter role is allowed (its check decides)
 INT_MAX = 2 ** 31 - 1  # sizes and counts beyond this are not a network anyone trained
 
 INT = {"type": "integer", "minimum": -INT_MAX, "maximum": INT_MAX}
@@ -60,6 +61,8 @@ NONLINEARITY = tagged("name", {
     "leaky_rectify": {"leakiness": NUMBER},
     "scaled_tanh": {"scale_in": NUMBER, "scale_out": NUMBER},
     "selu": {"scale": NUMBER, "scale_neg": NUMBER},
+    # any other callable, traced on the Theano-free API: its ExprGraph (checked by layers/expression.py)
+    "traced": {"function": {"type": "string"}, "expr": {"type": "object"}},
 })
 
 # Lasagne 0.2's autocrop modes, one per axis (None: not cropped)

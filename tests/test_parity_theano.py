@@ -5,16 +5,16 @@ import pytest
 
 from exporter.compare import error_stats, run_layers
 from exporter.pipeline import to_onnx
-from exporter.ir import LayerGraph
 from exporter.weights import bind_weights, load_npz
 from tests.cases import load_all
 from tests.conftest import TEST_OPSETS, TOLERANCE
+from tests.reference import reference_graph
 
 CASES = load_all()
 
 
 def export_reference(ref, opset, optimize="off"):
-    graph = LayerGraph.from_json(ref.graph_json)
+    graph = reference_graph(ref, CASES[ref.name])
     weights, _ = load_npz(ref.weights_path)
     model = to_onnx(graph, bind_weights(graph, weights, ref.weights_path), opset=opset, optimize=optimize)
     assert [(i.domain, i.version) for i in model.opset_import] == [("", opset)]

@@ -97,6 +97,7 @@ def run(args):
     rows = _compare(layer_map, actual, ref, _classes(graph, meta), args.tolerance)
     print(f"checking {args.model} against {source} ({_describe_feeds(feeds)}, tolerance {args.tolerance:g})")
     print(_table(rows))
+    _print_traced(model)
     print(_summary(rows, args.tolerance, _inputs_of(graph, meta)))
     return EXIT_DIFFERS if any(r["status"] == "DIFFERS" for r in rows) else 0
 
@@ -409,6 +410,15 @@ def _shape(row) -> str:
     if "onnx_shape" in row:
         text += " vs onnx (" + ", ".join(map(str, row["onnx_shape"])) + ")"
     return text
+
+
+def _print_traced(model):
+    """Name the layers whose custom computation was traced (exported op by op)."""
+    from ..metadata import traced_record
+
+    traced = traced_record(model)
+    if traced:
+        print("traced custom computation: " + "; ".join(f"{name!r} ({what})" for name, what in traced.items()))
 
 
 def _table(rows) -> str:

@@ -105,6 +105,7 @@ def run(args):
     if not args.quiet:
         print(f"wrote {args.output}: {len(graph.layers)} Lasagne layers, {n_params:,} parameters, opset {args.opset}"
               + (", checked in onnxruntime" if args.check else ""))
+        _describe_traced(graph)
     return 0
 
 
@@ -135,6 +136,16 @@ def _all_tensors(graph):
             yield from attr.tensors
             for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
                 yield from _all_tensors(sub)
+
+
+def _describe_traced(graph):
+    """Say which layers hold custom computation that was traced (exported op by op, see README)."""
+    from ..ir import traced_parts
+
+    traced = traced_parts(graph)
+    if traced:
+        print(f"traced custom computation in {len(traced)} layer{'s' if len(traced) != 1 else ''}: "
+              + "; ".join(f"{name!r} ({what})" for name, what in traced.items()))
 
 
 def _same_manifest(embedded, graph) -> bool:

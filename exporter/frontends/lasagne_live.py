@@ -36,8 +36,10 @@ class CaptureContext:
     def unsupported(self, detail):
         return UnsupportedLayerError(self.name, self.cls_name, self.position, detail)
 
-    def nonlinearity(self, fn):
-        return describe_nonlinearity(fn, self)
+    def nonlinearity(self, fn, shape=None):
+        """``fn`` described as plain data; a callable Lasagne does not name is traced (``shape``: the
+        shape it is applied to, by default the layer's output shape)."""
+        return describe_nonlinearity(fn, self, shape)
 
 
 def _default_name(cls_name: str, position: int) -> str:
@@ -124,39 +126,31 @@ def capture(output_layers, source: str = "", options: dict | None = None, build:
     names = {id(layer): name for layer, name in zip(all_layers, layer_names(all_layers))}
 
     specs, unsupported = [], []  # every unsupported layer is reported at once, not the first only
+    outputs = {}  # id(layer) -> the traced output variable of a traced layer (its type feeds the next trace)
     for pos, layer in enumerate(all_layers):
         cls_name = type(layer).__name__
         name = names[id(layer)]
         rule = registry.CAPTURE_RULES.get(cls_name)
-        if rule is None:
-            unsupported.append(UnsupportedLayerError(name, cls_name, pos, NO_CONVERTER))
-            continue
-        foreign = foreign_class(type(layer), allow_reimplementation=rule.foreign_ok)
-        if foreign:
-            unsupported.append(UnsupportedLayerError(name, cls_name, pos, foreign))
-            continue
         ctx = CaptureContext(layer, name, cls_name, pos, _input_shapes(layer), options)
+        refusal = NO_CONVERTER if rule is None else foreign_class(type(layer), allow_reimplementation=rule.foreign_ok)
         try:
-            attrs = rule.fn(layer, ctx) or {}
+            if refusal is None:
+                try:
+                    attrs, params = _captured(layer, ctx, rule, param_index)
+                except UnsupportedLayerError as e:
+                    if not _traceable(layer):
+                        raise
+                    refusal = e.detail
+            if refusal is not None:
+                attrs, params = _traced(layer, ctx, refusal, rule is None, param_index, outputs)
+                kind = "Expression"
+            else:
+                kind = rule.kind
         except UnsupportedLayerError as e:
             unsupported.append(e)
             continue
-        params = []
-        roles = {}
-        for role in rule.params:
-            v = getattr(layer, role, None)
-            if v is not None:
-                roles[id(v)] = role
-        unknown = [p for p in layer.get_params() if id(p) not in roles]
-        if unknown:
-            unsupported.append(ctx.unsupported(
-                f"parameter {getattr(unknown[0], 'name', unknown[0])!r} is not one of the parameters this "
-                f"converter knows ({', '.join(rule.params) or 'none'})"))
-            continue
-        for p in layer.get_params():
-            params.append(ParamSpec(role=roles[id(p)], shape=_param_shape(p), key=f"arr_{param_index[id(p)]}"))
         specs.append(LayerSpec(
-            name=name, kind=rule.kind, lasagne_class=cls_name,
+            name=name, kind=kind, lasagne_class=cls_name,
             inputs=[names[id(i)] for i in incoming(layer)],
             attrs=to_jsonable(attrs), params=params,
             output_shape=tuple(layer.output_shape), position=pos,
@@ -169,6 +163,56 @@ def capture(output_layers, source: str = "", options: dict | None = None, build:
 
 
 NO_CONVERTER = "no converter for this class"
+
+
+def _captured(layer, ctx, rule, param_index):
+    """(attrs, params) of a layer its capture rule reads."""
+    attrs = rule.fn(layer, ctx) or {}
+    params = []
+    roles = {}
+    for role in rule.params:
+        v = getattr(layer, role, None)
+        if v is not None:
+            roles[id(v)] = role
+    for p in layer.get_params():
+        role = roles.get(id(p))
+        if role is None:
+            raise ctx.unsupported(f"parameter {getattr(p, 'name', p)!r} is not one of the "
+                                  f"parameters this converter knows ({', '.join(rule.params) or 'none'})")
+        params.append(ParamSpec(role=role, shape=_param_shape(p), key=f"arr_{param_index[id(p)]}"))
+    return attrs, params
+
+
+def _traceable(layer) -> bool:
+    from . import theano_trace
+
+    return theano_trace.available(layer)
+
+
+def _traced(layer, ctx, refusal, no_rule, param_index, outputs):
+    """(attrs, params) of a layer captured by tracing its get_output_for (kind Expression), or the
+    UnsupportedLayerError saying why neither its converter nor a trace can export it."""
+    if not _traceable(layer):
+        raise ctx.unsupported(refusal)
+    from . import theano_trace
+
+    input_types = []
+    for i in incoming(layer):
+        input_types.append(outputs.get(id(i)) or getattr(i, "input_var", None))
+    try:
+        expr, params, what = theano_trace.trace_layer(layer, ctx, input_types, param_index)
+    except UnsupportedLayerError as e:
+        raise ctx.unsupported(f"{e.detail} ({refusal})" if no_rule else f"{refusal}; tracing it instead: {e.detail}") \
+            from None
+    out = expr["nodes"][-1] if expr["nodes"] and expr["nodes"][-1]["name"] == expr["outputs"][0] else \
+        next(i for i in expr["inputs"] if i["name"] == expr["outputs"][0])
+    outputs[id(layer)] = _Typed(out["dtype"], out["broadcastable"])
+    return {"expr": expr, "traced": what}, params
+
+
+class _Typed:
+    def __init__(self, dtype, broadcastable):
+        self.dtype, self.broadcastable = dtype, tuple(broadcastable)
 
 
 def foreign_class(cls, allow_reimplementation: bool = False) -> str | None:
@@ -255,11 +299,13 @@ _NONLINEARITIES = {
 }
 
 
-def describe_nonlinearity(fn, ctx=None) -> dict:
+def describe_nonlinearity(fn, ctx=None, shape=None) -> dict:
     """Describe a Lasagne nonlinearity as plain data: ``{"name": ..., **parameters}``.
 
-    Only ``lasagne.nonlinearities`` (functions and instances of its classes) and the Theano
-    functions they stand for are recognised, by identity."""
+    ``lasagne.nonlinearities`` (functions and instances of its classes) and the Theano functions they
+    stand for are recognised, by identity.  Any other callable is traced on the Theano-free API
+    (``{"name": "traced", "function": ..., "expr": <ExprGraph>}``, applied to ``shape``: by default
+    the output shape of the layer being captured), else refused."""
     if fn is None:
         return {"name": "linear"}
     cls = type(fn)
@@ -274,6 +320,15 @@ def describe_nonlinearity(fn, ctx=None) -> dict:
         return {"name": name}
     detail = (f"nonlinearity {describe_callable(fn)!r} is not supported: only lasagne.nonlinearities and the Theano "
               f"functions they use are recognised")
+    if ctx is not None and _traceable(ctx.layer):
+        from .theano_trace import callable_name, trace_callable
+
+        shape = tuple(ctx.layer.output_shape) if shape is None else tuple(shape)
+        try:
+            expr = trace_callable(fn, shape, f"nonlinearity {callable_name(fn)}")
+        except ValueError as e:
+            raise ctx.unsupported(str(e)) from None
+        return {"name": "traced", "function": callable_name(fn), "expr": expr}
     if ctx is not None:
         raise ctx.unsupported(detail)
     raise NetworkError(detail)

@@ -222,7 +222,8 @@ def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_
     report = {} if report is None else report
     report["lasagne"] = chosen
     try:
-        return _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_modules, report)
+        with _tracing(chosen):  # on the Theano-free API, Theano calls at import and build time build a graph
+            return _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_modules, report)
     except NetworkError as e:
         # read as Python 3, did it fail the way Python 2 code does? (the caller may read it as Python 2)
         cause = e.__cause__ if e.__cause__ is not None else e
@@ -232,6 +233,15 @@ def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_
 
             report["looks_python2"] = looks_like_python2(cause)
         raise
+
+
+def _tracing(chosen):
+    """The Theano-free API's tracing context (``lasagne._symbolic``), or nothing on the real Lasagne."""
+    if chosen != "compat":
+        return contextlib.nullcontext()
+    from lasagne._shared import tracing
+
+    return tracing()
 
 
 def _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_modules, report):

@@ -18,7 +18,7 @@ _SIMPLE = {
     "tanh": ("Tanh", lambda nl: {}),
     "softmax": ("Softmax", lambda nl: {"axis": 1}),
 }
-SUPPORTED = sorted(list(_SIMPLE) + ["scaled_tanh", "linear"])
+SUPPORTED = sorted(list(_SIMPLE) + ["scaled_tanh", "linear", "traced"])
 
 
 @capture_rule("Nonlinearity", "NonlinearityLayer")
@@ -51,4 +51,9 @@ def convert_nonlinearity(spec, g):
         return g.node("Mul", [t, b], spec.name, output=g.out(spec))
     if name == "linear":
         return g.node("Identity", [x], spec.name, output=g.out(spec))
+    if name == "traced":  # a callable Lasagne does not name, traced (see frontends/theano_trace.py)
+        from ..theano_ops import lower_expr
+
+        return lower_expr(nl["expr"], g, spec, [x], {}, output=g.out(spec),
+                          what=f"nonlinearity {nl.get('function')} of {spec.describe()}")
     raise ValueError(f"{spec.describe()}: unknown nonlinearity {name!r}")

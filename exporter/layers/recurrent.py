@@ -71,8 +71,9 @@ def _capture_common(layer, ctx, inits):
 @capture_rule("LSTM", "LSTMLayer", params=_LSTM_PARAMS)
 def capture_lstm(layer, ctx):
     attrs = _capture_common(layer, ctx, ("cell_init", "hid_init"))
-    attrs["gate_nonlinearities"] = {g: ctx.nonlinearity(getattr(layer, f"nonlinearity_{g}")) for g in LSTM_GATES}
-    attrs["hid_nonlinearity"] = ctx.nonlinearity(layer.nonlinearity)
+    step = (None, attrs["num_units"])  # what a gate's nonlinearity is applied to (a traced one is traced on it)
+    attrs["gate_nonlinearities"] = {g: ctx.nonlinearity(getattr(layer, f"nonlinearity_{g}"), step) for g in LSTM_GATES}
+    attrs["hid_nonlinearity"] = ctx.nonlinearity(layer.nonlinearity, step)
     attrs["peepholes"] = bool(layer.peepholes)
     if attrs["peepholes"]:
         attrs["outgate_peephole"] = _outgate_formula(layer, ctx)
@@ -103,10 +104,11 @@ def _outgate_formula(layer, ctx) -> str:
 @capture_rule("GRU", "GRULayer", params=_GRU_PARAMS)
 def capture_gru(layer, ctx):
     attrs = _capture_common(layer, ctx, ("hid_init",))
+    step = (None, attrs["num_units"])
     attrs["gate_nonlinearities"] = {
-        "resetgate": ctx.nonlinearity(layer.nonlinearity_resetgate),
-        "updategate": ctx.nonlinearity(layer.nonlinearity_updategate),
-        "hidden_update": ctx.nonlinearity(layer.nonlinearity_hid),
+        "resetgate": ctx.nonlinearity(layer.nonlinearity_resetgate, step),
+        "updategate": ctx.nonlinearity(layer.nonlinearity_updategate, step),
+        "hidden_update": ctx.nonlinearity(layer.nonlinearity_hid, step),
     }
     return attrs
 
@@ -122,7 +124,7 @@ def capture_rnn(layer, ctx):
     if not ok:
         raise ctx.unsupported("RecurrentLayer whose input_to_hidden / hidden_to_hidden are not the DenseLayers "
                               "it builds itself")
-    attrs["hid_nonlinearity"] = ctx.nonlinearity(layer.nonlinearity)
+    attrs["hid_nonlinearity"] = ctx.nonlinearity(layer.nonlinearity, (None, attrs["num_units"]))
     return attrs
 
 
@@ -322,6 +324,10 @@ class _Body:
         if name == "scaled_tanh":
             t = self.op("Tanh", [self.op("Mul", [x, self.const("scale_in", nl["scale_in"])])])
             return self.op("Mul", [t, self.const("scale_out", nl["scale_out"])])
+        if name == "traced":  # a callable Lasagne does not name, traced at capture: its ops in the step
+            from ..theano_ops import lower_expr
+
+            return lower_expr(nl["expr"], self.g, self.spec, [x], {}, what=f"nonlinearity {nl.get('function')}")
         op, attrs = _SIMPLE[name]
         return self.op(op, [x], **attrs(nl))
 
