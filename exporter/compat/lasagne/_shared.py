@@ -9,13 +9,12 @@ All three are symbolic inside :func:`tracing` (the exporter runs build functions
 inside it: see ``_symbolic``) and refuse every computation outside it with :class:`TheanoRequiredError`.
 """
 from ._symbolic import call_builder
+from ._symbolic.dtypes import FLOATX  # noqa: F401
 from ._symbolic.graph import (NotTraceable, SharedVariable, SymbolicVariable, TheanoRequiredError,  # noqa: F401
                               is_tracing, require_theano, tracing)
 
 __all__ = ["TheanoRequiredError", "NotTraceable", "SharedVariable", "SymbolicVariable", "theano_op", "require_theano",
            "tracing", "is_tracing"]
-
-FLOATX = "float32"
 
 
 def theano_op(qualname, name=None):

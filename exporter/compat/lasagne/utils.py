@@ -1,24 +1,17 @@
 """``lasagne.utils`` without Theano: floatX, as_tuple, create_param and friends."""
 import numbers
-import sys
 
 import numpy as np
 
-from ._shared import FLOATX, SharedVariable, SymbolicVariable, require_theano
+from ._shared import SharedVariable, SymbolicVariable, is_tracing, require_theano
+from ._symbolic.dtypes import FLOATX, float_x  # noqa: F401  (floatX is the tracer's: one definition)
+from ._symbolic.graph import as_variable
 
 __all__ = ["floatX", "float_x", "shared_empty", "as_theano_expression", "collect_shared_vars", "one_hot",
            "unique", "as_tuple", "inspect_kwargs", "compute_norms", "create_param", "unroll_scan",
            "int_types"]
 
 int_types = (numbers.Integral, np.integer)
-
-
-def float_x():
-    """The configured float type: ``theano.config.floatX`` when a theano module is loaded
-    (real, or this project's stand-in), else float32."""
-    theano = sys.modules.get("theano")
-    config = getattr(theano, "config", None)
-    return getattr(config, "floatX", None) or FLOATX
 
 
 def floatX(arr):
@@ -32,9 +25,6 @@ def shared_empty(dim=2, dtype=None):
 
 def as_theano_expression(input):
     """A Theano expression of ``input`` (a variable, or a number/array made a constant); needs tracing."""
-    from ._shared import is_tracing
-    from ._symbolic.graph import as_variable
-
     if not is_tracing():
         require_theano("lasagne.utils.as_theano_expression")
     try:

@@ -1,9 +1,14 @@
 """A small symbolic Theano for the Theano-free API: the graph the stand-in's functions build while
 tracing (see ``graph``), with Theano's types, and one module per op family.
 
-Each module registers its ops in ``graph.BUILDERS`` under Theano's public dotted names; the
-``theano`` stand-in's functions look them up there.  :mod:`exporter.frontends.theano_trace` turns a
-traced graph into the exporter's :class:`~exporter.ir.ExprGraph`.
+Layers, bottom up: ``context`` (tracing state, refusals, lazy values) and ``dtypes``; ``registry``
+(the table of op builders); ``operators`` (the variables' operators and methods, which build
+through the table) and ``graph`` (variables, nodes, constants); then the op families
+(``elemwise``, ``shape``, ``reduce``, ``linalg``, ``nnet``, ``lazy``), each registering its ops in
+``registry.BUILDERS`` under Theano's public dotted names.  Importing this package imports every
+family, so the table is complete before anything is traced; the ``theano`` stand-in's functions
+look their ops up there.  :mod:`exporter.frontends.theano_trace` turns a traced graph into the
+exporter's :class:`~exporter.ir.ExprGraph`.
 """
 from . import elemwise, lazy, linalg, nnet, reduce, shape  # noqa: F401  (they register their builders)
 from .graph import (BUILDERS, Apply, Constant, LazyValue, NotTraceable, SharedVariable, SymbolicVariable,  # noqa: F401

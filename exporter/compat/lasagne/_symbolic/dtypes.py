@@ -8,8 +8,15 @@
 * Float functions (``exp``, ``sqrt``, ``sigmoid`` ...) first upgrade integer inputs: 8/16-bit ints
   and bools to float32, wider ints to float64.
 * ``true_div`` of two discrete inputs gives ``floatX``.
+
+:func:`float_x` is ``floatX`` itself (``theano.config.floatX`` of the loaded theano module, else
+float32); ``lasagne.utils.floatX`` uses it too.
 """
+import sys
+
 import numpy as np
+
+FLOATX = "float32"  # floatX when no theano module is loaded
 
 FLOAT_DTYPES = ("float16", "float32", "float64")
 INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
@@ -18,9 +25,11 @@ ALL_DTYPES = DISCRETE_DTYPES + FLOAT_DTYPES
 
 
 def float_x():
-    from ..utils import float_x as _float_x
-
-    return _float_x()
+    """The configured float type: ``theano.config.floatX`` when a theano module is loaded
+    (real, or this project's stand-in), else float32."""
+    theano = sys.modules.get("theano")
+    config = getattr(theano, "config", None)
+    return getattr(config, "floatX", None) or FLOATX
 
 
 def upcast(*dtypes):

@@ -8,7 +8,8 @@ functions that Theano itself writes as a formula of other ops (``relu`` with a l
 import numpy as np
 
 from . import dtypes as D
-from .graph import as_variable, builder, constant, make_node
+from .graph import as_variable, constant, make_node
+from .registry import builder
 
 
 def broadcast_types(xs):
@@ -61,8 +62,6 @@ _DTYPE_RULES = {
     "switch": lambda ds: D.upcast(*ds[1:]),
     "second": lambda ds: ds[1],
 }
-
-COMPARISONS = frozenset(f"theano.tensor.{n}" for n in ("eq", "neq", "lt", "le", "gt", "ge"))
 
 
 # -- arithmetic ---------------------------------------------------------------------------------------------

@@ -19,74 +19,20 @@ The stand-in does the same, with plain Python objects:
 Operations build nodes only inside :func:`tracing` (the exporter runs build functions and traces
 layers inside it); outside, they raise :class:`TheanoRequiredError` as they always did, so a user
 who reaches for the Theano-free API to compute something learns at once that it cannot.
+
+The tracing context, the refusals and :class:`LazyValue` live in ``context``, the table of op
+builders in ``registry`` (both below this module, which re-exports their names); the op families
+sit above it, and the variables' operators reach them through the table.
 """
-import contextlib
-import os
-import sys
-import threading
 import types
 
 import numpy as np
 
 from . import dtypes as D
+from .context import (_EXPORTER_DIR, LazyValue, NotTraceable, TheanoRequiredError, _LazyUse, find_lazy,  # noqa: F401
+                      is_tracing, lazy, require_theano, tracing, user_location)
 from .operators import TensorOperators
-
-_EXPORTER_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-
-
-class TheanoRequiredError(RuntimeError):
-    """Raised by every operation that needs Theano's symbolic computation."""
-
-
-class NotTraceable(TheanoRequiredError):
-    """What a layer computes cannot be exported exactly (random sampling on the deterministic path,
-    Python control flow on a symbolic value, an op the tracer does not model ...).  ``op`` names
-    the operation, ``where`` the user's ``file:line``."""
-
-    def __init__(self, reason, op=None, where=None):
-        self.reason, self.op, self.where = reason, op, where
-        super().__init__(reason + (f" ({op}" if op else "") + (f" at {where}" if where else "") + (")" if op else ""))
-
-
-def require_theano(what):
-    raise TheanoRequiredError(
-        f"{what} needs Theano: lasagne2onnx's Theano-free Lasagne API only builds networks "
-        f"(layers, shapes and parameter values); it cannot compute or train them. "
-        f"Export the network to ONNX and run it with onnxruntime, or use real Lasagne on Theano.")
-
-
-# -- tracing -------------------------------------------------------------------------------------------
-_state = threading.local()
-
-
-def _depth():
-    return getattr(_state, "depth", 0)
-
-
-@contextlib.contextmanager
-def tracing():
-    """While inside, Theano operations on stand-in variables build graph nodes (nest freely)."""
-    _state.depth = _depth() + 1
-    try:
-        yield
-    finally:
-        _state.depth = _depth() - 1
-
-
-def is_tracing() -> bool:
-    return _depth() > 0
-
-
-def user_location(skip_dirs=(_EXPORTER_DIR,)) -> str | None:
-    """``file.py:line`` of the innermost frame outside lasagne2onnx (the user's code), or None."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith("<") and not any(os.path.abspath(filename).startswith(d + os.sep)
-                                                    for d in skip_dirs):
-            return f"{os.path.basename(filename)}:{frame.f_lineno}"
-        frame = frame.f_back
-    return None
+from .registry import BUILDERS, build, builder, call_builder  # noqa: F401
 
 
 # -- graph objects ---------------------------------------------------------------------------------------
@@ -268,90 +214,6 @@ class Constant(SymbolicVariable):
     __str__ = __repr__
 
 
-class LazyValue(object):
-    """The result of a Theano operation the stand-in does not model, or cannot export: anything
-    done with it gives another, so training code builds; using one in an exported layer, or
-    evaluating one, is refused naming ``origin`` (the op) and ``where`` (the user's line)."""
-
-    lasagne2onnx_lazy = True
-
-    def __init__(self, origin, where=None, reason=None):
-        self._origin, self._where = origin, where
-        self._reason = reason or f"{origin} is not modelled by lasagne2onnx's Theano stand-in"
-
-    def _again(self, *args, **kwargs):
-        return self
-
-    def __getattr__(self, name):
-        if name in _LAZY_PROPERTIES:
-            return self
-        if name not in _LAZY_METHODS:
-            raise AttributeError(f"{name!r}: the result of {self._origin} (made at {self._where}) is a lazy value")
-        return _LazyMethod(self)
-
-    def __call__(self, *args, **kwargs):
-        return self
-
-    def __getitem__(self, item):
-        return self
-
-    def __iter__(self):
-        raise NotTraceable("cannot iterate over the result of an operation lasagne2onnx does not model",
-                           self._origin, self._where)
-
-    def __bool__(self):
-        return True
-
-    def eval(self, *args, **kwargs):
-        raise TheanoRequiredError(f"evaluating {self._origin} (made at {self._where or 'an unknown line'}) needs "
-                                  f"Theano: lasagne2onnx's Theano-free API only builds networks for export")
-
-    def refusal(self):
-        return NotTraceable(self._reason, self._origin, self._where)
-
-    def __repr__(self):
-        return f"<lazy {self._origin} at {self._where}>"
-
-
-_LAZY_METHODS = frozenset("sum mean max min prod var std argmax argmin any all norm dimshuffle reshape flatten ravel "
-                          "transpose swapaxes astype clip round dot repeat squeeze copy take cumsum zeros_like "
-                          "ones_like".split())
-_LAZY_PROPERTIES = frozenset(("T", "shape", "size"))
-
-
-class _LazyMethod(object):
-    def __init__(self, lazy):
-        self._lazy = lazy
-
-    def __call__(self, *args, **kwargs):
-        return self._lazy
-
-
-for _name in ("add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod rmod pow rpow neg pos abs "
-              "lt le gt ge matmul rmatmul and rand or ror xor rxor invert div rdiv").split():
-    setattr(LazyValue, f"__{_name}__", LazyValue._again)
-
-
-def lazy(origin, reason=None) -> LazyValue:
-    return LazyValue(origin, user_location(), reason)
-
-
-def find_lazy(values):
-    """The first LazyValue among ``values`` (nested lists/tuples/dicts too), or None."""
-    for v in values:
-        if isinstance(v, LazyValue):
-            return v
-        if isinstance(v, (list, tuple)):
-            found = find_lazy(v)
-            if found is not None:
-                return found
-        if isinstance(v, dict):
-            found = find_lazy(list(v.values()))
-            if found is not None:
-                return found
-    return None
-
-
 # -- making nodes -----------------------------------------------------------------------------------------
 def theano_constant(v):
     """The value Theano's ``get_scalar_constant_value`` finds for the scalar ``v`` (literals, sizes of
@@ -390,21 +252,11 @@ def as_variable(x, name=None):
         raise _LazyUse(x)
     if isinstance(x, (list, tuple)):
         if any(isinstance(e, (SymbolicVariable, LazyValue)) for e in x) or any(isinstance(e, (list, tuple)) for e in x):
-            from .shape import stack
-
-            return stack([as_variable(e) for e in x])
+            return build("theano.tensor.stack", [as_variable(e) for e in x])
     if hasattr(x, "output_shape") and hasattr(x, "get_output_for"):
         raise TypeError(f"a Lasagne layer ({type(x).__name__}) was used where a Theano expression was "
                         f"expected; use lasagne.layers.get_output(layer)")
     return constant(x, name=name)
-
-
-class _LazyUse(Exception):
-    """Internal: an op got a LazyValue; the op wrapper returns a LazyValue instead."""
-
-    def __init__(self, lazy_value):
-        super().__init__(lazy_value)
-        self.lazy = lazy_value
 
 
 def make_node(op, inputs, attrs=None, dtype=None, broadcastable=None, shape=None, value=None, kind=None, name=None):
@@ -414,38 +266,6 @@ def make_node(op, inputs, attrs=None, dtype=None, broadcastable=None, shape=None
     if value is not None:
         out.static_value = np.asarray(value)
     return out
-
-
-# -- the table of op builders: the stand-in's theano functions call these while tracing --------------------
-BUILDERS = {}  # public dotted name (and aliases) -> python function building the node
-
-
-def builder(*names):
-    """Register ``fn`` as what the Theano functions ``names`` do while tracing."""
-
-    def deco(fn):
-        for n in names:
-            if n in BUILDERS:
-                raise ValueError(f"builder for {n} registered twice")
-            BUILDERS[n] = fn
-        fn.theano_names = names
-        return fn
-
-    return deco
-
-
-def call_builder(qualname, args, kwargs):
-    """Run the builder of ``qualname``; an argument that is a LazyValue makes the result lazy too."""
-    fn = BUILDERS.get(qualname)
-    if fn is None:
-        return lazy(qualname)
-    found = find_lazy(list(args) + list(kwargs.values()))
-    if found is not None and not getattr(fn, "accepts_lazy", False):
-        return found
-    try:
-        return fn(*args, **kwargs)
-    except _LazyUse as e:
-        return e.lazy
 
 
 @builder("theano.tensor.constant", "theano.tensor.basic.constant")
@@ -460,9 +280,7 @@ def constant_builder(x, name=None, ndim=None, dtype=None):
 def as_tensor_variable(x, name=None, ndim=None):
     v = as_variable(x, name=name)
     if ndim is not None and v.ndim != ndim:
-        from .shape import shape_padleft
-
         if v.ndim > ndim:
             raise ValueError(f"as_tensor_variable: {v!r} has {v.ndim} dimensions, more than ndim={ndim}")
-        v = shape_padleft(v, ndim - v.ndim)
+        v = build("theano.tensor.shape_padleft", v, ndim - v.ndim)
     return v

@@ -12,8 +12,8 @@ random sampling, and Theano's debugging identities.
 from collections import OrderedDict
 
 from . import dtypes as D
-from .graph import (LazyValue, SymbolicVariable, TheanoRequiredError, as_variable, builder, lazy, make_node,
-                    user_location)
+from .graph import LazyValue, SymbolicVariable, TheanoRequiredError, as_variable, lazy, make_node, user_location
+from .registry import builder
 
 
 def _like(v, op):

@@ -9,7 +9,8 @@ import numpy as np
 from . import dtypes as D
 from . import elemwise as E
 from . import shape as S
-from .graph import as_variable, builder, make_node
+from .graph import as_variable, make_node
+from .registry import builder
 
 
 @builder("theano.tensor.dot", "theano.tensor.basic.dot")

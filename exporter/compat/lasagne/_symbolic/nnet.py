@@ -5,7 +5,8 @@ Losses (``categorical_crossentropy`` ...) are training-only: they are lazy value
 """
 from . import dtypes as D
 from . import elemwise as E
-from .graph import NotTraceable, as_variable, builder, make_node, user_location
+from .graph import NotTraceable, as_variable, make_node, user_location
+from .registry import builder
 
 
 @builder("theano.tensor.nnet.softmax", "theano.tensor.nnet.nnet.softmax", "theano.tensor.nnet.softmax_op",

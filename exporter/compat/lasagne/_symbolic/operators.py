@@ -1,22 +1,21 @@
 """Theano's tensor-variable interface (``_tensor_py_operators``): operators, indexing and methods.
 
-While tracing, each builds a graph node through the functions in :mod:`.tensor` (``x + y`` is
-``theano.tensor.add(x, y)``, ``x.sum(axis=1)`` is ``theano.tensor.sum(x, axis=1)``, ``x[:, ::2]``
-is a ``Subtensor``).  Outside tracing each raises :class:`TheanoRequiredError` naming itself.
+While tracing, each builds a graph node through the table of op builders (:func:`.registry.build`):
+``x + y`` is ``theano.tensor.add(x, y)``, ``x.sum(axis=1)`` is ``theano.tensor.sum(x, axis=1)``,
+``x[:, ::2]`` is a ``Subtensor``.  Outside tracing each raises :class:`TheanoRequiredError` naming
+itself.  This mixin sits below the graph objects and the op families: it imports only ``context``
+and ``registry``.
 """
 import functools
+import numbers
 
+import numpy as np
 
-def _tensor():
-    from . import tensor
+from .context import LazyValue, NotTraceable, TheanoRequiredError, _LazyUse, is_tracing, require_theano, user_location
+from .registry import build
 
-    return tensor
-
-
-def _graph():
-    from . import graph
-
-    return graph
+# ops whose result Python's ``if``/``while``/``and`` would branch on
+COMPARISONS = frozenset(f"theano.tensor.{n}" for n in ("eq", "neq", "lt", "le", "gt", "ge"))
 
 
 def _traced(label):
@@ -25,12 +24,11 @@ def _traced(label):
     def deco(fn):
         @functools.wraps(fn)
         def method(self, *args, **kwargs):
-            g = _graph()
-            if not g.is_tracing():
+            if not is_tracing():
                 self._refuse(label)
             try:
                 return fn(self, *args, **kwargs)
-            except g._LazyUse as e:
+            except _LazyUse as e:
                 return e.lazy
 
         return method
@@ -38,14 +36,12 @@ def _traced(label):
     return deco
 
 
-def _binary(name, fn_name, reflected=False):
+def _binary(name, op_name, reflected=False):
     @_traced(f"operator __{name}__")
     def op(self, other):
-        T = _tensor()
         if _is_foreign(other):
             return NotImplemented
-        f = getattr(T, fn_name)
-        return f(other, self) if reflected else f(self, other)
+        return build(op_name, other, self) if reflected else build(op_name, self, other)
 
     op.__name__ = f"__{name}__"
     return op
@@ -53,14 +49,9 @@ def _binary(name, fn_name, reflected=False):
 
 def _is_foreign(other):
     """Objects Theano's operators do not take (so that Python tries the other operand's method)."""
-    import numbers
-
-    import numpy as np
-
-    g = _graph()
     if isinstance(other, (bool, np.bool_)):  # Theano refuses Python bools as operands
         return True
-    if isinstance(other, (g.SymbolicVariable, g.LazyValue, numbers.Number, np.ndarray, np.generic, list, tuple)):
+    if isinstance(other, (TensorOperators, LazyValue, numbers.Number, np.ndarray, np.generic, list, tuple)):
         return False
     return True
 
@@ -73,21 +64,20 @@ class TensorOperators(object):
     __array_priority__ = 1000
 
     def _refuse(self, op):
-        _graph().require_theano(f"{op} on {self._kind} {self.name!r}")
+        require_theano(f"{op} on {self._kind} {self.name!r}")
 
     # -- Python protocols ------------------------------------------------------------------------------
     def __bool__(self):
         owner = getattr(self, "owner", None)
-        if _graph().is_tracing() and owner is not None and owner.op in _tensor().COMPARISONS:
-            raise _graph().NotTraceable(
+        if is_tracing() and owner is not None and owner.op in COMPARISONS:
+            raise NotTraceable(
                 "Python control flow on a symbolic value (if/while/and/or on a comparison) cannot be traced: the "
                 "condition is known only when the network runs (Theano refuses it too); use theano.tensor.switch",
-                owner.op, _graph().user_location())
+                owner.op, user_location())
         return True
 
     def __iter__(self):
-        g = _graph()
-        if not g.is_tracing():
+        if not is_tracing():
             self._refuse("iteration")
         length = self.static_shape[0] if self.ndim == 1 else None
         if length is None:
@@ -101,11 +91,10 @@ class TensorOperators(object):
 
     def _no_number(self, what):
         def refuse(*args):
-            g = _graph()
-            if not g.is_tracing():
+            if not is_tracing():
                 self._refuse(what)
-            raise g.NotTraceable(f"{what} of a symbolic value cannot be traced: its value is known only when the "
-                                 f"network runs", repr(self), g.user_location())
+            raise NotTraceable(f"{what} of a symbolic value cannot be traced: its value is known only when the "
+                               f"network runs", repr(self), user_location())
         return refuse
 
     def __int__(self):
@@ -125,7 +114,7 @@ class TensorOperators(object):
     # -- indexing --------------------------------------------------------------------------------------
     @_traced("indexing")
     def __getitem__(self, item):
-        return _tensor().getitem(self, item)
+        return build("theano.tensor.var._tensor_py_operators.__getitem__", self, item)
 
     def __setitem__(self, item, value):
         raise TypeError("Theano variables are immutable: use theano.tensor.set_subtensor(x[...], value)")
@@ -133,174 +122,172 @@ class TensorOperators(object):
     # -- shape and type ----------------------------------------------------------------------------------
     @property
     def shape(self):
-        if not _graph().is_tracing():
+        if not is_tracing():
             raise AttributeError(f"{type(self).__name__} has no attribute 'shape' outside tracing")
-        return _tensor().shape(self)
+        return build("theano.tensor.shape", self)
 
     @property
     def size(self):
-        if not _graph().is_tracing():
+        if not is_tracing():
             raise AttributeError(f"{type(self).__name__} has no attribute 'size' outside tracing")
-        return _tensor().prod(self.shape)
+        return build("theano.tensor.prod", self.shape)
 
     @property
     def T(self):
-        if not _graph().is_tracing():
+        if not is_tracing():
             self._refuse(".T")
-        return _tensor().transpose(self)
+        return build("theano.tensor.transpose", self)
 
     @_traced(".transpose()")
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (list, tuple)):
             axes = axes[0]
-        return _tensor().transpose(self, axes or None)
+        return build("theano.tensor.transpose", self, axes or None)
 
     @_traced(".dimshuffle()")
     def dimshuffle(self, *pattern):
         if len(pattern) == 1 and isinstance(pattern[0], (list, tuple)):
             pattern = pattern[0]
-        return _tensor().dimshuffle(self, pattern)
+        return build("theano.tensor.dimshuffle", self, pattern)
 
     @_traced(".reshape()")
     def reshape(self, shape, ndim=None):
-        return _tensor().reshape(self, shape, ndim=ndim)
+        return build("theano.tensor.reshape", self, shape, ndim=ndim)
 
     @_traced(".flatten()")
     def flatten(self, ndim=1, outdim=None):
-        return _tensor().flatten(self, outdim if outdim is not None else ndim)
+        return build("theano.tensor.flatten", self, outdim if outdim is not None else ndim)
 
     @_traced(".ravel()")
     def ravel(self):
-        return _tensor().flatten(self, 1)
+        return build("theano.tensor.flatten", self, 1)
 
     @_traced(".squeeze()")
     def squeeze(self):
-        return _tensor().squeeze(self)
+        return build("theano.tensor.squeeze", self)
 
     @_traced(".swapaxes()")
     def swapaxes(self, axis1, axis2):
-        return _tensor().swapaxes(self, axis1, axis2)
+        return build("theano.tensor.swapaxes", self, axis1, axis2)
 
     @_traced(".astype()")
     def astype(self, dtype):
-        return _tensor().cast(self, dtype)
+        return build("theano.tensor.cast", self, dtype)
 
     @_traced(".copy()")
     def copy(self, name=None):
-        out = _tensor().tensor_copy(self)
+        out = build("theano.tensor.tensor_copy", self)
         out.name = name
         return out
 
     @_traced(".repeat()")
     def repeat(self, repeats, axis=None):
-        return _tensor().repeat(self, repeats, axis)
+        return build("theano.tensor.repeat", self, repeats, axis)
 
     @_traced(".take()")
     def take(self, indices, axis=None, mode="raise"):
-        return _tensor().take(self, indices, axis, mode)
+        return build("theano.tensor.take", self, indices, axis, mode)
 
     @_traced(".nonzero()")
     def nonzero(self, return_matrix=False):
-        raise _graph().NotTraceable("nonzero() has a data-dependent shape and is not traced", "nonzero",
-                                    _graph().user_location())
+        raise NotTraceable("nonzero() has a data-dependent shape and is not traced", "nonzero", user_location())
 
     # -- reductions -----------------------------------------------------------------------------------------
     @_traced(".sum()")
     def sum(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
-        return _tensor().sum(self, axis=axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
+        return build("theano.tensor.sum", self, axis=axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
 
     @_traced(".prod()")
     def prod(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
-        return _tensor().prod(self, axis=axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
+        return build("theano.tensor.prod", self, axis=axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
 
     @_traced(".mean()")
     def mean(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
-        return _tensor().mean(self, axis=axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
+        return build("theano.tensor.mean", self, axis=axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
 
     @_traced(".var()")
     def var(self, axis=None, ddof=0, keepdims=False, corrected=False):
-        return _tensor().var(self, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected)
+        return build("theano.tensor.var", self, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected)
 
     @_traced(".std()")
     def std(self, axis=None, ddof=0, keepdims=False, corrected=False):
-        return _tensor().std(self, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected)
+        return build("theano.tensor.std", self, axis=axis, ddof=ddof, keepdims=keepdims, corrected=corrected)
 
     @_traced(".max()")
     def max(self, axis=None, keepdims=False):
-        return _tensor().max(self, axis=axis, keepdims=keepdims)
+        return build("theano.tensor.max", self, axis=axis, keepdims=keepdims)
 
     @_traced(".min()")
     def min(self, axis=None, keepdims=False):
-        return _tensor().min(self, axis=axis, keepdims=keepdims)
+        return build("theano.tensor.min", self, axis=axis, keepdims=keepdims)
 
     @_traced(".argmax()")
     def argmax(self, axis=None, keepdims=False):
-        return _tensor().argmax(self, axis=axis, keepdims=keepdims)
+        return build("theano.tensor.argmax", self, axis=axis, keepdims=keepdims)
 
     @_traced(".argmin()")
     def argmin(self, axis=None, keepdims=False):
-        return _tensor().argmin(self, axis=axis, keepdims=keepdims)
+        return build("theano.tensor.argmin", self, axis=axis, keepdims=keepdims)
 
     @_traced(".any()")
     def any(self, axis=None, keepdims=False):
-        return _tensor().any(self, axis=axis, keepdims=keepdims)
+        return build("theano.tensor.any", self, axis=axis, keepdims=keepdims)
 
     @_traced(".all()")
     def all(self, axis=None, keepdims=False):
-        return _tensor().all(self, axis=axis, keepdims=keepdims)
+        return build("theano.tensor.all", self, axis=axis, keepdims=keepdims)
 
     @_traced(".norm()")
     def norm(self, L, axis=None, keepdims=False):
-        return _tensor().norm(self, L, axis=axis, keepdims=keepdims)
+        return build("theano.tensor.norm", self, L, axis=axis, keepdims=keepdims)
 
     @_traced(".cumsum()")
     def cumsum(self, axis=None):
-        return _tensor().cumsum(self, axis)
+        return build("theano.tensor.cumsum", self, axis)
 
     # -- elementwise methods ----------------------------------------------------------------------------------
     @_traced(".clip()")
     def clip(self, a_min, a_max):
-        return _tensor().clip(self, a_min, a_max)
+        return build("theano.tensor.clip", self, a_min, a_max)
 
     @_traced(".round()")
     def round(self, mode=None):
-        return _tensor().round(self, mode)
+        return build("theano.tensor.round", self, mode)
 
     @_traced(".dot()")
     def dot(self, other):
-        return _tensor().dot(self, other)
+        return build("theano.tensor.dot", self, other)
 
     @_traced(".zeros_like()")
     def zeros_like(self, dtype=None):
-        return _tensor().zeros_like(self, dtype)
+        return build("theano.tensor.zeros_like", self, dtype)
 
     @_traced(".ones_like()")
     def ones_like(self, dtype=None):
-        return _tensor().ones_like(self, dtype)
+        return build("theano.tensor.ones_like", self, dtype)
 
     @_traced(".eval()")
     def eval(self, inputs_to_values=None):
-        g = _graph()
-        raise g.TheanoRequiredError(f"evaluating {self!r} (.eval() at {g.user_location() or 'an unknown line'}) "
-                                    f"needs Theano: lasagne2onnx's Theano-free API only builds networks for export")
+        raise TheanoRequiredError(f"evaluating {self!r} (.eval() at {user_location() or 'an unknown line'}) "
+                                  f"needs Theano: lasagne2onnx's Theano-free API only builds networks for export")
 
 
 for _name, _fn in (("add", "add"), ("sub", "sub"), ("mul", "mul"), ("truediv", "true_div"), ("div", "true_div"),
                    ("floordiv", "floor_div"), ("mod", "mod"), ("pow", "pow"), ("and", "and_"), ("or", "or_"),
                    ("xor", "xor"), ("lt", "lt"), ("le", "le"), ("gt", "gt"), ("ge", "ge")):
-    setattr(TensorOperators, f"__{_name}__", _binary(_name, _fn))
+    setattr(TensorOperators, f"__{_name}__", _binary(_name, f"theano.tensor.{_fn}"))
     if _name not in ("lt", "le", "gt", "ge"):
-        setattr(TensorOperators, f"__r{_name}__", _binary(f"r{_name}", _fn, reflected=True))
+        setattr(TensorOperators, f"__r{_name}__", _binary(f"r{_name}", f"theano.tensor.{_fn}", reflected=True))
 
 
-def _unary(name, fn_name):
+def _unary(name, op_name):
     @_traced(f"operator __{name}__")
     def op(self):
-        return getattr(_tensor(), fn_name)(self)
+        return build(op_name, self)
 
     op.__name__ = f"__{name}__"
     return op
 
 
 for _name, _fn in (("neg", "neg"), ("abs", "abs_"), ("invert", "invert"), ("pos", "tensor_copy")):
-    setattr(TensorOperators, f"__{_name}__", _unary(_name, _fn))
+    setattr(TensorOperators, f"__{_name}__", _unary(_name, f"theano.tensor.{_fn}"))

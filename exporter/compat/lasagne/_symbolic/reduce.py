@@ -11,7 +11,8 @@ import numpy as np
 
 from . import dtypes as D
 from . import elemwise as E
-from .graph import as_variable, builder, make_node
+from .graph import as_variable, make_node
+from .registry import builder
 
 
 def normalize_axis(x, axis):

@@ -14,8 +14,8 @@ import numpy as np
 
 from . import dtypes as D
 from . import elemwise as E
-from .graph import (NotTraceable, SymbolicVariable, as_variable, builder, constant, make_node, theano_constant,
-                    user_location)
+from .graph import NotTraceable, SymbolicVariable, as_variable, constant, make_node, theano_constant, user_location
+from .registry import builder
 
 
 def _static(v):
@@ -216,6 +216,7 @@ def _is_full(e):
     return isinstance(e, slice) and e.start is None and e.stop is None and e.step is None
 
 
+@builder("theano.tensor.var._tensor_py_operators.__getitem__")  # what ``x[item]`` runs
 def getitem(x, item):
     """``x[item]`` as Theano indexes: ints, slices (steps, negative bounds, symbolic bounds), None,
     Ellipsis, and one integer array with full slices elsewhere (``take``)."""
