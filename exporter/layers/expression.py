@@ -4,6 +4,7 @@ its ``get_output_for`` into an :class:`~exporter.ir.ExprGraph` (``attrs["expr"]`
 (:mod:`exporter.theano_ops`)."""
 from ..ir import expr_problem
 from ..registry import LOWERINGS, attrs_schema, converter
+from ..theano_ops import lower_expr  # and the op table registers its lowerings
 from ..schema import ANY_ROLE, obj
 
 CONSTANT_OP = "theano.tensor.constant"
@@ -30,8 +31,6 @@ def check_expression(layer):
 
 @converter("Expression")
 def convert_expression(spec, g):
-    from ..theano_ops import lower_expr
-
     inputs = [g.input(spec, i) for i in range(len(spec.inputs))]
     params = {p.role: g.weights[p.key] for p in spec.params}
     return lower_expr(spec.attrs["expr"], g, spec, inputs, params, output=g.out(spec),
