@@ -14,6 +14,7 @@ from .ir import LayerGraph
 from .onnx_graph import DEFAULT_OPSET, OnnxGraph
 
 LAYER_MAP_KEY = "lasagne2onnx.layers"  # metadata: Lasagne layer name -> ONNX value name
+INDEX_BOUNDS_KEY = "lasagne2onnx.index_bounds"  # metadata: integer input -> indices must be below this
 
 
 def to_onnx(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: str = "lasagne",
@@ -80,7 +81,13 @@ def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: st
     layer_map = {}
     for l in graph.layers:  # a layer removed as an identity is served by its input's value
         layer_map[l.name] = g.value_of(l.name) or layer_map.get(l.inputs[0] if l.inputs else "")
-    helper.set_model_props(model, {LAYER_MAP_KEY: json.dumps(layer_map)})
+    props = {LAYER_MAP_KEY: json.dumps(layer_map)}
+    from .layers.embedding import index_bounds
+
+    bounds = {layer_map[name]: n for name, n in index_bounds(lowered).items()}
+    if bounds:
+        props[INDEX_BOUNDS_KEY] = json.dumps(bounds)
+    helper.set_model_props(model, props)
     return check_detached(model), payloads
 
 

@@ -31,7 +31,8 @@ MAX_RANDOM_INPUT_BYTES = 2 << 30  # random check inputs larger than this are ref
 
 def random_inputs(session, batch: int = 2, seed: int = 0, overrides: dict | None = None, skip=()) -> dict:
     """Random float32 inputs for every graph input not in ``skip`` (inputs fed otherwise, such as
-    weights); symbolic dims get ``batch`` (first) or ``overrides``.  Raises ValueError when a size is
+    weights), integers of the input's type for integer inputs (indices below the model's
+    :func:`index_bounds`); symbolic dims get ``batch`` (first) or ``overrides``.  Raises ValueError when a size is
     unknown or the inputs would take more than :data:`MAX_RANDOM_INPUT_BYTES`."""
     rng = np.random.default_rng(seed)
     inputs = [inp for inp in session.get_inputs() if inp.name not in skip]
@@ -53,7 +54,34 @@ def random_inputs(session, batch: int = 2, seed: int = 0, overrides: dict | None
         sizes = ", ".join(f"{n!r} {s}" for n, s in shapes.items())
         raise ValueError(f"random inputs would take {total / 2**30:,.1f} GiB ({sizes}); give smaller sizes "
                          f"with --input-shape")
-    return {name: rng.standard_normal(shape, dtype=np.float32) for name, shape in shapes.items()}
+    types = {inp.name: inp.type for inp in inputs}
+    bounds = index_bounds(session.get_modelmeta().custom_metadata_map)
+    return {name: random_array(rng, shape, types[name], bounds.get(name)) for name, shape in shapes.items()}
+
+
+_ORT_INTEGER_TYPES = {f"tensor({t})": t for t in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                                                  "uint64")}
+
+
+def index_bounds(metadata: dict) -> dict:
+    """Integer input -> the exclusive upper bound of the indices it holds (the smallest embedding it
+    selects from), from an exported model's metadata props."""
+    import json
+
+    try:
+        bounds = json.loads(metadata.get("lasagne2onnx.index_bounds", "{}"))
+    except ValueError:
+        return {}
+    return {k: v for k, v in bounds.items() if isinstance(v, int) and v > 0} if isinstance(bounds, dict) else {}
+
+
+def random_array(rng, shape, onnx_type: str = "tensor(float)", high=None):
+    """A seeded random input: standard normal float32, or for an integer input (onnxruntime type
+    ``tensor(int32)`` ...) integers in [0, high) (high: the input's index bound, else 2)."""
+    dtype = _ORT_INTEGER_TYPES.get(onnx_type)
+    if dtype is None:
+        return rng.standard_normal(shape, dtype=np.float32)
+    return rng.integers(0, high or 2, size=shape).astype(dtype)
 
 
 def run(model_or_path, feeds: dict, outputs=None) -> dict:

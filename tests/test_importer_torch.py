@@ -33,8 +33,8 @@ class Net:
         self.rng = np.random.default_rng(seed)
         self.layers, self.weights, self.keys = [], {}, []
 
-    def input(self, shape, name="input"):
-        return self.add(name, "Input", [], {"shape": list(shape)}, shape=shape)
+    def input(self, shape, name="input", dtype=None):
+        return self.add(name, "Input", [], {"shape": list(shape), **({"dtype": dtype} if dtype else {})}, shape=shape)
 
     def add(self, name, kind, inputs, attrs, params=None, shape=None):
         specs = []
@@ -94,12 +94,34 @@ def nonlin(n, name, inp, nl, rank=4):
     return n.add(name, "Nonlinearity", [inp], {"nonlinearity": nl}, shape=(None,) * rank)
 
 
-CASES = {}  # name -> () -> (onnx model, {input name: shape})
+CASES = {}  # name -> () -> (onnx model, {input name: shape or (dtype, shape, low, high)})
 
 
 def case(fn):
     CASES[fn.__name__] = fn
     return fn
+
+
+def embedding(n, name, inp, rows, dim, rank):
+    return n.add(name, "Embedding", [inp], {"input_size": rows, "output_size": dim},
+                 {"W": n.randn(rows, dim)}, (None,) * (rank + 1))
+
+
+@case
+def embedding_int32_negative_indices():
+    n = Net(21)
+    x = n.input((None, 5), name="words", dtype="int32")
+    x = embedding(n, "embed", x, 9, 4, 2)
+    dense(n, "fc", x, 20, 3, nl={"name": "tanh"})
+    return n.onnx(), {"words": ("int32", (3, 5), -9, 9)}
+
+
+@case
+def embedding_int8_cast():
+    n = Net(22)
+    x = n.input((None, 2, 3), name="chars", dtype="int8")
+    embedding(n, "embed", x, 7, 2, 3)
+    return n.onnx(), {"chars": ("int8", (2, 2, 3), -7, 7)}
 
 
 @case
@@ -412,8 +434,16 @@ def pool3d_squeeze_slice():
 
 # -- helpers ------------------------------------------------------------------------------------------------------------
 def feeds_for(shapes, seed=0):
+    """Random inputs: standard normal float32 for a shape, integers in [low, high) for (dtype, shape, low, high)."""
     rng = np.random.default_rng(seed)
-    return {k: rng.standard_normal(v).astype(np.float32) for k, v in shapes.items()}
+    feeds = {}
+    for k, v in shapes.items():
+        if isinstance(v[0], str):
+            dtype, shape, low, high = v
+            feeds[k] = rng.integers(low, high, size=shape).astype(dtype)
+        else:
+            feeds[k] = rng.standard_normal(v).astype(np.float32)
+    return feeds
 
 
 def ort_outputs(model, feeds):

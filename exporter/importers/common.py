@@ -5,7 +5,8 @@ import numpy as np
 
 
 def reference_inputs(view, batch=2, seed=0):
-    """Random float32 inputs for every graph input, or None when a non-batch dimension is unknown."""
+    """Random float32 inputs for every graph input (valid indices for integer inputs read by a Gather),
+    or None when a non-batch dimension is unknown."""
     rng = np.random.default_rng(seed)
     feeds = {}
     for name in view.inputs:
@@ -15,7 +16,13 @@ def reference_inputs(view, batch=2, seed=0):
         shape = [batch if (i == 0 and d is None) else d for i, d in enumerate(shape)]
         if any(d is None for d in shape):
             return None
-        feeds[name] = rng.standard_normal(shape).astype(np.float32)
+        dtype = view.input_dtypes.get(name, "float32")
+        if np.dtype(dtype).kind in "iu":  # indices: below the smallest embedding they select from
+            bound = next((int(view.consts[c.inputs[0]].shape[0]) for c in view.consumers.get(name, ())
+                          if c.op_type == "Gather" and c.inputs[0] in view.consts), 2)
+            feeds[name] = rng.integers(0, bound, size=shape).astype(dtype)
+        else:
+            feeds[name] = rng.standard_normal(shape).astype(np.float32)
     return feeds
 
 
