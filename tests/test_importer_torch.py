@@ -117,6 +117,16 @@ def embedding_int32_negative_indices():
 
 
 @case
+def feature_pool_and_wta():
+    n = Net(23)
+    x = n.input((None, 6, 4, 4))
+    m = n.add("maxout", "FeaturePool", [x], {"pool_size": 3, "axis": 1, "pool_function": "max"}, shape=(None, 2, 4, 4))
+    n.add("prod", "FeaturePool", [m], {"pool_size": 2, "axis": 3, "pool_function": "prod"}, shape=(None, 2, 4, 2))
+    n.add("wta", "FeatureWTA", [x], {"pool_size": 2, "axis": 1}, shape=(None, 6, 4, 4))
+    return n.onnx(outputs=["prod", "wta"]), {"input": (2, 6, 4, 4)}
+
+
+@case
 def embedding_int8_cast():
     n = Net(22)
     x = n.input((None, 2, 3), name="chars", dtype="int8")

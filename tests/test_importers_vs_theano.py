@@ -45,9 +45,17 @@ KERAS_REFUSES = {
                             "pads [0, 0, 0, 0], ceil_mode=1 needs a static input size",
                             "ceil-mode pooling windows past the edge need the spatial size, which is unknown"),
 }
+_NO_KERAS_OP = "no Keras layer computes it"
 KERAS_REFUSES.update({
     "embedding_int8_cast": ("node 'embed/Cast' (op Cast, Lasagne layer 'embed'): Cast on tensors is not supported",
                             "int8 indices are cast to int64 for ONNX's Gather, and Keras has no Cast layer"),
+    "feature_pool_functions_conv": ("node 'pool_prod/ReduceProd' (op ReduceProd, Lasagne layer 'pool_prod'): op "
+                                    "ReduceProd is not supported", _NO_KERAS_OP),
+    "feature_pool_unknown_trailing_sizes": ("node 'pool/Reshape' (op Reshape, Lasagne layer 'pool'): needs an output "
+                                            "shape known up to one axis", "Keras' Reshape needs static sizes"),
+    **{name: (f"node '{layer}/ArgMax' (op ArgMax, Lasagne layer '{layer}'): op ArgMax is not supported", _NO_KERAS_OP)
+       for name, layer in (("feature_wta_conv", "wta"), ("feature_wta_dense_unknown_batch", "wta"),
+                           ("feature_wta_ties_first_wins", "wta"))},
 })
 FORMATS = ("channels_last", "channels_first")
 

@@ -1,10 +1,11 @@
-"""Indexing: ``Gather`` of rows of a constant matrix by run-time indices (Lasagne's EmbeddingLayer)
--> ``nn.Embedding``.  Negative indices count from the end as in ONNX and Theano (``nn.Embedding``
-alone refuses them); indices out of range stay an error."""
+"""Indexing and selection: ``Gather`` of rows of a constant matrix by run-time indices (Lasagne's
+EmbeddingLayer) -> ``nn.Embedding`` (negative indices count from the end as in ONNX and Theano, which
+``nn.Embedding`` alone refuses; indices out of range stay an error); ``ArgMax`` and ``Equal``
+(FeatureWTALayer's mask)."""
 from __future__ import annotations
 
 from ..onnx_reader import UnsupportedNodeError
-from .generator import TARGET
+from .generator import TARGET, op
 
 
 def embedding(g, n):
@@ -17,3 +18,18 @@ def embedding(g, n):
     m = g.module(n, f"nn.Embedding({rows}, {dim})", state={"weight": table.astype("float32")}, suffix="embedding")
     idx = g.x(n.inputs[1], n)
     g.assign(n, n.outputs[0], f"{m}(torch.where({idx} < 0, {idx} + {rows}, {idx}))")
+
+
+@op("ArgMax", attrs=("axis", "keepdims", "select_last_index"))
+def argmax(g, n):
+    """``torch.argmax`` returns the first of tied maxima, as ONNX's default (and Theano's argmax) does."""
+    if n.attr("select_last_index", 0):
+        raise UnsupportedNodeError(n, "select_last_index=1 is not supported", TARGET)
+    keep = bool(n.attr("keepdims", 1))
+    g.assign(n, n.outputs[0], f"torch.argmax({g.x(n.inputs[0], n)}, dim={n.attr('axis', 0)}, keepdim={keep})")
+
+
+@op("Equal")
+def equal(g, n):
+    a, b = (g.operand(i, n, trainable=False) for i in n.inputs)
+    g.assign(n, n.outputs[0], f"torch.eq({a}, {b})")
