@@ -46,7 +46,19 @@ KERAS_REFUSES = {
                             "ceil-mode pooling windows past the edge need the spatial size, which is unknown"),
 }
 _NO_KERAS_OP = "no Keras layer computes it"
+
+
+def _unknown_op(layer, op):
+    """The importers' refusal of an op they have no converter for, in node ``<layer>/<op>``."""
+    return f"node '{layer}/{op}' (op {op}, Lasagne layer '{layer}'): op {op} is not supported"
+
+
+_SAMPLING = "Lasagne's bilinear sampling (Floor, Mod, GatherND of run-time indices) has no Keras layers"
 KERAS_REFUSES.update({
+    "transformer_border_modes": (_unknown_op("nearest", "Floor"), _SAMPLING),
+    "transformer_downsample_factors": (_unknown_op("half", "Floor"), _SAMPLING),
+    "tps_transformer_precomputed": (_unknown_op("tps16", "Floor"), _SAMPLING),
+    "tps_transformer_graph_grid": (_unknown_op("tps9", "Floor"), _SAMPLING),
     "embedding_int8_cast": ("node 'embed/Cast' (op Cast, Lasagne layer 'embed'): Cast on tensors is not supported",
                             "int8 indices are cast to int64 for ONNX's Gather, and Keras has no Cast layer"),
     "feature_pool_functions_conv": ("node 'pool_prod/ReduceProd' (op ReduceProd, Lasagne layer 'pool_prod'): op "
@@ -57,6 +69,14 @@ KERAS_REFUSES.update({
        for name, layer in (("feature_wta_conv", "wta"), ("feature_wta_dense_unknown_batch", "wta"),
                            ("feature_wta_ties_first_wins", "wta"))},
 })
+# case -> (text of to-torch's error, why): ops the generated PyTorch module has no exact counterpart for yet
+_TORCH_SAMPLING = "the bilinear sampling's GatherND / Mod have no to-torch converter"
+TORCH_REFUSES = {
+    "transformer_border_modes": (_unknown_op("nearest", "GatherND"), _TORCH_SAMPLING),
+    "transformer_downsample_factors": (_unknown_op("half", "GatherND"), _TORCH_SAMPLING),
+    "tps_transformer_precomputed": (_unknown_op("tps16", "Mod"), _TORCH_SAMPLING),
+    "tps_transformer_graph_grid": (_unknown_op("tps9", "Mod"), _TORCH_SAMPLING),
+}
 FORMATS = ("channels_last", "channels_first")
 
 
@@ -112,7 +132,14 @@ def test_imported_models_match_theano(name, optimize, references):
             with pytest.raises(UnsupportedNodeError, match=f"op ({'|'.join(recurrent)}) is not supported"):
                 run()
         return
-    results = {"torch": torch_run(view, feeds)}
+    results = {}
+    if name in TORCH_REFUSES:
+        with pytest.raises(UnsupportedNodeError) as e:
+            torch_run(view, feeds)
+        msg = str(e.value)
+        assert msg.startswith("to-torch: ") and "\n" not in msg and TORCH_REFUSES[name][0] in msg, msg
+    else:
+        results["torch"] = torch_run(view, feeds)
     for fmt in FORMATS:
         if name in KERAS_REFUSES:
             with pytest.raises(UnsupportedNodeError) as e:
@@ -134,3 +161,4 @@ def test_imported_models_match_theano(name, optimize, references):
 def test_keras_refusals_are_real_cases():
     """Every listed refusal names a case with a Theano reference (the parity test checks the refusal)."""
     assert set(KERAS_REFUSES) <= set(NAMES), sorted(set(KERAS_REFUSES) - set(NAMES))
+    assert set(TORCH_REFUSES) <= set(NAMES), sorted(set(TORCH_REFUSES) - set(NAMES))

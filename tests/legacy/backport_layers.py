@@ -6,15 +6,23 @@ describes, with Lasagne's own float32 rounding points (linspace grids, coordinat
 they matter:
 
 * StandardizationLayer ((x - mean) / sqrt(var + epsilon) over ``axes``), ``instance_norm``, ``layer_norm``;
-* RandomizedRectifierLayer / ``rrelu`` (deterministic: ``relu(x, (lower + upper) / 2)``).
+* RandomizedRectifierLayer / ``rrelu`` (deterministic: ``relu(x, (lower + upper) / 2)``);
+* TransformerLayer / TPSTransformerLayer: a float32 ``linspace(-1, 1, n)`` output grid, the affine or
+  thin-plate-spline transform of it, and bilinear sampling at ``(x + 1) / 2 * (size - 1)`` whose four
+  neighbours are clipped / mirrored / wrapped into the image (weights from the unclipped neighbours).
+  0.2's TPS with ``precompute_grid=False`` builds its U terms as ``switch(isnan(log r²), r² log r², 0)``,
+  which is 0 for every finite r²: reproduced, since the export must match what Lasagne computes.
 
 ``install()`` is called at the end of ``lasagne02_backport.install()``.
 """
+import numpy as np
+import theano
 import theano.tensor as T
 
 import lasagne
 from lasagne import nonlinearities
-from lasagne.layers import Layer
+from lasagne.layers import Layer, MergeLayer
+from lasagne.utils import as_tuple
 
 L01 = lasagne.layers
 
@@ -97,8 +105,136 @@ def rrelu(layer, **kwargs):
     return RandomizedRectifierLayer(layer, **kwargs)
 
 
+# -- spatial transformers ------------------------------------------------------------------------------------
+def _float_linspace(n):
+    """-1 .. 1 in n float32 steps, as 0.2 computes its grid: arange(n) * (2 / (n - 1)) - 1."""
+    n = T.cast(n, "float32")
+    return T.arange(n, dtype="float32") * (np.float32(2) / (n - 1)) + np.float32(-1)
+
+
+def _output_grid(height, width):
+    """(3, height*width): x and y of every output pixel (row-major) and ones."""
+    xs = T.tile(_float_linspace(width).dimshuffle("x", 0), (height, 1)).flatten()
+    ys = T.tile(_float_linspace(height).dimshuffle(0, "x"), (1, width)).flatten()
+    return T.stack([xs, ys, T.ones_like(xs)])
+
+
+def _neighbour(v, size, mode):
+    if mode == "nearest":
+        return T.clip(v, 0, size - 1)
+    if mode == "wrap":
+        return v % size
+    if mode == "mirror":
+        period = 2 * (size - 1)
+        return T.minimum(v % period, (-v) % period)
+    raise ValueError("border_mode must be one of 'nearest', 'mirror', 'wrap'")
+
+
+def _sample(image, points, out_height, out_width, mode):
+    """Bilinear sampling of image (N, C, H, W) at points (N, 2, P) given in [-1, 1]."""
+    height, width = image.shape[2], image.shape[3]
+    h_f, w_f = T.cast(height, "float32"), T.cast(width, "float32")
+    x = (points[:, 0] + 1) / 2 * (w_f - 1)
+    y = (points[:, 1] + 1) / 2 * (h_f - 1)
+    x0, y0 = T.floor(x), T.floor(y)
+    x1, y1 = x0 + 1, y0 + 1
+    ix = [T.cast(_neighbour(v, w_f, mode), "int64") for v in (x0, x1)]
+    iy = [T.cast(_neighbour(v, h_f, mode), "int64") for v in (y0, y1)]
+    pixels = image.dimshuffle(0, 2, 3, 1)
+    batch = T.arange(image.shape[0]).dimshuffle(0, "x") + T.zeros_like(ix[0])
+    terms = []
+    for xi, wx in ((ix[0], x1 - x), (ix[1], x - x0)):
+        for yi, wy in ((iy[0], y1 - y), (iy[1], y - y0)):
+            terms.append((wx * wy).dimshuffle(0, 1, "x") * pixels[batch, yi, xi])
+    out = T.sum(T.stack(terms), axis=0)  # a Theano sum: float64 accumulator, one rounding to float32
+    out = T.reshape(out, (image.shape[0], out_height, out_width, image.shape[1]))
+    return out.dimshuffle(0, 3, 1, 2)
+
+
+def _output_size(shape, factors):
+    return tuple(None if s is None else int(s // f) for s, f in zip(shape, factors))
+
+
+class TransformerLayer(MergeLayer):
+    def __init__(self, incoming, localization_network, downsample_factor=1, border_mode="nearest", **kwargs):
+        super(TransformerLayer, self).__init__([incoming, localization_network], **kwargs)
+        self.downsample_factor = as_tuple(downsample_factor, 2)
+        self.border_mode = border_mode
+
+    def get_output_shape_for(self, input_shapes):
+        return tuple(input_shapes[0][:2]) + _output_size(input_shapes[0][2:], self.downsample_factor)
+
+    def get_output_for(self, inputs, **kwargs):
+        image, theta = inputs
+        ho, wo = (T.cast(s // f, "int64") for s, f in zip(image.shape[2:], self.downsample_factor))
+        points = T.dot(T.reshape(theta, (-1, 2, 3)), _output_grid(ho, wo))
+        return _sample(image, points, ho, wo, self.border_mode)
+
+
+def _tps_constants(control_points, height, width, precompute):
+    """0.2's source points (2, k), float32 L^-1 and (with precompute) right_mat, in numpy."""
+    n = int(round(np.sqrt(control_points)))
+    gx, gy = np.meshgrid(np.linspace(-1, 1, n), np.linspace(-1, 1, n))
+    source = np.vstack([gx.ravel(), gy.ravel()]).astype("float32")
+    k = control_points
+    system = np.zeros((k + 3, k + 3), "float32")
+    system[0, 3:], system[1:3, 3:], system[3:, 0], system[3:, 1:3] = 1, source, 1, source.T
+    for i in range(k):
+        for j in range(i + 1, k):
+            d = source[:, j] - source[:, i]
+            r2 = d[0] ** 2 + d[1] ** 2
+            system[i + 3, j + 3] = system[j + 3, i + 3] = r2 * np.log(r2)
+    right = None
+    if precompute:
+        ox, oy = np.meshgrid(np.linspace(-1, 1, width), np.linspace(-1, 1, height))
+        grid = np.vstack([ox.ravel(), oy.ravel()]).astype("float32")
+        r2 = ((grid[None] - source.T[:, :, None]) ** 2).sum(axis=1)
+        with np.errstate(divide="ignore"):
+            log_r2 = np.log(r2)
+        log_r2[np.isinf(log_r2)] = 0
+        right = np.concatenate([np.ones((1, grid.shape[1]), "float32"), grid, r2 * log_r2])
+    return source, np.linalg.inv(system), right
+
+
+class TPSTransformerLayer(MergeLayer):
+    def __init__(self, incoming, localization_network, downsample_factor=1, control_points=16,
+                 precompute_grid="auto", border_mode="nearest", **kwargs):
+        super(TPSTransformerLayer, self).__init__([incoming, localization_network], **kwargs)
+        self.border_mode = border_mode
+        self.downsample_factor = as_tuple(downsample_factor, 2)
+        self.control_points = control_points
+        shape = self.input_shapes[0]
+        if precompute_grid == "auto":
+            precompute_grid = shape[2] is not None and shape[3] is not None
+        self.precompute_grid = precompute_grid
+        out = _output_size(shape[2:], self.downsample_factor)
+        self.source, self.L_inv, self.right_mat = _tps_constants(control_points, out[0], out[1], precompute_grid)
+
+    def get_output_shape_for(self, input_shapes):
+        return tuple(input_shapes[0][:2]) + _output_size(input_shapes[0][2:], self.downsample_factor)
+
+    def get_output_for(self, inputs, **kwargs):
+        image, offsets = inputs
+        k = self.control_points
+        dest = T.constant(self.source) + T.reshape(offsets, (image.shape[0], 2, k))
+        coefficients = T.dot(dest, T.constant(self.L_inv[:, 3:].T))  # (N, 2, k + 3)
+        ho, wo = (T.cast(s // f, "int64") for s, f in zip(image.shape[2:], self.downsample_factor))
+        if self.precompute_grid:
+            right = T.constant(self.right_mat).dimshuffle("x", 0, 1)
+            points = T.batched_dot(coefficients, T.tile(right, (image.shape[0], 1, 1)))
+        else:
+            grid = _output_grid(ho, wo)[:2]  # (2, P)
+            r2 = T.sum((grid.dimshuffle("x", 0, 1) - T.constant(self.source.T).dimshuffle(0, 1, "x")) ** 2, axis=1)
+            log_r2 = T.log(r2)
+            u = T.switch(T.isnan(log_r2), r2 * log_r2, 0.)  # 0.2's graph: zero for every finite r2
+            right = T.concatenate([T.ones_like(grid[:1]), grid, u], axis=0)
+            points = T.batched_dot(coefficients, T.tile(right.dimshuffle("x", 0, 1), (image.shape[0], 1, 1)))
+        return _sample(image, points, ho, wo, self.border_mode)
+
+
 def install():
     from .lasagne02_backport import adopt
 
-    for name in ("StandardizationLayer", "instance_norm", "layer_norm", "RandomizedRectifierLayer", "rrelu"):
+    for name in ("StandardizationLayer", "instance_norm", "layer_norm", "RandomizedRectifierLayer", "rrelu",
+                 "TransformerLayer", "TPSTransformerLayer"):
         adopt(L01, name, globals()[name])
