@@ -59,6 +59,10 @@ KERAS_REFUSES.update({
     "transformer_downsample_factors": (_unknown_op("half", "Floor"), _SAMPLING),
     "tps_transformer_precomputed": (_unknown_op("tps16", "Floor"), _SAMPLING),
     "tps_transformer_graph_grid": (_unknown_op("tps9", "Floor"), _SAMPLING),
+    "locally_connected_full": ("node 'lc3/linear/Transpose' (op Transpose, Lasagne layer 'lc3/linear'): a Transpose "
+                               "that moves the batch axis", "the per-position MatMul batches over positions"),
+    "locally_connected_channelwise": ("node 'cw3/linear/ReduceSum' (op ReduceSum, Lasagne layer 'cw3/linear'): only "
+                                      "reductions over all spatial axes", "a sum over the filter taps"),
     "embedding_int8_cast": ("node 'embed/Cast' (op Cast, Lasagne layer 'embed'): Cast on tensors is not supported",
                             "int8 indices are cast to int64 for ONNX's Gather, and Keras has no Cast layer"),
     "feature_pool_functions_conv": ("node 'pool_prod/ReduceProd' (op ReduceProd, Lasagne layer 'pool_prod'): op "

@@ -11,7 +11,10 @@ they matter:
   thin-plate-spline transform of it, and bilinear sampling at ``(x + 1) / 2 * (size - 1)`` whose four
   neighbours are clipped / mirrored / wrapped into the image (weights from the unclipped neighbours).
   0.2's TPS with ``precompute_grid=False`` builds its U terms as ``switch(isnan(log r²), r² log r², 0)``,
-  which is 0 for every finite r²: reproduced, since the export must match what Lasagne computes.
+  which is 0 for every finite r²: reproduced, since the export must match what Lasagne computes;
+* LocallyConnected2DLayer: stride 1, 'same' zero padding, a separate filter per output position
+  (flipped, i.e. a true convolution, unless ``flip_filters=False``), ``channelwise`` filtering each
+  channel on its own.
 
 ``install()`` is called at the end of ``lasagne02_backport.install()``.
 """
@@ -20,7 +23,7 @@ import theano
 import theano.tensor as T
 
 import lasagne
-from lasagne import nonlinearities
+from lasagne import init, nonlinearities
 from lasagne.layers import Layer, MergeLayer
 from lasagne.utils import as_tuple
 
@@ -232,9 +235,52 @@ class TPSTransformerLayer(MergeLayer):
         return _sample(image, points, ho, wo, self.border_mode)
 
 
+# -- locally connected ---------------------------------------------------------------------------------------
+class LocallyConnected2DLayer(Layer):
+    def __init__(self, incoming, num_filters, filter_size, stride=(1, 1), pad="same", untie_biases=False,
+                 W=init.GlorotUniform(), b=init.Constant(0.), nonlinearity=nonlinearities.rectify,
+                 flip_filters=True, channelwise=False, **kwargs):
+        super(LocallyConnected2DLayer, self).__init__(incoming, **kwargs)
+        self.num_filters, self.filter_size = num_filters, as_tuple(filter_size, 2)
+        self.stride, self.pad = as_tuple(stride, 2), pad
+        if self.stride != (1, 1) or pad != "same":
+            raise NotImplementedError("LocallyConnected2DLayer computes stride 1, pad 'same' only")
+        self.untie_biases, self.flip_filters, self.channelwise = untie_biases, flip_filters, channelwise
+        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
+        _, channels, height, width = self.input_shape
+        taps = self.filter_size + (height, width)
+        self.W = self.add_param(W, ((num_filters,) if channelwise else (num_filters, channels)) + taps, name="W")
+        if b is None:
+            self.b = None
+        else:
+            self.b = self.add_param(b, (num_filters, height, width) if untie_biases else (num_filters,), name="b",
+                                    regularizable=False)
+
+    def get_output_for(self, input, **kwargs):
+        kh, kw = self.filter_size
+        height, width = self.input_shape[2:]
+        padded = T.zeros((input.shape[0], input.shape[1], height + kh - 1, width + kw - 1), dtype=input.dtype)
+        padded = T.set_subtensor(padded[:, :, kh // 2:kh // 2 + height, kw // 2:kw // 2 + width], input)
+        W = self.W[..., ::-1, ::-1, :, :] if self.flip_filters else self.W
+        out = 0
+        for i in range(kh):
+            for j in range(kw):
+                view = padded[:, :, i:i + height, j:j + width]
+                if self.channelwise:
+                    out = out + view * W[:, i, j]
+                else:
+                    out = out + (view.dimshuffle(0, "x", 1, 2, 3) * W[:, :, i, j]).sum(axis=2)
+        if self.b is not None:
+            out = out + (self.b.dimshuffle("x", 0, 1, 2) if self.untie_biases else self.b.dimshuffle("x", 0, "x", "x"))
+        return self.nonlinearity(out)
+
+    def get_output_shape_for(self, input_shape):
+        return (input_shape[0], self.num_filters) + tuple(input_shape[2:])
+
+
 def install():
     from .lasagne02_backport import adopt
 
     for name in ("StandardizationLayer", "instance_norm", "layer_norm", "RandomizedRectifierLayer", "rrelu",
-                 "TransformerLayer", "TPSTransformerLayer"):
+                 "TransformerLayer", "TPSTransformerLayer", "LocallyConnected2DLayer"):
         adopt(L01, name, globals()[name])
