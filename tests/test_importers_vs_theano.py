@@ -59,6 +59,9 @@ KERAS_REFUSES.update({
     "transformer_downsample_factors": (_unknown_op("half", "Floor"), _SAMPLING),
     "tps_transformer_precomputed": (_unknown_op("tps16", "Floor"), _SAMPLING),
     "tps_transformer_graph_grid": (_unknown_op("tps9", "Floor"), _SAMPLING),
+    "spp_dnn": ("node 'unknown/Slice' (op Slice, Lasagne layer 'unknown'): input 1 must be a constant",
+                "bins computed from an unknown input size"),
+    "spp_unknown_sizes_then_dense": (_unknown_op("kaiming", "Floor"), "bins computed from an unknown input size"),
     "locally_connected_full": ("node 'lc3/linear/Transpose' (op Transpose, Lasagne layer 'lc3/linear'): a Transpose "
                                "that moves the batch axis", "the per-position MatMul batches over positions"),
     "locally_connected_channelwise": ("node 'cw3/linear/ReduceSum' (op ReduceSum, Lasagne layer 'cw3/linear'): only "
@@ -80,6 +83,9 @@ TORCH_REFUSES = {
     "transformer_downsample_factors": (_unknown_op("half", "GatherND"), _TORCH_SAMPLING),
     "tps_transformer_precomputed": (_unknown_op("tps16", "Mod"), _TORCH_SAMPLING),
     "tps_transformer_graph_grid": (_unknown_op("tps9", "Mod"), _TORCH_SAMPLING),
+    **{name: (f"node '{layer}/Slice' (op Slice, Lasagne layer '{layer}'): input 1 ('{layer}/Concat_2') must be a "
+              f"constant", "SPP bins computed from an unknown input size")
+       for name, layer in (("spp_dnn", "unknown"), ("spp_unknown_sizes_then_dense", "fast"))},
 }
 FORMATS = ("channels_last", "channels_first")
 

@@ -14,13 +14,19 @@ they matter:
   which is 0 for every finite r²: reproduced, since the export must match what Lasagne computes;
 * LocallyConnected2DLayer: stride 1, 'same' zero padding, a separate filter per output position
   (flipped, i.e. a true convolution, unless ``flip_filters=False``), ``channelwise`` filtering each
-  channel on its own.
+  channel on its own;
+* SpatialPyramidPoolingLayer ('fast': Theano's pool_2d with windows ceil(size / d) every size // d
+  pixels, ignore_border; 'kaiming': bin r of n from floor(r / n * size) to ceil((r + 1) / n * size))
+  and SpatialPyramidPoolingDNNLayer in the CPU stand-in ``lasagne.layers.dnn`` (the 'fast' windows).
 
 ``install()`` is called at the end of ``lasagne02_backport.install()``.
 """
+import sys
+
 import numpy as np
 import theano
 import theano.tensor as T
+from theano.tensor.signal.pool import pool_2d
 
 import lasagne
 from lasagne import init, nonlinearities
@@ -278,9 +284,54 @@ class LocallyConnected2DLayer(Layer):
         return (input_shape[0], self.num_filters) + tuple(input_shape[2:])
 
 
+# -- spatial pyramid pooling -----------------------------------------------------------------------------------
+def _pyramid(input, known, pool_dims, mode, implementation):
+    sizes = [input.shape[2 + i] if s is None else s for i, s in enumerate(known)]
+    levels = []
+    for d in pool_dims:
+        if implementation == "fast":
+            windows = tuple((s + d - 1) // d for s in sizes)
+            strides = tuple(s // d for s in sizes)
+            pooled = pool_2d(input, ws=windows, stride=strides, ignore_border=True, pad=None, mode=mode)
+            levels.append(pooled.flatten(3))
+            continue
+        reduce = T.max if mode == "max" else T.mean
+        h, w = input.shape[2], input.shape[3]
+        for r in range(d):
+            for c in range(d):
+                rows = slice(T.floor(r / float(d) * h).astype("int32"), T.ceil((r + 1) / float(d) * h).astype("int32"))
+                cols = slice(T.floor(c / float(d) * w).astype("int32"), T.ceil((c + 1) / float(d) * w).astype("int32"))
+                levels.append(reduce(input[:, :, rows, cols], axis=(2, 3)).dimshuffle(0, 1, "x"))
+    return T.concatenate(levels, axis=2)
+
+
+class SpatialPyramidPoolingLayer(Layer):
+    def __init__(self, incoming, pool_dims=[4, 2, 1], mode="max", implementation="fast", **kwargs):
+        super(SpatialPyramidPoolingLayer, self).__init__(incoming, **kwargs)
+        if len(self.input_shape) != 4:
+            raise ValueError("SpatialPyramidPoolingLayer needs a 4-d input")
+        self.pool_dims, self.mode, self.implementation = pool_dims, mode, implementation
+
+    def get_output_for(self, input, **kwargs):
+        return _pyramid(input, self.input_shape[2:], self.pool_dims, self.mode, self.implementation)
+
+    def get_output_shape_for(self, input_shape):
+        return (input_shape[0], input_shape[1], sum(d * d for d in self.pool_dims))
+
+
+class SpatialPyramidPoolingDNNLayer(SpatialPyramidPoolingLayer):
+    def __init__(self, incoming, pool_dims=[4, 2, 1], mode="max", **kwargs):
+        super(SpatialPyramidPoolingDNNLayer, self).__init__(incoming, pool_dims, mode, "fast", **kwargs)
+        del self.implementation  # cuDNN's layer has none
+
+    def get_output_for(self, input, **kwargs):
+        return _pyramid(input, self.input_shape[2:], self.pool_dims, self.mode, "fast")
+
+
 def install():
     from .lasagne02_backport import adopt
 
     for name in ("StandardizationLayer", "instance_norm", "layer_norm", "RandomizedRectifierLayer", "rrelu",
-                 "TransformerLayer", "TPSTransformerLayer", "LocallyConnected2DLayer"):
+                 "TransformerLayer", "TPSTransformerLayer", "LocallyConnected2DLayer", "SpatialPyramidPoolingLayer"):
         adopt(L01, name, globals()[name])
+    adopt(sys.modules["lasagne.layers.dnn"], "SpatialPyramidPoolingDNNLayer", SpatialPyramidPoolingDNNLayer)
