@@ -127,6 +127,36 @@ def feature_pool_and_wta():
 
 
 @case
+def spatial_transformers():
+    """Bilinear sampling (Floor, Mod, Where, Less, Min, Neg, Clip, GatherND) for each border mode."""
+    n = Net(24)
+    x = n.input((None, 2, 5, 6))
+    theta = dense(n, "theta", x, 60, 6)
+    offsets = dense(n, "offsets", x, 60, 8)
+    outs = [n.add(f"st_{m}", "Transformer", [x, theta], {"downsample_factor": [1, 1], "border_mode": m},
+                  shape=(None, 2, 5, 6)) for m in ("nearest", "mirror", "wrap")]
+    outs.append(n.add("tps", "TPSTransformer", [x, offsets], {"downsample_factor": [2, 2], "border_mode": "wrap",
+                                                             "control_points": 4, "precompute_grid": True},
+                      shape=(None, 2, 2, 3)))
+    return n.onnx(outputs=outs), {"input": (2, 2, 5, 6)}
+
+
+@case
+def inverse_layers():
+    """InverseLayer: rectifier derivative (Sign), max unpooling (Equal, Where), ConvTranspose, dense."""
+    n = Net(25)
+    x = n.input((None, 2, 6, 6))
+    c = conv(n, "conv", x, 2, 3, 3, [1, 1], nl={"name": "rectify"})
+    n.layers[-1].output_shape = (None, 3, 6, 6)
+    p = pool(n, "pool", c, (2, 2), (2, 2), (0, 0), shape=(None, 3, 3, 3))
+    d = dense(n, "fc", p, 27, 4, nl={"name": "tanh"})
+    back = n.add("inv_fc", "Inverse", [d, d, p], {}, shape=(None, 3, 3, 3))
+    back = n.add("inv_pool", "Inverse", [back, p, c], {}, shape=(None, 3, 6, 6))
+    n.add("inv_conv", "Inverse", [back, c, x], {}, shape=(None, 2, 6, 6))
+    return n.onnx(), {"input": (2, 2, 6, 6)}
+
+
+@case
 def embedding_int8_cast():
     n = Net(22)
     x = n.input((None, 2, 3), name="chars", dtype="int8")

@@ -53,7 +53,7 @@ def _unknown_op(layer, op):
     return f"node '{layer}/{op}' (op {op}, Lasagne layer '{layer}'): op {op} is not supported"
 
 
-_SAMPLING = "Lasagne's bilinear sampling (Floor, Mod, GatherND of run-time indices) has no Keras layers"
+_SAMPLING = "Lasagne's bilinear sampling (Floor, Mod, GatherND of run-time indices) has no Keras layers"  # to-torch maps it
 KERAS_REFUSES.update({
     "transformer_border_modes": (_unknown_op("nearest", "Floor"), _SAMPLING),
     "transformer_downsample_factors": (_unknown_op("half", "Floor"), _SAMPLING),
@@ -62,6 +62,8 @@ KERAS_REFUSES.update({
     "spp_dnn": ("node 'unknown/Slice' (op Slice, Lasagne layer 'unknown'): input 1 must be a constant",
                 "bins computed from an unknown input size"),
     "spp_unknown_sizes_then_dense": (_unknown_op("kaiming", "Floor"), "bins computed from an unknown input size"),
+    "inverse_conv_maxpool": (_unknown_op("unpool", "Equal"), "the unpooling mask compares with the maxima"),
+    "inverse_conv_variants": (_unknown_op("inv_leaky", "Sign"), "the rectifier's derivative"),
     "locally_connected_full": ("node 'lc3/linear/Transpose' (op Transpose, Lasagne layer 'lc3/linear'): a Transpose "
                                "that moves the batch axis", "the per-position MatMul batches over positions"),
     "locally_connected_channelwise": ("node 'cw3/linear/ReduceSum' (op ReduceSum, Lasagne layer 'cw3/linear'): only "
@@ -77,12 +79,7 @@ KERAS_REFUSES.update({
                            ("feature_wta_ties_first_wins", "wta"))},
 })
 # case -> (text of to-torch's error, why): ops the generated PyTorch module has no exact counterpart for yet
-_TORCH_SAMPLING = "the bilinear sampling's GatherND / Mod have no to-torch converter"
 TORCH_REFUSES = {
-    "transformer_border_modes": (_unknown_op("nearest", "GatherND"), _TORCH_SAMPLING),
-    "transformer_downsample_factors": (_unknown_op("half", "GatherND"), _TORCH_SAMPLING),
-    "tps_transformer_precomputed": (_unknown_op("tps16", "Mod"), _TORCH_SAMPLING),
-    "tps_transformer_graph_grid": (_unknown_op("tps9", "Mod"), _TORCH_SAMPLING),
     **{name: (f"node '{layer}/Slice' (op Slice, Lasagne layer '{layer}'): input 1 ('{layer}/Concat_2') must be a "
               f"constant", "SPP bins computed from an unknown input size")
        for name, layer in (("spp_dnn", "unknown"), ("spp_unknown_sizes_then_dense", "fast"))},

@@ -17,7 +17,9 @@ they matter:
   channel on its own;
 * SpatialPyramidPoolingLayer ('fast': Theano's pool_2d with windows ceil(size / d) every size // d
   pixels, ignore_border; 'kaiming': bin r of n from floor(r / n * size) to ceil((r + 1) / n * size))
-  and SpatialPyramidPoolingDNNLayer in the CPU stand-in ``lasagne.layers.dnn`` (the 'fast' windows).
+  and SpatialPyramidPoolingDNNLayer in the CPU stand-in ``lasagne.layers.dnn`` (the 'fast' windows);
+* InverseLayer: the derivative of the inverted layer's output with respect to its input, applied to
+  the incoming values (``theano.grad`` with ``known_grads``, as documented).
 
 ``install()`` is called at the end of ``lasagne02_backport.install()``.
 """
@@ -328,10 +330,24 @@ class SpatialPyramidPoolingDNNLayer(SpatialPyramidPoolingLayer):
         return _pyramid(input, self.input_shape[2:], self.pool_dims, self.mode, "fast")
 
 
+# -- inverse ---------------------------------------------------------------------------------------------------
+class InverseLayer(MergeLayer):
+    def __init__(self, incoming, layer, **kwargs):
+        super(InverseLayer, self).__init__([incoming, layer, layer.input_layer], **kwargs)
+
+    def get_output_shape_for(self, input_shapes):
+        return input_shapes[2]
+
+    def get_output_for(self, inputs, **kwargs):
+        incoming, layer_out, layer_in = inputs
+        return theano.grad(None, wrt=layer_in, known_grads={layer_out: incoming})
+
+
 def install():
     from .lasagne02_backport import adopt
 
     for name in ("StandardizationLayer", "instance_norm", "layer_norm", "RandomizedRectifierLayer", "rrelu",
-                 "TransformerLayer", "TPSTransformerLayer", "LocallyConnected2DLayer", "SpatialPyramidPoolingLayer"):
+                 "TransformerLayer", "TPSTransformerLayer", "LocallyConnected2DLayer", "SpatialPyramidPoolingLayer",
+                 "InverseLayer"):
         adopt(L01, name, globals()[name])
     adopt(sys.modules["lasagne.layers.dnn"], "SpatialPyramidPoolingDNNLayer", SpatialPyramidPoolingDNNLayer)
