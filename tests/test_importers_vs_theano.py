@@ -64,6 +64,10 @@ KERAS_REFUSES.update({
     "spp_unknown_sizes_then_dense": (_unknown_op("kaiming", "Floor"), "bins computed from an unknown input size"),
     "inverse_conv_maxpool": (_unknown_op("unpool", "Equal"), "the unpooling mask compares with the maxima"),
     "inverse_conv_variants": (_unknown_op("inv_leaky", "Sign"), "the rectifier's derivative"),
+    "cuda_convnet_c01b": ("node 'to_c01b/Transpose' (op Transpose, Lasagne layer 'to_c01b'): a Transpose that moves "
+                          "the batch axis", "c01b puts the batch axis last"),
+    "cuda_convnet_c01b_input_untied_nin": ("node 'conv/linear/Transpose' (op Transpose, Lasagne layer 'conv/linear'): a "
+                                           "Transpose that moves the batch axis", "c01b puts the batch axis last"),
     "locally_connected_full": ("node 'lc3/linear/Transpose' (op Transpose, Lasagne layer 'lc3/linear'): a Transpose "
                                "that moves the batch axis", "the per-position MatMul batches over positions"),
     "locally_connected_channelwise": ("node 'cw3/linear/ReduceSum' (op ReduceSum, Lasagne layer 'cw3/linear'): only "

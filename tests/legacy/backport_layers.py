@@ -18,6 +18,11 @@ they matter:
 * SpatialPyramidPoolingLayer ('fast': Theano's pool_2d with windows ceil(size / d) every size // d
   pixels, ignore_border; 'kaiming': bin r of n from floor(r / n * size) to ceil((r + 1) / n * size))
   and SpatialPyramidPoolingDNNLayer in the CPU stand-in ``lasagne.layers.dnn`` (the 'fast' windows);
+* the cuda-convnet layers in a CPU stand-in ``lasagne.layers.cuda_convnet`` (the real module needs a
+  GPU): Conv2DCCLayer (a cross-correlation unless ``flip_filters``, symmetric zero padding, the
+  standard strided length), MaxPool2DCCLayer (square windows, partial windows kept), the bc01 <-> c01b
+  shuffles and NINLayer_c01b (``tensordot(W, x, [[1], [0]]) + b``), each in the c01b layout when
+  ``dimshuffle=False``;
 * InverseLayer: the derivative of the inverted layer's output with respect to its input, applied to
   the incoming values (``theano.grad`` with ``known_grads``, as documented).
 
@@ -343,6 +348,135 @@ class InverseLayer(MergeLayer):
         return theano.grad(None, wrt=layer_in, known_grads={layer_out: incoming})
 
 
+# -- cuda-convnet ------------------------------------------------------------------------------------------------
+def _length(n, k, s, pad):
+    if n is None:
+        return None
+    p = {"valid": 0, "same": k // 2, "full": k - 1}.get(pad, pad) if isinstance(pad, str) else pad
+    return (n + 2 * p - k) // s + 1
+
+
+class Conv2DCCLayer(Layer):
+    def __init__(self, incoming, num_filters, filter_size, stride=(1, 1), pad=0, untie_biases=False, W=None,
+                 b=init.Constant(0.), nonlinearity=nonlinearities.rectify, dimshuffle=True, flip_filters=False,
+                 partial_sum=1, **kwargs):
+        super(Conv2DCCLayer, self).__init__(incoming, **kwargs)
+        self.num_filters, self.filter_size, self.stride = num_filters, as_tuple(filter_size, 2), as_tuple(stride, 2)
+        self.pad = (0, 0) if pad == "valid" else pad if isinstance(pad, str) else as_tuple(pad, 2)
+        self.untie_biases, self.dimshuffle, self.flip_filters = untie_biases, dimshuffle, flip_filters
+        self.partial_sum = partial_sum
+        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
+        channels = self.input_shape[1] if dimshuffle else self.input_shape[0]
+        if W is None:
+            W = init.GlorotUniform() if dimshuffle else init.GlorotUniform(c01b=True)
+        shape = ((num_filters, channels) + self.filter_size if dimshuffle
+                 else (channels,) + self.filter_size + (num_filters,))
+        self.W = self.add_param(W, shape, name="W")
+        rows, cols = self._out_rows_cols(self.input_shape)
+        if b is None:
+            self.b = None
+        else:
+            self.b = self.add_param(b, (num_filters, rows, cols) if untie_biases else (num_filters,), name="b",
+                                    regularizable=False)
+
+    def _out_rows_cols(self, input_shape):
+        rows, cols = input_shape[2:] if self.dimshuffle else input_shape[1:3]
+        k, s = self.filter_size[0], self.stride[0]
+        pad = self.pad if isinstance(self.pad, str) else self.pad[0]
+        return _length(rows, k, s, pad), _length(cols, k, s, pad)
+
+    def get_output_shape_for(self, input_shape):
+        rows, cols = self._out_rows_cols(input_shape)
+        if self.dimshuffle:
+            return (input_shape[0], self.num_filters, rows, cols)
+        return (self.num_filters, rows, cols, input_shape[3])
+
+    def get_output_for(self, input, **kwargs):
+        x = input if self.dimshuffle else input.dimshuffle(3, 0, 1, 2)
+        W = self.W if self.dimshuffle else self.W.dimshuffle(3, 0, 1, 2)
+        k = self.filter_size[0]
+        pad = {"same": k // 2, "full": k - 1}[self.pad] if isinstance(self.pad, str) else self.pad[0]
+        out = T.nnet.conv2d(x, W, border_mode=(pad, pad), subsample=self.stride, filter_flip=self.flip_filters)
+        if self.b is not None:
+            out = out + (self.b.dimshuffle("x", 0, 1, 2) if self.untie_biases else self.b.dimshuffle("x", 0, "x", "x"))
+        out = self.nonlinearity(out)
+        return out if self.dimshuffle else out.dimshuffle(1, 2, 3, 0)
+
+
+class MaxPool2DCCLayer(Layer):
+    def __init__(self, incoming, pool_size, stride=None, ignore_border=False, dimshuffle=True, **kwargs):
+        super(MaxPool2DCCLayer, self).__init__(incoming, **kwargs)
+        self.pool_size = as_tuple(pool_size, 2)[0]
+        self.stride = self.pool_size if stride is None else as_tuple(stride, 2)[0]
+        if self.stride > self.pool_size or ignore_border:
+            raise NotImplementedError("stride <= pool_size and ignore_border=False only")
+        self.dimshuffle = dimshuffle
+
+    def get_output_shape_for(self, input_shape):
+        def length(n):
+            return None if n is None else -(-max(0, n - self.pool_size) // self.stride) + 1
+        if self.dimshuffle:
+            return tuple(input_shape[:2]) + (length(input_shape[2]), length(input_shape[3]))
+        return (input_shape[0], length(input_shape[1]), length(input_shape[2]), input_shape[3])
+
+    def get_output_for(self, input, **kwargs):
+        x = input if self.dimshuffle else input.dimshuffle(3, 0, 1, 2)
+        out = pool_2d(x, ws=(self.pool_size,) * 2, stride=(self.stride,) * 2, ignore_border=False, mode="max")
+        return out if self.dimshuffle else out.dimshuffle(1, 2, 3, 0)
+
+
+class ShuffleBC01ToC01BLayer(Layer):
+    def get_output_shape_for(self, input_shape):
+        return (input_shape[1], input_shape[2], input_shape[3], input_shape[0])
+
+    def get_output_for(self, input, **kwargs):
+        return input.dimshuffle(1, 2, 3, 0)
+
+
+class ShuffleC01BToBC01Layer(Layer):
+    def get_output_shape_for(self, input_shape):
+        return (input_shape[3], input_shape[0], input_shape[1], input_shape[2])
+
+    def get_output_for(self, input, **kwargs):
+        return input.dimshuffle(3, 0, 1, 2)
+
+
+class NINLayer_c01b(Layer):
+    def __init__(self, incoming, num_units, untie_biases=False, W=init.GlorotUniform(), b=init.Constant(0.),
+                 nonlinearity=nonlinearities.rectify, **kwargs):
+        super(NINLayer_c01b, self).__init__(incoming, **kwargs)
+        self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
+        self.num_units, self.untie_biases = num_units, untie_biases
+        self.W = self.add_param(W, (num_units, self.input_shape[0]), name="W")
+        if b is None:
+            self.b = None
+        else:
+            shape = (num_units,) + tuple(self.input_shape[1:-1]) if untie_biases else (num_units,)
+            self.b = self.add_param(b, shape, name="b", regularizable=False)
+
+    def get_output_shape_for(self, input_shape):
+        return (self.num_units,) + tuple(input_shape[1:])
+
+    def get_output_for(self, input, **kwargs):
+        out = T.tensordot(self.W, input, axes=[[1], [0]])
+        if self.b is not None:
+            out = out + (self.b.dimshuffle(0, 1, 2, "x") if self.untie_biases else self.b.dimshuffle(0, "x", "x", "x"))
+        return self.nonlinearity(out)
+
+
+def _cuda_convnet_module():
+    import types
+
+    from .lasagne02_backport import adopt
+
+    module = types.ModuleType("lasagne.layers.cuda_convnet")
+    for name in ("Conv2DCCLayer", "MaxPool2DCCLayer", "ShuffleBC01ToC01BLayer", "ShuffleC01BToBC01Layer",
+                 "NINLayer_c01b"):
+        adopt(module, name, globals()[name])
+    module.bc01_to_c01b, module.c01b_to_bc01 = ShuffleBC01ToC01BLayer, ShuffleC01BToBC01Layer
+    sys.modules[module.__name__] = L01.cuda_convnet = module
+
+
 def install():
     from .lasagne02_backport import adopt
 
@@ -351,3 +485,4 @@ def install():
                  "InverseLayer"):
         adopt(L01, name, globals()[name])
     adopt(sys.modules["lasagne.layers.dnn"], "SpatialPyramidPoolingDNNLayer", SpatialPyramidPoolingDNNLayer)
+    _cuda_convnet_module()
