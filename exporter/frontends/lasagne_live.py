@@ -28,6 +28,7 @@ class CaptureContext:
         self.cls_name = cls_name
         self.position = position
         self.input_shapes = input_shapes
+        self.param_roles = {}  # id(parameter) -> role, for parameters that are not attributes of the layer
 
     @property
     def input_shape(self):
@@ -141,6 +142,7 @@ def capture(output_layers, source: str = "", options: dict | None = None) -> Lay
             v = getattr(layer, role, None)
             if v is not None:
                 roles[id(v)] = role
+        roles.update(ctx.param_roles)  # e.g. the parameters of a CustomRecurrentLayer's sub-networks
         for p in layer.get_params():
             role = roles.get(id(p))
             if role is None:

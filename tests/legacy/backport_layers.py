@@ -23,6 +23,8 @@ they matter:
   standard strided length), MaxPool2DCCLayer (square windows, partial windows kept), the bc01 <-> c01b
   shuffles and NINLayer_c01b (``tensordot(W, x, [[1], [0]]) + b``), each in the c01b layout when
   ``dimshuffle=False``;
+* CustomRecurrentLayer with 0.2's ``only_return_final`` (0.1's class computes the rest): the last
+  step's state, of shape (batch,) + the hidden state's;
 * InverseLayer: the derivative of the inverted layer's output with respect to its input, applied to
   the incoming values (``theano.grad`` with ``known_grads``, as documented).
 
@@ -464,6 +466,21 @@ class NINLayer_c01b(Layer):
         return self.nonlinearity(out)
 
 
+# -- recurrence --------------------------------------------------------------------------------------------------
+class CustomRecurrentLayer(L01.CustomRecurrentLayer):
+    def __init__(self, *args, **kwargs):
+        self.only_return_final = kwargs.pop("only_return_final", False)
+        super(CustomRecurrentLayer, self).__init__(*args, **kwargs)
+
+    def get_output_shape_for(self, input_shapes):
+        shape = super(CustomRecurrentLayer, self).get_output_shape_for(input_shapes)
+        return (shape[0],) + tuple(shape[2:]) if self.only_return_final else shape
+
+    def get_output_for(self, inputs, **kwargs):
+        out = super(CustomRecurrentLayer, self).get_output_for(inputs, **kwargs)
+        return out[:, 0 if self.backwards else -1] if self.only_return_final else out
+
+
 def _cuda_convnet_module():
     import types
 
@@ -482,7 +499,7 @@ def install():
 
     for name in ("StandardizationLayer", "instance_norm", "layer_norm", "RandomizedRectifierLayer", "rrelu",
                  "TransformerLayer", "TPSTransformerLayer", "LocallyConnected2DLayer", "SpatialPyramidPoolingLayer",
-                 "InverseLayer"):
+                 "InverseLayer", "CustomRecurrentLayer"):
         adopt(L01, name, globals()[name])
     adopt(sys.modules["lasagne.layers.dnn"], "SpatialPyramidPoolingDNNLayer", SpatialPyramidPoolingDNNLayer)
     _cuda_convnet_module()
