@@ -55,6 +55,9 @@ def _unknown_op(layer, op):
 
 _SAMPLING = "Lasagne's bilinear sampling (Floor, Mod, GatherND of run-time indices) has no Keras layers"  # to-torch maps it
 KERAS_REFUSES.update({
+    **{name: (_unknown_op(layer, "Sqrt"), "StandardizationLayer's sqrt(var + epsilon)")
+       for name, layer in (("standardization_axes_forms", "auto"), ("standardization_2d_auto", "std"),
+                           ("instance_norm_conv", "conv_in"), ("layer_norm_dense_and_conv", "conv_ln"))},
     "transformer_border_modes": (_unknown_op("nearest", "Floor"), _SAMPLING),
     "transformer_downsample_factors": (_unknown_op("half", "Floor"), _SAMPLING),
     "tps_transformer_precomputed": (_unknown_op("tps16", "Floor"), _SAMPLING),

@@ -76,7 +76,7 @@ def _filter_flip(layer, ctx) -> bool:
     return bool(keywords.get("filter_flip", True))
 
 
-@converter("Conv")
+@converter("Conv", emits=("Conv", "Add"))
 def convert_conv(spec, g):
     a = spec.attrs
     assert not a["flip_filters"] and "pads" in a, "run the lowering passes first"
@@ -101,7 +101,7 @@ def capture_nin(layer, ctx):
     }
 
 
-@converter("NIN")
+@converter("NIN", emits=("Conv", "Add"))
 def convert_nin(spec, g):
     """NINLayer: a 1x1 convolution over axis 1 with W of shape (C_in, units)."""
     nd = len(g.input_shape(spec)) - 2

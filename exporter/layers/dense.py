@@ -12,7 +12,7 @@ def capture_dense(layer, ctx):
     }
 
 
-@converter("Dense")
+@converter("Dense", emits=("Gemm", "MatMul", "Flatten", "Reshape", "Add"))
 def convert_dense(spec, g):
     rank = len(g.input_shape(spec))
     lead = spec.attrs["num_leading_axes"]  # captured as a non-negative axis count

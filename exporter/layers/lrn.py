@@ -17,7 +17,7 @@ def capture_lrn(layer, ctx):
     return {"alpha": float(layer.alpha), "k": float(layer.k), "beta": float(layer.beta), "n": n}
 
 
-@converter("LRN")
+@converter("LRN", emits=("LRN",))
 def convert_lrn(spec, g):
     a = spec.attrs
     return g.node("LRN", [g.input(spec)], spec.name, output=g.out(spec),

@@ -11,7 +11,7 @@ def capture_concat(layer, ctx):
     return {"axis": int(layer.axis), "cropping": None if cropping is None else list(cropping)}
 
 
-@converter("Concat")
+@converter("Concat", emits=("Concat", "Slice"))
 def convert_concat(spec, g):
     xs = [g.input(spec, i) for i in range(len(spec.inputs))]
     cropping = spec.attrs.get("cropping")
@@ -52,7 +52,7 @@ def capture_sum(layer, ctx):
     return {"coeffs": [float(c) for c in coeffs], "cropping": _cropping(layer)}
 
 
-@converter("ElemwiseSum")
+@converter("ElemwiseSum", emits=("Add", "Mul", "Slice", "Identity"))
 def convert_sum(spec, g):
     terms = []
     xs = _inputs_cropped(spec, g)
@@ -73,7 +73,7 @@ def capture_merge(layer, ctx):
     return {"merge_function": fn, "cropping": _cropping(layer)}
 
 
-@converter("ElemwiseMerge")
+@converter("ElemwiseMerge", emits=("Add", "Mul", "Max", "Min", "Sub", "Slice", "Identity"))
 def convert_merge(spec, g):
     terms = _inputs_cropped(spec, g)
     return _chain(g, spec, _MERGE_FUNCTIONS[spec.attrs["merge_function"]], terms)

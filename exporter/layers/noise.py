@@ -11,6 +11,6 @@ def capture_noise(layer, ctx):
     return {}
 
 
-@converter("Identity")
+@converter("Identity", emits=("Identity",))
 def convert_identity(spec, g):
     return g.node("Identity", [g.input(spec)], spec.name, output=g.out(spec))

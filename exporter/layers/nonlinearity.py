@@ -28,7 +28,7 @@ def capture_nonlinearity(layer, ctx):
     return {"nonlinearity": nl}
 
 
-@converter("Nonlinearity")
+@converter("Nonlinearity", emits=("Relu", "LeakyRelu", "Elu", "Selu", "Softplus", "Sigmoid", "Tanh", "Softmax", "Mul", "Identity"))
 def convert_nonlinearity(spec, g):
     nl = spec.attrs["nonlinearity"]
     x = g.input(spec)

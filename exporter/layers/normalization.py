@@ -32,7 +32,7 @@ def capture_batchnorm(layer, ctx):
     return attrs
 
 
-@converter("BatchNorm")
+@converter("BatchNorm", emits=("BatchNormalization", "Mul", "Add"))
 def convert_batchnorm(spec, g):
     a = spec.attrs
     x = g.input(spec)

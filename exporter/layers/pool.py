@@ -27,7 +27,7 @@ def capture_pool(layer, ctx):
     }
 
 
-@converter("Pool")
+@converter("Pool", emits=("MaxPool", "AveragePool"))
 def convert_pool(spec, g):
     a = spec.attrs
     assert "pads" in a, "run the explicit_pads pass first"
@@ -55,7 +55,7 @@ def capture_global_pool(layer, ctx):
     return {"pool_function": fn}
 
 
-@converter("GlobalPool")
+@converter("GlobalPool", emits=("GlobalAveragePool", "GlobalMaxPool", "Flatten", "ReduceSum", "ReduceMin"))
 def convert_global_pool(spec, g):
     fn = spec.attrs["pool_function"]
     x = g.input(spec)

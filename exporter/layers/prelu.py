@@ -19,7 +19,7 @@ def capture_prelu(layer, ctx):
     return {"shared_axes": [int(a) % rank for a in axes]}
 
 
-@converter("PRelu")
+@converter("PRelu", emits=("PRelu",))
 def convert_prelu(spec, g):
     shape = broadcast_shape(spec, g, spec.attrs["shared_axes"])
     slope = g.param(spec, "alpha", transform=lambda v: v.reshape(shape))

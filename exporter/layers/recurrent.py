@@ -397,7 +397,8 @@ _LOWERINGS = {
 }
 
 
-@converter("LSTM", "GRU", "RNN")
+@converter("LSTM", "GRU", "RNN", emits=("LSTM", "GRU", "RNN", "Scan", "Reshape", "Transpose", "Slice", "Shape", "Concat",
+                                          "Expand", "Squeeze", "Unsqueeze", "MatMul", "Add", "Identity"))
 def convert_recurrent(spec, g):
     native_ok, native, scan = _LOWERINGS[spec.kind]
     seq = _sequence(spec, g)

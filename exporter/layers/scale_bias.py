@@ -46,5 +46,5 @@ def _emit(op, role):
     return convert
 
 
-converter("Bias")(_emit("Add", "b"))
-converter("Scale")(_emit("Mul", "scales"))
+converter("Bias", emits=("Add", "Identity"))(_emit("Add", "b"))
+converter("Scale", emits=("Mul", "Identity"))(_emit("Mul", "scales"))

@@ -7,7 +7,7 @@ def capture_flatten(layer, ctx):
     return {"outdim": int(layer.outdim)}
 
 
-@converter("Flatten")
+@converter("Flatten", emits=("Flatten", "Reshape"))
 def convert_flatten(spec, g):
     k = spec.attrs["outdim"]
     if k == 2:
@@ -21,7 +21,7 @@ def capture_reshape(layer, ctx):
     return {"shape": [[int(s[0])] if isinstance(s, (list, tuple)) else int(s) for s in layer.shape]}
 
 
-@converter("Reshape")
+@converter("Reshape", emits=("Reshape", "Shape", "Gather", "Concat"))
 def convert_reshape(spec, g):
     """``[i]`` copies input dimension i.  ONNX's 0 only copies the same position, so other
     references use the static size when known and otherwise read it with Shape/Gather."""
@@ -63,7 +63,7 @@ def capture_dimshuffle(layer, ctx):
     return {"pattern": pattern}
 
 
-@converter("Dimshuffle")
+@converter("Dimshuffle", emits=("Squeeze", "Transpose", "Unsqueeze", "Identity"))
 def convert_dimshuffle(spec, g):
     pattern = spec.attrs["pattern"]
     rank = len(g.input_shape(spec))

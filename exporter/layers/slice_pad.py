@@ -27,7 +27,7 @@ def capture_slice(layer, ctx):
     raise ctx.unsupported(f"indices={s!r}: only an int or a slice is exported")
 
 
-@converter("Slice")
+@converter("Slice", emits=("Slice", "Gather", "Squeeze"))
 def convert_slice(spec, g):
     a = spec.attrs
     x = g.input(spec)
@@ -74,7 +74,7 @@ def capture_pad(layer, ctx):
     return {"pads": before + after, "val": float(val)}
 
 
-@converter("Pad")
+@converter("Pad", emits=("Pad", "Constant", "Identity"))
 def convert_pad(spec, g):
     a = spec.attrs
     x = g.input(spec)

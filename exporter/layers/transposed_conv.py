@@ -85,7 +85,7 @@ def _conv_with_bias(spec, g, op, inputs, attrs):
     return g.node("Add", [y, g.param(spec, "b")], spec.name, output=g.out(spec))
 
 
-@converter("TransposedConv")
+@converter("TransposedConv", emits=("ConvTranspose", "Add"))
 def convert_transposed_conv(spec, g):
     a = spec.attrs
     # Theano's filter_flip = not flip_filters: a flipped forward kernel is a reversed ONNX kernel
@@ -117,7 +117,7 @@ def capture_dilated_conv(layer, ctx):
     }
 
 
-@converter("DilatedConv")
+@converter("DilatedConv", emits=("Conv", "Add"))
 def convert_dilated_conv(spec, g):
     a = spec.attrs
     w = g.param(spec, "W", transform=lambda v: np.ascontiguousarray(np.swapaxes(v, 0, 1)))

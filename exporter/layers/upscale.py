@@ -24,7 +24,7 @@ def capture_upscale(layer, ctx):
     return {"scale_factor": factors, "mode": mode}
 
 
-@converter("Upscale")
+@converter("Upscale", emits=("Identity", "Unsqueeze", "Expand", "Pad", "Mul", "Shape", "Reshape"))
 def convert_upscale(spec, g):
     factors = spec.attrs["scale_factor"]
     x = g.input(spec)
