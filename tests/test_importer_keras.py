@@ -30,6 +30,7 @@ EXPECTED_UNSUPPORTED = {
     "feature_pool_and_wta": "node 'prod/ReduceProd' (op ReduceProd, Lasagne layer 'prod'): op ReduceProd is not",
     "spatial_transformers": "node 'st_nearest/Floor' (op Floor, Lasagne layer 'st_nearest'): op Floor is not",
     "inverse_layers": "node 'inv_pool/Equal' (op Equal, Lasagne layer 'inv_pool'): op Equal is not supported",
+    "standardization_and_rrelu": "node 'std/Sqrt' (op Sqrt, Lasagne layer 'std'): op Sqrt is not supported",
     "embedding_int8_cast": "node 'embed/Cast' (op Cast, Lasagne layer 'embed'): Cast on tensors is not supported",
 }
 

@@ -157,6 +157,15 @@ def inverse_layers():
 
 
 @case
+def standardization_and_rrelu():
+    n = Net(26)
+    x = n.input((None, 3, 4, 5))
+    x = n.add("std", "Standardization", [x], {"axes": [2, 3], "epsilon": 1e-4}, shape=(None, 3, 4, 5))
+    n.add("rrelu", "RandomizedRectifier", [x], {"lower": 0.3, "upper": 0.8}, shape=(None, 3, 4, 5))
+    return n.onnx(), {"input": (2, 3, 4, 5)}
+
+
+@case
 def embedding_int8_cast():
     n = Net(22)
     x = n.input((None, 2, 3), name="chars", dtype="int8")

@@ -171,14 +171,19 @@ def convert_custom_recurrent(spec, g):
     body_nodes = []
     step = f"{spec.name}.step"
 
-    def body_input(role):
-        name = g.unique(f"{step}/{role}")
-        return name, helper.make_tensor_value_info(name, TensorProto.FLOAT, None)
+    def value_info(name, rank):  # ranks set: onnxruntime's Scan (opset 13) wants them on the body's values
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, [None] * rank)
 
-    (h_prev, h_info), (x_n, x_info) = body_input("hid_previous"), body_input("input_n")
+    def body_input(role, rank):
+        name = g.unique(f"{step}/{role}")
+        return name, value_info(name, rank)
+
+    state_rank = 1 + len(hidden)
+    (h_prev, h_info) = body_input("hid_previous", state_rank)
+    (x_n, x_info) = body_input("input_n", state_rank if a["precompute_input"] else rank - 1)
     infos = [h_info, x_info]
     if a["mask"]:
-        m, m_info = body_input("mask_n")
+        m, m_info = body_input("mask_n", 2)
         infos.append(m_info)
     b = _sub_graph_class()(g, {}, {}, body_nodes, True)
     hid_pre = _lower_subnetwork(spec, g, "hidden_to_hidden", h_prev, body_nodes, True)
@@ -188,8 +193,7 @@ def convert_custom_recurrent(spec, g):
         not_m = b.node("Sub", [b.constant(f"{step}.one", np.float32(1)), m], step)
         hid = b.node("Add", [b.node("Mul", [hid, m], step), b.node("Mul", [h_prev, not_m], step)], step)
     outs = [b.node("Identity", [hid], step), b.node("Identity", [hid], step)]
-    body = helper.make_graph(body_nodes, g.unique(step), infos, [helper.make_tensor_value_info(o, TensorProto.FLOAT, None)
-                                                                   for o in outs])
+    body = helper.make_graph(body_nodes, g.unique(step), infos, [value_info(o, state_rank) for o in outs])
     d = 1 if a["backwards"] else 0
     final, all_steps = g.node("Scan", [init] + scanned, spec.name, n_outputs=2, body=body,
                               num_scan_inputs=len(scanned), scan_input_directions=[d] * len(scanned),
