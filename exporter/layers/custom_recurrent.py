@@ -11,7 +11,8 @@ layer this exporter cannot convert (a user's custom layer) is refused, naming it
 Lowering, as Lasagne computes it: the input (batch, time, ...) is scanned over time (backwards if
 asked, outputs kept in input order); with ``precompute_input`` (the default) input_to_hidden runs once
 on all (time * batch) steps outside the Scan, else inside it; masks keep the previous state as the
-other recurrent layers do (``h * m + h_prev * (1 - m)``); ``hid_init`` (1, ...) is broadcast over the
+other recurrent layers do (Lasagne 0.1's ``h * m + h_prev * (1 - m)``; 0.2 selects with
+``switch(m, h, h_prev)``, the same for the 0/1 masks Lasagne documents); ``hid_init`` (1, ...) is broadcast over the
 batch; ``only_return_final`` gives the last state.  ``grad_clipping`` / ``gradient_steps`` /
 ``unroll_scan`` change training or speed only.  The Scan body holds its weights as Constant nodes.
 """
