@@ -20,11 +20,12 @@ END = "<!-- end of coverage table -->"
 
 def importer_ops() -> dict:
     """Importer name -> the ONNX op types it has a converter for."""
+    import importlib
+
+    for package in ("to_torch", "to_keras"):  # importing a package registers every op family in it
+        importlib.import_module(f"{__package__}.importers.{package}")
     from .importers.to_keras.builder import REGISTRY as keras
     from .importers.to_torch.generator import REGISTRY as torch
-
-    import exporter.importers.to_keras  # noqa: F401  (registers every op family)
-    import exporter.importers.to_torch  # noqa: F401
 
     read_by_the_view = {"Constant"}  # folded into constants before any converter runs (onnx_reader)
     return {"to-torch": set(torch.supported()) | read_by_the_view, "to-keras": set(keras.supported()) | read_by_the_view}
