@@ -75,6 +75,18 @@ def index_bounds(metadata: dict) -> dict:
     return {k: v for k, v in bounds.items() if isinstance(v, int) and v > 0} if isinstance(bounds, dict) else {}
 
 
+def as_input(array, onnx_type: str, what: str):
+    """``array`` as the graph input's type (float32, or the integer type of an index input); a float array
+    whose values are not whole numbers cannot be indices (ValueError naming ``what``)."""
+    dtype = _ORT_INTEGER_TYPES.get(onnx_type)
+    array = np.asarray(array)
+    if dtype is None:
+        return np.ascontiguousarray(array, dtype=np.float32)
+    if not np.array_equal(array.astype(dtype), array):
+        raise ValueError(f"{what} holds {dtype} indices; the array's {array.dtype} values are not all {dtype} integers")
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
 def random_array(rng, shape, onnx_type: str = "tensor(float)", high=None):
     """A seeded random input: standard normal float32, or for an integer input (onnxruntime type
     ``tensor(int32)`` ...) integers in [0, high) (high: the input's index bound, else 2)."""
