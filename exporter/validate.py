@@ -54,8 +54,9 @@ def random_inputs(session, batch: int = 2, seed: int = 0, overrides: dict | None
         sizes = ", ".join(f"{n!r} {s}" for n, s in shapes.items())
         raise ValueError(f"random inputs would take {total / 2**30:,.1f} GiB ({sizes}); give smaller sizes "
                          f"with --input-shape")
-    types = {inp.name: inp.type for inp in inputs}
-    bounds = index_bounds(session.get_modelmeta().custom_metadata_map)
+    types = {inp.name: getattr(inp, "type", "tensor(float)") for inp in inputs}
+    meta = session.get_modelmeta().custom_metadata_map if hasattr(session, "get_modelmeta") else {}
+    bounds = index_bounds(meta)
     return {name: random_array(rng, shape, types[name], bounds.get(name)) for name, shape in shapes.items()}
 
 
