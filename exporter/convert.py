@@ -77,6 +77,9 @@ def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: st
     metadata.set_layer_map(model, layer_map)
     metadata.set_build_record(model, graph.build)  # e.g. lasagne2onnx.cudnn
     metadata.set_traced_record(model, traced_parts(graph))  # which layers hold traced custom computation
+    from .layers.embedding import index_bounds
+
+    metadata.set_index_bounds(model, {layer_map[name]: n for name, n in index_bounds(lowered).items()})
     return check_detached(model), payloads
 
 

@@ -26,7 +26,7 @@ class UnsupportedLayersError(UnsupportedLayerError):
 
     def __init__(self, errors, supported=""):
         first = errors[0]
-        no_converter = any(e.detail == "no converter for this class" for e in errors)
+        no_converter = any((e.detail or "").startswith("no converter for this class") for e in errors)
         tail = f"; supported: {supported}" if supported and no_converter else ""
         if len(errors) == 1:
             text = str(first) + tail

@@ -6,6 +6,8 @@
                             ``max_rel``); absent when the plain export was kept.
 ``lasagne2onnx.pickle.<key>``  JSON: the other entries of a model-zoo pickle (class names, mean values).
 ``lasagne2onnx.traced``    JSON: layer name -> what of it was traced (custom computation exported op by op).
+``lasagne2onnx.index_bounds``  JSON: integer graph input -> the exclusive upper bound of the indices it
+                            holds (the smallest embedding it selects from), for drawing valid random inputs.
 ``lasagne2onnx.<choice>``   the choices the build code's run made (``ir.LayerGraph.build``): ``cudnn``
                             (``yes``/``no``/``either``), ``read_as_python2`` (JSON list of files).
 
@@ -20,6 +22,7 @@ import json
 LAYER_MAP_KEY = "lasagne2onnx.layers"
 OPTIMIZED_KEY = "lasagne2onnx.optimized"
 TRACED_KEY = "lasagne2onnx.traced"
+INDEX_BOUNDS_KEY = "lasagne2onnx.index_bounds"
 PICKLE_PREFIX = "lasagne2onnx.pickle."
 BUILD_PREFIX = "lasagne2onnx."  # + a key of ir.LayerGraph.build
 
@@ -83,6 +86,23 @@ def set_traced_record(model, traced: dict):
 def traced_record(model) -> dict:
     """Layer name -> what of it was traced (``{}`` when nothing was)."""
     return _json(model, TRACED_KEY, dict) or {}
+
+
+def set_index_bounds(model, bounds: dict):
+    """Record the index bounds of integer inputs (nothing is written when there are none)."""
+    if bounds:
+        set_prop(model, INDEX_BOUNDS_KEY, json.dumps(bounds))
+
+
+def index_bounds_of(values: dict) -> dict:
+    """Integer input -> index bound, from metadata as a dict (``props(model)``, or an onnxruntime
+    session's ``custom_metadata_map``); malformed entries read as none."""
+    try:
+        bounds = json.loads(values.get(INDEX_BOUNDS_KEY, "{}"))
+    except ValueError:
+        return {}
+    return {k: v for k, v in bounds.items() if isinstance(v, int) and not isinstance(v, bool) and v > 0} \
+        if isinstance(bounds, dict) else {}
 
 
 def set_build_record(model, build: dict):

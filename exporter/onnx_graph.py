@@ -170,6 +170,16 @@ class OnnxGraph:
         outs = self.node("Split", [x], name, n_outputs=n_outputs, axis=axis, **attrs)
         return outs if n_outputs > 1 else [outs]
 
+    def shape(self, x: str, name: str, start: int = 0, end: int | None = None) -> str:
+        """``Shape`` of ``x``, dims ``start:end`` (the attributes from opset 15, a Slice before)."""
+        if start == 0 and end is None:
+            return self.node("Shape", [x], name)
+        if self.opset >= 15:
+            return self.node("Shape", [x], name, start=start, **({} if end is None else {"end": end}))
+        stop = 2 ** 62 if end is None else end
+        return self.node("Slice", [self.node("Shape", [x], name), self.ints(f"{name}.start", [start]),
+                                   self.ints(f"{name}.end", [stop])], name)
+
     def finish(self, graph_name: str, doc: str = "") -> onnx.ModelProto:
         graph = helper.make_graph(self.nodes, graph_name, self.inputs, self.outputs, self.initializers, doc_string=doc)
         opsets = [helper.make_opsetid("", self.opset)]

@@ -114,8 +114,16 @@ def _load_arrays(path, trust_pickle, what):
     return arrays
 
 
-def _inputs(args, input_layers, names, np, floatX):
-    """name -> array for every input layer: from --input, else seeded random arrays."""
+def _index_bound(layer, layers):
+    """The number of rows of the smallest EmbeddingLayer reading an integer input layer (its indices
+    must be below it), or None."""
+    sizes = [l.input_size for l in layers if type(l).__name__ == "EmbeddingLayer" and l.input_layer is layer]
+    return min(sizes) if sizes else None
+
+
+def _inputs(args, input_layers, names, np, floatX, layers=()):
+    """name -> array for every input layer: from --input, else seeded random arrays (integers below the
+    embedding size for an integer input, as the exporter's check draws them)."""
     from exporter.cli import parse_input_shapes
     from exporter.errors import ExportError
 
@@ -145,8 +153,18 @@ def _inputs(args, input_layers, names, np, floatX):
                 if any(d is None for d in shape):
                     raise ReferenceRunError("input layer {!r} has unknown dimensions {}; give --input-shape {}=...".format(
                         name, declared, name))
-            arr = rng.standard_normal(tuple(shape))
-        arr = np.asarray(arr, dtype=floatX)
+            if str(layer.input_var.dtype).startswith(("int", "uint")):
+                arr = rng.randint(0, _index_bound(layer, layers) or 2, size=tuple(shape))
+            else:
+                arr = rng.standard_normal(tuple(shape))
+        dtype = str(layer.input_var.dtype)
+        if dtype.startswith(("int", "uint")):
+            if not np.array_equal(np.asarray(arr).astype(dtype), arr):
+                raise ReferenceRunError("input {!r} holds {} indices; the array's values are not all {} integers".format(
+                    name, dtype, dtype))
+            arr = np.asarray(arr, dtype=dtype)
+        else:
+            arr = np.asarray(arr, dtype=floatX)
         if arr.ndim != len(declared) or any(d is not None and d != a for d, a in zip(declared, arr.shape)):
             raise ReferenceRunError("input {!r} has shape {} but the input layer expects {}".format(
                 name, arr.shape, declared))
@@ -197,7 +215,7 @@ def compute(args):
     names = dict(zip(layers, layer_names(layers)))
     input_layers = [l for l in layers if isinstance(l, lasagne.layers.InputLayer)]
     floatX = theano.config.floatX
-    feeds = _inputs(args, input_layers, names, np, floatX)
+    feeds = _inputs(args, input_layers, names, np, floatX, layers)
     variables = [l.input_var for l in input_layers]
     try:
         outputs = lasagne.layers.get_output(layers, deterministic=True)

@@ -31,7 +31,8 @@ MAX_RANDOM_INPUT_BYTES = 2 << 30  # random check inputs larger than this are ref
 
 def random_inputs(session, batch: int = 2, seed: int = 0, overrides: dict | None = None, skip=()) -> dict:
     """Random float32 inputs for every graph input not in ``skip`` (inputs fed otherwise, such as
-    weights); symbolic dims get ``batch`` (first) or ``overrides``.  Raises ValueError when a size is
+    weights), integers of the input's type for integer inputs (indices below the model's
+    :func:`index_bounds`); symbolic dims get ``batch`` (first) or ``overrides``.  Raises ValueError when a size is
     unknown or the inputs would take more than :data:`MAX_RANDOM_INPUT_BYTES`."""
     rng = np.random.default_rng(seed)
     inputs = [inp for inp in session.get_inputs() if inp.name not in skip]
@@ -49,7 +50,10 @@ def random_inputs(session, batch: int = 2, seed: int = 0, overrides: dict | None
                 raise ValueError(f"input {inp.name!r} has unknown dimensions {inp.shape}; give --input-shape")
         shapes[inp.name] = tuple(shape)
     check_random_input_shapes(shapes)
-    return {name: rng.standard_normal(shape, dtype=np.float32) for name, shape in shapes.items()}
+    types = {inp.name: getattr(inp, "type", "tensor(float)") for inp in inputs}
+    meta = session.get_modelmeta().custom_metadata_map if hasattr(session, "get_modelmeta") else {}
+    bounds = index_bounds(meta)
+    return {name: random_array(rng, shape, types[name], bounds.get(name)) for name, shape in shapes.items()}
 
 
 def check_random_input_shapes(shapes: dict, hint: str = "give smaller sizes with --input-shape"):
@@ -62,6 +66,38 @@ def check_random_input_shapes(shapes: dict, hint: str = "give smaller sizes with
     if total > MAX_RANDOM_INPUT_BYTES:
         sizes = ", ".join(f"{n!r} {tuple(s)}" for n, s in shapes.items())
         raise ValueError(f"random inputs would take {total / 2**30:,.1f} GiB ({sizes}); {hint}")
+
+
+_ORT_INTEGER_TYPES = {f"tensor({t})": t for t in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                                                  "uint64")}
+
+
+def index_bounds(metadata: dict) -> dict:
+    """Integer input -> the exclusive upper bound of the indices it holds (see exporter.metadata)."""
+    from .metadata import index_bounds_of
+
+    return index_bounds_of(metadata)
+
+
+def as_input(array, onnx_type: str, what: str):
+    """``array`` as the graph input's type (float32, or the integer type of an index input); a float array
+    whose values are not whole numbers cannot be indices (ValueError naming ``what``)."""
+    dtype = _ORT_INTEGER_TYPES.get(onnx_type)
+    array = np.asarray(array)
+    if dtype is None:
+        return np.ascontiguousarray(array, dtype=np.float32)
+    if not np.array_equal(array.astype(dtype), array):
+        raise ValueError(f"{what} holds {dtype} indices; the array's {array.dtype} values are not all {dtype} integers")
+    return np.ascontiguousarray(array, dtype=dtype)
+
+
+def random_array(rng, shape, onnx_type: str = "tensor(float)", high=None):
+    """A seeded random input: standard normal float32, or for an integer input (onnxruntime type
+    ``tensor(int32)`` ...) integers in [0, high) (high: the input's index bound, else 2)."""
+    dtype = _ORT_INTEGER_TYPES.get(onnx_type)
+    if dtype is None:
+        return rng.standard_normal(shape, dtype=np.float32)
+    return rng.integers(0, high or 2, size=shape).astype(dtype)
 
 
 def run(model_or_path, feeds: dict, outputs=None) -> dict:

@@ -688,6 +688,7 @@ def net_error_reshape():
 
 
 NETS = [name for name in dir() if name.startswith("net_")]
+CAPTURE_OPTIONS = {"lstm_peepholes": "0.1"}
 SVD_PARAMS = {"net_conv1d": ["arr_0"]}  # Orthogonal: singular vectors' signs differ between LAPACK builds
 '''
 
@@ -749,8 +750,9 @@ def describe(build, out_prefix):
     np.savez(out_prefix + ".npz", *[p.get_value() for p in params])
     try:
         from exporter.frontends.lasagne_live import capture
-        # these nets are Lasagne 0.2 code: the real 0.2's LSTM source says so itself, the compat API is told
-        desc["capture"] = capture(net, options={"lstm_peepholes": "0.2"}).to_dict()
+        # what a user of the Theano-free API declares that the real Lasagne's code tells (the LSTM peephole formula)
+        options = getattr(sys.modules[build.__module__], "CAPTURE_OPTIONS", {})
+        desc["capture"] = capture(net, options=options).to_dict()
     except Exception as e:
         desc["capture"] = "error: " + type(e).__name__
     with open(out_prefix + ".json", "w") as f:
@@ -951,6 +953,7 @@ def net_error_dilated_pad():
 
 
 NETS = [name for name in dir() if name.startswith("net_")]
+CAPTURE_OPTIONS = {"lstm_peepholes": "0.2"}
 SVD_PARAMS = {}
 '''
 

@@ -46,7 +46,7 @@ def test_the_coverage_check_names_what_is_missing():
 def test_declared_emits_cover_what_the_converters_emit(references, monkeypatch):
     """Every node a converter adds for the network cases of tests/cases has an op its kind declares."""
     from exporter import convert
-    from exporter.ir import LayerGraph
+    from tests.reference import reference_graph
     from exporter.weights import bind_weights, load_npz
     from tests.cases import load_all
 
@@ -69,7 +69,7 @@ def test_declared_emits_cover_what_the_converters_emit(references, monkeypatch):
         if c.expect_error:
             continue
         ref = references(name)
-        graph = LayerGraph.from_json(ref.graph_json)
+        graph = reference_graph(ref, c)
         convert.build(graph, bind_weights(graph, load_npz(ref.weights_path)[0], ref.weights_path))
     assert {"Conv", "Dense", "LSTM", "Upscale"} <= set(seen)  # the sweep ran
     undeclared = {kind: sorted(ops - set(registry.CONVERTERS.lookup(kind, 17).emits)) for kind, ops in seen.items()}

@@ -51,6 +51,53 @@ KERAS_REFUSES = {
 # Upscale layer whose spatial sizes are unknown), so the layers after it have no rank and both importers refuse
 OPSET_REFUSES = {("upscale2d_unknown_spatial_size", 13): ("the rank of value 'conv' is unknown"  # to-torch
                                                           "|needs an output shape known up to one axis")}  # to-keras
+
+_NO_KERAS_OP = "no Keras layer computes it"
+
+
+def _unknown_op(layer, op):
+    """The importers' refusal of an op they have no converter for, in node ``<layer>/<op>``."""
+    return f"node '{layer}/{op}' (op {op}, Lasagne layer '{layer}'): op {op} is not supported"
+
+
+_SAMPLING = "Lasagne's bilinear sampling (Floor, Mod, GatherND of run-time indices) has no Keras layers"  # to-torch maps it
+KERAS_REFUSES.update({
+    **{name: (_unknown_op(layer, "Sqrt"), "StandardizationLayer's sqrt(var + epsilon)")
+       for name, layer in (("standardization_axes_forms", "auto"), ("standardization_2d_auto", "std"),
+                           ("instance_norm_conv", "conv_in"), ("layer_norm_dense_and_conv", "conv_ln"))},
+    "transformer_border_modes": (_unknown_op("nearest", "Floor"), _SAMPLING),
+    "transformer_downsample_factors": (_unknown_op("half", "Floor"), _SAMPLING),
+    "tps_transformer_precomputed": (_unknown_op("tps16", "Floor"), _SAMPLING),
+    "tps_transformer_graph_grid": (_unknown_op("tps9", "Floor"), _SAMPLING),
+    "spp_dnn": ("node 'unknown/Slice' (op Slice, Lasagne layer 'unknown'): input 1 must be a constant",
+                "bins computed from an unknown input size"),
+    "spp_unknown_sizes_then_dense": (_unknown_op("kaiming", "Floor"), "bins computed from an unknown input size"),
+    "inverse_conv_maxpool": (_unknown_op("unpool", "Equal"), "the unpooling mask compares with the maxima"),
+    "inverse_conv_variants": (_unknown_op("inv_leaky", "Sign"), "the rectifier's derivative"),
+    "cuda_convnet_c01b": ("node 'to_c01b/Transpose' (op Transpose, Lasagne layer 'to_c01b'): a Transpose that moves "
+                          "the batch axis", "c01b puts the batch axis last"),
+    "cuda_convnet_c01b_input_untied_nin": ("node 'conv/linear/Transpose' (op Transpose, Lasagne layer 'conv/linear'): a "
+                                           "Transpose that moves the batch axis", "c01b puts the batch axis last"),
+    "locally_connected_full": ("node 'lc3/linear/Transpose' (op Transpose, Lasagne layer 'lc3/linear'): a Transpose "
+                               "that moves the batch axis", "the per-position MatMul batches over positions"),
+    "locally_connected_channelwise": ("node 'cw3/linear/ReduceSum' (op ReduceSum, Lasagne layer 'cw3/linear'): only "
+                                      "reductions over all spatial axes", "a sum over the filter taps"),
+    "embedding_int8_cast": ("node 'embed/Cast' (op Cast, Lasagne layer 'embed'): Cast on tensors is not supported",
+                            "int8 indices are cast to int64 for ONNX's Gather, and Keras has no Cast layer"),
+    "feature_pool_functions_conv": ("node 'pool_prod/ReduceProd' (op ReduceProd, Lasagne layer 'pool_prod'): op "
+                                    "ReduceProd is not supported", _NO_KERAS_OP),
+    "feature_pool_unknown_trailing_sizes": ("node 'pool/Reshape' (op Reshape, Lasagne layer 'pool'): needs an output "
+                                            "shape known up to one axis", "Keras' Reshape needs static sizes"),
+    **{name: (f"node '{layer}/ArgMax' (op ArgMax, Lasagne layer '{layer}'): op ArgMax is not supported", _NO_KERAS_OP)
+       for name, layer in (("feature_wta_conv", "wta"), ("feature_wta_dense_unknown_batch", "wta"),
+                           ("feature_wta_ties_first_wins", "wta"))},
+})
+# case -> (text of to-torch's error, why): ops the generated PyTorch module has no exact counterpart for yet
+TORCH_REFUSES = {
+    **{name: (f"node '{layer}/Slice' (op Slice, Lasagne layer '{layer}'): input 1 ('{layer}/Concat_2') must be a "
+              f"constant", "SPP bins computed from an unknown input size")
+       for name, layer in (("spp_dnn", "unknown"), ("spp_unknown_sizes_then_dense", "fast"))},
+}
 FORMATS = ("channels_last", "channels_first")
 # traced custom computation (issue 10) whose ONNX ops an importer does not map yet: refused, naming the op
 TRACED_REFUSES = {
@@ -117,7 +164,7 @@ def test_imported_models_match_theano(name, optimize, opset, references):
     assert ref.error is None, f"the reference itself failed:\n{ref.error}"
     graph, model = export(ref, optimize, opset)
     view = onnx_reader.load(model)
-    feeds = {i: np.ascontiguousarray(ref.inputs[i], np.float32) for i in view.inputs}
+    feeds = {i: np.ascontiguousarray(ref.inputs[i], view.input_dtypes.get(i, np.float32)) for i in view.inputs}
     layers, want = theano_outputs(ref, graph, view)
     if (name, opset) in OPSET_REFUSES:
         for run in (lambda: torch_run(view, feeds), *(lambda f=f: keras_run(view, feeds, f) for f in FORMATS)):
@@ -134,6 +181,11 @@ def test_imported_models_match_theano(name, optimize, opset, references):
     if (name, "torch") in TRACED_REFUSES:
         with pytest.raises(UnsupportedNodeError, match=TRACED_REFUSES[name, "torch"]):
             torch_run(view, feeds)
+    elif name in TORCH_REFUSES:
+        with pytest.raises(UnsupportedNodeError) as e:
+            torch_run(view, feeds)
+        msg = str(e.value)
+        assert msg.startswith("to-torch: ") and "\n" not in msg and TORCH_REFUSES[name][0] in msg, msg
     else:
         results["torch"] = torch_run(view, feeds)
     for fmt in FORMATS:
@@ -163,3 +215,4 @@ def test_keras_refusals_are_real_cases():
     assert set(KERAS_REFUSES) <= set(NAMES), sorted(set(KERAS_REFUSES) - set(NAMES))
     assert {name for name, _ in OPSET_REFUSES} <= set(NAMES)
     assert {n for n, _ in TRACED_REFUSES} <= set(NAMES)
+    assert set(TORCH_REFUSES) <= set(NAMES), sorted(set(TORCH_REFUSES) - set(NAMES))

@@ -122,15 +122,32 @@ def _load_model(path):
     return model
 
 
+class _InputShape(tuple):
+    """A graph input's shape (ints, None where symbolic) that also knows the input's numpy ``dtype``
+    and, for integer indices, their exclusive upper ``bound``."""
+
+    dtype = np.dtype(np.float32)
+    bound = None
+
+
 def _graph_inputs(model) -> dict:
-    """ONNX input name -> shape (ints, None where symbolic), initializers excluded."""
+    """ONNX input name -> _InputShape, initializers excluded."""
+    from onnx import helper
+
+    from ..validate import index_bounds
+
     inits = {t.name for t in model.graph.initializer}
+    bounds = index_bounds({p.key: p.value for p in model.metadata_props})
     shapes = {}
     for inp in model.graph.input:
         if inp.name in inits:
             continue
         dims = inp.type.tensor_type.shape.dim
-        shapes[inp.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in dims)
+        shape = shapes[inp.name] = _InputShape(d.dim_value if d.HasField("dim_value") else None for d in dims)
+        elem = inp.type.tensor_type.elem_type
+        if elem:
+            shape.dtype = np.dtype(helper.tensor_dtype_to_np_dtype(elem))
+        shape.bound = bounds.get(inp.name)
     return shapes
 
 
@@ -166,7 +183,13 @@ def _random_feeds(args, onnx_inputs, input_layers) -> dict:
         check_random_input_shapes(shapes, hint="give smaller sizes with --input-shape, or inputs with --input IN.npz")
     except ValueError as e:
         raise NetworkError(str(e)) from None
-    return {name: rng.standard_normal(shape).astype(np.float32) for name, shape in shapes.items()}
+    feeds = {}
+    for name, shape in shapes.items():
+        if onnx_inputs[name].dtype.kind in "iu":  # indices: below the smallest embedding they select from
+            feeds[name] = rng.integers(0, onnx_inputs[name].bound or 2, size=shape).astype(onnx_inputs[name].dtype)
+        else:
+            feeds[name] = rng.standard_normal(shape).astype(np.float32)
+    return feeds
 
 
 def _feeds_from(arrays, path, onnx_inputs, input_layers) -> dict:
@@ -182,7 +205,11 @@ def _feeds_from(arrays, path, onnx_inputs, input_layers) -> dict:
                               f"{' or input' if len(onnx_inputs) == 1 else ''})")
         if arr.dtype.kind not in "fiu":
             raise ExportError(f"{path}: input {layer!r} has dtype {arr.dtype}, not real numbers")
-        feeds[name] = np.ascontiguousarray(arr, dtype=np.float32)
+        dtype = onnx_inputs[name].dtype
+        if dtype.kind in "iu" and not np.array_equal(arr.astype(dtype), arr):
+            raise ExportError(f"{path}: input {layer!r} holds {dtype} indices; the array's {arr.dtype} values are "
+                              f"not all {dtype} integers")
+        feeds[name] = np.ascontiguousarray(arr, dtype=dtype if dtype.kind in "iu" else np.float32)
     return feeds
 
 

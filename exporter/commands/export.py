@@ -245,6 +245,13 @@ def _compare_with_reference(model_path, ref_path, quiet=False, tolerance=None):
     feeds = {n: ref[f"in:{n}"] if f"in:{n}" in ref else ref.get("input") for n in names}
     if any(v is None for v in feeds.values()):
         raise ExportError(f"{ref_path}: needs an 'input' array (or in:<name> for each of {names})")
+    from ..validate import as_input
+
+    types = {i.name: i.type for i in sess.get_inputs()}
+    try:
+        feeds = {n: as_input(v, types[n], f"{ref_path}: input {n!r}") for n, v in feeds.items()}
+    except ValueError as e:
+        raise ExportError(str(e)) from None
     outs = ort_run(model_path, feeds)
     for name, value in outs.items():
         expected = ref.get(f"out:{name}", ref.get("output") if len(outs) == 1 else None)

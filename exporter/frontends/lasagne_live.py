@@ -28,6 +28,7 @@ class CaptureContext:
         self.cls_name = cls_name
         self.position = position
         self.input_shapes = input_shapes
+        self.param_roles = {}  # id(parameter) -> role, for parameters that are not attributes of the layer
 
     @property
     def input_shape(self):
@@ -174,6 +175,7 @@ def _captured(layer, ctx, rule, param_index):
         v = getattr(layer, role, None)
         if v is not None:
             roles[id(v)] = role
+    roles.update(ctx.param_roles)  # e.g. the parameters of a CustomRecurrentLayer's sub-networks
     for p in layer.get_params():
         role = roles.get(id(p))
         if role is None:
@@ -202,8 +204,7 @@ def _traced(layer, ctx, refusal, no_rule, param_index, outputs):
     try:
         expr, params, what = theano_trace.trace_layer(layer, ctx, input_types, param_index)
     except UnsupportedLayerError as e:
-        raise ctx.unsupported(f"{e.detail} ({refusal})" if no_rule else f"{refusal}; tracing it instead: {e.detail}") \
-            from None
+        raise ctx.unsupported(f"{refusal}; tracing it instead: {e.detail}") from None
     out = expr["nodes"][-1] if expr["nodes"] and expr["nodes"][-1]["name"] == expr["outputs"][0] else \
         next(i for i in expr["inputs"] if i["name"] == expr["outputs"][0])
     outputs[id(layer)] = _Typed(out["dtype"], out["broadcastable"])

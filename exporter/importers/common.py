@@ -10,9 +10,9 @@ from .. import metadata
 
 
 def reference_inputs(view, batch=2, seed=0):
-    """Random float32 inputs for every graph input, or None when a non-batch dimension is unknown.
-    Inputs over :data:`exporter.validate.MAX_RANDOM_INPUT_BYTES` are refused (ExportError) before
-    anything is drawn."""
+    """Random float32 inputs for every graph input (valid indices for integer inputs read by a Gather),
+    or None when a non-batch dimension is unknown.  Inputs over
+    :data:`exporter.validate.MAX_RANDOM_INPUT_BYTES` are refused (ExportError) before anything is drawn."""
     from ..errors import ExportError
     from ..validate import check_random_input_shapes
 
@@ -30,7 +30,16 @@ def reference_inputs(view, batch=2, seed=0):
     except ValueError as e:
         raise ExportError(f"cannot compare with onnxruntime: {e}") from None
     rng = np.random.default_rng(seed)
-    return {name: rng.standard_normal(shape).astype(np.float32) for name, shape in shapes.items()}
+    feeds = {}
+    for name, shape in shapes.items():
+        dtype = view.input_dtypes.get(name, "float32")
+        if np.dtype(dtype).kind in "iu":  # indices: below the smallest embedding they select from
+            bound = next((int(view.consts[c.inputs[0]].shape[0]) for c in view.consumers.get(name, ())
+                          if c.op_type == "Gather" and c.inputs[0] in view.consts), 2)
+            feeds[name] = rng.integers(0, bound, size=shape).astype(dtype)
+        else:
+            feeds[name] = rng.standard_normal(shape).astype(np.float32)
+    return feeds
 
 
 # -- vetting a model before it is converted ---------------------------------------------------------

@@ -268,6 +268,10 @@ ONNX_OPS = {
     "Neg": ops.negative, "Reciprocal": lambda x: ops.divide(ops.ones_like(x), x), "Sin": ops.sin, "Cos": ops.cos,
     "Tan": ops.tan, "Asin": ops.arcsin, "Acos": ops.arccos, "Atan": ops.arctan, "Sinh": ops.sinh, "Cosh": ops.cosh,
     "Erf": ops.erf, "Sign": ops.sign, "Round": ops.round, "Not": ops.logical_not, "IsNaN": ops.isnan,
+    "Acosh": ops.arccosh, "Asinh": ops.arcsinh, "Atanh": ops.arctanh,
+    "IsInf": lambda x, detect_negative=1, detect_positive=1: ops.logical_and(
+        ops.isinf(x), ops.logical_or(ops.greater(x, 0) if detect_positive else ops.zeros_like(x, "bool"),
+                                     ops.less(x, 0) if detect_negative else ops.zeros_like(x, "bool"))),
     "Div": ops.divide, "Pow": ops.power, "Equal": ops.equal, "Less": ops.less, "Greater": ops.greater,
     "LessOrEqual": ops.less_equal, "GreaterOrEqual": ops.greater_equal, "And": ops.logical_and,
     "Or": ops.logical_or, "Xor": ops.logical_xor, "Where": ops.where, "MatMul": ops.matmul,

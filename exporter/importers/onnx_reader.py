@@ -66,6 +66,7 @@ class OnnxView:
     producer: str = ""
     folded_layers: list = field(default_factory=list)  # layers whose own output export --optimize fused away
     consumers: dict = field(default_factory=dict)  # value name -> [Node]
+    input_dtypes: dict = field(default_factory=dict)  # graph input name -> numpy dtype name (float32 unless integer)
 
     def const(self, name):
         return self.consts.get(name) if name else None
@@ -139,6 +140,9 @@ def view(model) -> OnnxView:
     v = OnnxView(nodes=nodes, inputs=[i.name for i in g.input if i.name not in init_names],
                  outputs=[o.name for o in g.output], consts=consts, shapes=shapes, layer_map=layer_map,
                  opset=opset, producer=model.producer_name, folded_layers=folded)
+    for i in g.input:
+        if i.name not in init_names and i.type.tensor_type.elem_type:
+            v.input_dtypes[i.name] = np.dtype(helper.tensor_dtype_to_np_dtype(i.type.tensor_type.elem_type)).name
     _fold_constants(v)
     for n in v.nodes:
         for i in n.inputs:
@@ -237,7 +241,13 @@ def _fold_constants(v: OnnxView):
 READ_AS_CONSTANTS = {"Constant": "read as a constant by the reader"}
 
 _RECURRENT = "recurrent layers are not imported (run such models in onnxruntime)"
-NOT_IMPORTED = {"LSTM": _RECURRENT, "GRU": _RECURRENT, "RNN": _RECURRENT, "Scan": _RECURRENT}  # by either importer
+_TRACED_ONLY = ("only traced custom computation emits it (Theano's {what}), and no importer maps it exactly yet: run "
+                "such a layer in onnxruntime")
+NOT_IMPORTED = {"LSTM": _RECURRENT, "GRU": _RECURRENT, "RNN": _RECURRENT, "Scan": _RECURRENT,  # by either importer
+                **{op: _TRACED_ONLY.format(what=what) for op, what in (
+                    ("BitwiseAnd", "bitwise and"), ("BitwiseOr", "bitwise or"), ("BitwiseXor", "bitwise xor"),
+                    ("BitwiseNot", "bitwise invert"), ("CumSum", "cumsum"), ("Range", "arange / set_subtensor"),
+                    ("ScatterND", "set_subtensor / inc_subtensor"))}}
 
 
 class OpRegistry:

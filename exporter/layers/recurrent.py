@@ -1,4 +1,4 @@
-"""Recurrent layers: LSTMLayer, GRULayer and RecurrentLayer (CustomRecurrentLayer is refused).
+"""Recurrent layers: LSTMLayer, GRULayer and RecurrentLayer (CustomRecurrentLayer: custom_recurrent.py).
 
 Lasagne's input is ``(batch, time, features...)`` (trailing feature axes flattened), its output
 ``(batch, time, units)`` (``(batch, units)`` with 0.2's ``only_return_final``), in input order even
@@ -126,13 +126,6 @@ def capture_rnn(layer, ctx):
                               "it builds itself")
     attrs["hid_nonlinearity"] = ctx.nonlinearity(layer.nonlinearity, (None, attrs["num_units"]))
     return attrs
-
-
-@capture_rule("CustomRecurrent", "CustomRecurrentLayer")
-def capture_custom_recurrent(layer, ctx):
-    raise ctx.unsupported("CustomRecurrentLayer runs arbitrary input_to_hidden / hidden_to_hidden sub-networks "
-                          "inside the recurrence, which this exporter does not lower; RecurrentLayer, LSTMLayer "
-                          "and GRULayer are supported")
 
 
 # -- what a manifest may hold --------------------------------------------------------------------------

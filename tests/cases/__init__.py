@@ -21,14 +21,15 @@ class Case:
     needs_02: bool = False  # uses a Lasagne 0.2 layer that the legacy tests back-port from its formula
     tags: tuple = field(default_factory=tuple)
     expect_error: str | None = None  # the capture must fail with an error containing this text
+    int_inputs: dict = field(default_factory=dict)  # input name -> (dtype, low, high): integers in [low, high)
 
 
-def case(inputs, needs_02=False, tags=(), expect_error=None, name=None):
+def case(inputs, needs_02=False, tags=(), expect_error=None, name=None, int_inputs=None):
     def deco(fn):
         n = name or fn.__name__
         if n in CASES:
             raise ValueError(f"case {n} defined twice")
-        CASES[n] = Case(n, fn, dict(inputs), needs_02, tuple(tags), expect_error)
+        CASES[n] = Case(n, fn, dict(inputs), needs_02, tuple(tags), expect_error, dict(int_inputs or {}))
         return fn
 
     return deco

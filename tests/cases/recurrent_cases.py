@@ -1,4 +1,4 @@
-"""Recurrent layers: LSTMLayer, GRULayer, RecurrentLayer (and CustomRecurrentLayer's refusal).
+"""Recurrent layers: LSTMLayer, GRULayer, RecurrentLayer and CustomRecurrentLayer.
 
 The reference worker randomises only parameters named like ``b``/``W``..., so gate biases, peepholes
 and the initial states ``hid_init`` / ``cell_init`` get explicit random initialisers here: with
@@ -189,11 +189,61 @@ def gru_and_rnn_only_return_final():
                        name="both")
 
 
-@case({"input": (2, T, F)}, expect_error="CustomRecurrentLayer runs arbitrary")
-def custom_recurrent_refused():
+# -- CustomRecurrentLayer ---------------------------------------------------------------------------------------
+@case({"input": (2, T, F)})
+def custom_recurrent_dense():
+    from lasagne.init import Normal
     from lasagne.layers import CustomRecurrentLayer, DenseLayer, InputLayer
 
-    l_in = _inp()
+    i2h = DenseLayer(InputLayer((None, F)), H, W=Normal(0.4), nonlinearity=None, name="i2h")
+    h2h = DenseLayer(InputLayer((None, H)), H, W=Normal(0.4), nonlinearity=None, name="h2h")
+    return CustomRecurrentLayer(_inp(), i2h, h2h, hid_init=Normal(0.5), name="custom")
+
+
+@case({"input": (2, 4, 2, 5, 5)}, needs_02=True)
+def custom_recurrent_conv_backwards_final():
+    """Convolutional input-to-hidden and hidden-to-hidden (a ConvRNN), backwards, in the Scan body
+    (precompute_input=False), and 0.2's only_return_final."""
+    import lasagne
+    from lasagne.init import Normal
+    from lasagne.layers import Conv2DLayer, CustomRecurrentLayer, InputLayer
+
+    x = _inp((None, 4, 2, 5, 5))
+    outs = []
+    for name, kwargs in (("conv_rnn", {"backwards": True, "precompute_input": False}),
+                         ("conv_rnn_final", {"only_return_final": True, "grad_clipping": 1.0})):
+        i2h = Conv2DLayer(InputLayer((None, 2, 5, 5)), 3, 3, pad="same", W=Normal(0.3), nonlinearity=None)
+        h2h = Conv2DLayer(InputLayer((None, 3, 5, 5)), 3, 3, pad="same", W=Normal(0.3), nonlinearity=None,
+                          flip_filters=False, b=None)
+        outs.append(CustomRecurrentLayer(x, i2h, h2h, nonlinearity=lasagne.nonlinearities.tanh,
+                                         hid_init=Normal(0.5), name=name, **kwargs))
+    return outs
+
+
+@case({"input": (3, T, F), "mask": (3, T)})
+def custom_recurrent_stacked_subnetworks_mask():
+    """Sub-networks of several layers (Dense -> BatchNorm-free NonlinearityLayer -> Dense, a NIN-free
+    Dense with its own nonlinearity), a mask, precompute_input=False, backwards."""
+    import lasagne
+    from lasagne.init import Normal
+    from lasagne.layers import CustomRecurrentLayer, DenseLayer, InputLayer, NonlinearityLayer
+
+    i2h = DenseLayer(InputLayer((None, F)), 5, W=Normal(0.4), nonlinearity=lasagne.nonlinearities.sigmoid)
+    i2h = DenseLayer(i2h, H, W=Normal(0.4), nonlinearity=None)
+    h2h = NonlinearityLayer(InputLayer((None, H)), lasagne.nonlinearities.tanh)
+    h2h = DenseLayer(h2h, H, W=Normal(0.4), nonlinearity=None)
+    mask = InputLayer((None, T), name="mask")
+    return CustomRecurrentLayer(_inp(), i2h, h2h, mask_input=mask, hid_init=Normal(0.5), backwards=True,
+                                precompute_input=False, nonlinearity=lasagne.nonlinearities.leaky_rectify,
+                                name="custom")
+
+
+@case({"input": (2, T, F)}, expect_error="its hidden_to_hidden sub-network holds unsupported layer")
+def custom_recurrent_custom_sublayer_refused():
+    from lasagne.layers import CustomRecurrentLayer, DenseLayer, InputLayer
+
+    from ._custom_layers import Doubling
+
     i2h = DenseLayer(InputLayer((None, F)), H, nonlinearity=None)
-    h2h = DenseLayer(InputLayer((None, H)), H, nonlinearity=None)
-    return CustomRecurrentLayer(l_in, i2h, h2h)
+    h2h = Doubling(DenseLayer(InputLayer((None, H)), H, nonlinearity=None))
+    return CustomRecurrentLayer(_inp(), i2h, h2h, name="custom")

@@ -309,4 +309,5 @@ def install():
     sys.modules["lasagne.layers.dnn"], sys.modules["lasagne.layers.corrmm"] = dnn, corrmm
     L01.dnn, L01.corrmm = dnn, corrmm
     from . import backport_extra; backport_extra.install()  # noqa: E702  (zoo layers)
+    from . import backport_layers; backport_layers.install()  # noqa: E702  (issue 12's layers)
     lasagne._backport_installed = True

@@ -65,7 +65,13 @@ def run_case(c, out_dir):
             f.write(str(e))
     randomise_params(net, rng)
     inputs = {l.name: l for l in layers if isinstance(l, lasagne.layers.InputLayer)}
-    arrays = {name: rng.standard_normal(shape).astype(theano.config.floatX) for name, shape in c.inputs.items()}
+    arrays = {}
+    for name, shape in c.inputs.items():
+        if name in c.int_inputs:  # indices (an EmbeddingLayer's input), negative ones included where asked
+            dtype, low, high = c.int_inputs[name]
+            arrays[name] = rng.randint(low, high, size=shape).astype(dtype)
+        else:
+            arrays[name] = rng.standard_normal(shape).astype(theano.config.floatX)
     variables = {inputs[name]: theano.tensor.constant(a) for name, a in arrays.items()}
     outputs = lasagne.layers.get_output(layers, variables, deterministic=True)
     values = theano.function([], outputs, on_unused_input="ignore")()

@@ -24,7 +24,8 @@ def build(view, data_format="channels_last", name="lasagne"):
         dims = list(shape[1:])
         if layout == "cl":
             dims = dims[1:] + dims[:1]
-        t = keras.Input(shape=tuple(dims), name=identifier(name_, b.names), dtype="float32")
+        dtype = view.input_dtypes.get(name_, "float32")
+        t = keras.Input(shape=tuple(dims), name=identifier(name_, b.names), dtype=dtype if dtype != "float64" else "float32")
         inputs.append(t)
         b.put(name_, t, layout)
     REGISTRY.require_all(view.nodes, view.opset)

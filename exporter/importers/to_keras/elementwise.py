@@ -140,7 +140,12 @@ def prelu(b, n):
 
 # -- ops Keras has no layer for: keras_layers.OnnxOp --------------------------------------------------
 _UNARY = ("Abs", "Ceil", "Floor", "Log", "Sqrt", "Neg", "Reciprocal", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan",
-          "Sinh", "Cosh", "Erf", "Sign", "Round", "Not", "IsNaN")
+          "Sinh", "Cosh", "Erf", "Sign", "Round", "Not", "IsNaN", "Acosh", "Asinh", "Atanh")
+
+
+@op("IsInf", attrs=("detect_negative", "detect_positive"))
+def is_inf(b, n):
+    onnx_op(b, n, params={k: int(n.attr(k, 1)) for k in ("detect_negative", "detect_positive")})
 
 
 @op(*_UNARY)

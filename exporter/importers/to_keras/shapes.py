@@ -6,6 +6,7 @@ import numpy as np
 
 from ..onnx_reader import UnsupportedNodeError, float_literal
 from .builder import TARGET, _crop1d, _static, _zero_pad, onnx_op, op
+from .indexing import embedding
 
 
 @op("Flatten", attrs=("axis",))
@@ -237,6 +238,8 @@ def gather(b, n):
         b.shape_only.add(n.outputs[0])
         return
     idx = b.const(n.inputs[1])
+    if idx is None and b.const(n.inputs[0]) is not None:
+        return embedding(b, n)
     rank = b.rank(n.inputs[0], n)
     axis = n.attr("axis", 0)
     axis = axis + rank if axis < 0 else axis

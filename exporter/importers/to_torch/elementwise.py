@@ -100,12 +100,21 @@ _UNARY_FN = {"Exp": "torch.exp", "Log": "torch.log", "Abs": "torch.abs", "Neg": 
              "Reciprocal": "torch.reciprocal", "Floor": "torch.floor", "Ceil": "torch.ceil", "Sin": "torch.sin",
              "Cos": "torch.cos", "Tan": "torch.tan", "Asin": "torch.asin", "Acos": "torch.acos", "Atan": "torch.atan",
              "Sinh": "torch.sinh", "Cosh": "torch.cosh", "Erf": "torch.erf", "Sign": "torch.sign",
-             "Round": "torch.round", "Not": "torch.logical_not", "IsNaN": "torch.isnan"}  # Round: half to even, as ONNX
+             "Round": "torch.round", "Not": "torch.logical_not", "IsNaN": "torch.isnan",
+             "Acosh": "torch.acosh", "Asinh": "torch.asinh", "Atanh": "torch.atanh"}  # Round: half to even, as ONNX
 
 
 @op(*_UNARY_FN)
 def unary(g, n):
     g.assign(n, n.outputs[0], f"{_UNARY_FN[n.op_type]}({g.x(n.inputs[0], n)})")
+
+
+@op("IsInf", attrs=("detect_negative", "detect_positive"))
+def is_inf(g, n):
+    x = g.x(n.inputs[0], n)
+    neg, pos = bool(n.attr("detect_negative", 1)), bool(n.attr("detect_positive", 1))
+    fn = "torch.isinf" if neg and pos else "torch.isposinf" if pos else "torch.isneginf" if neg else None
+    g.assign(n, n.outputs[0], f"{fn}({x})" if fn else f"torch.zeros_like({x}, dtype=torch.bool)")
 
 
 op("Softsign")(_act("nn.Softsign()"))

@@ -7,6 +7,7 @@ import numpy as np
 from ..codegen import float_source
 from ..onnx_reader import UnsupportedNodeError, float_literal
 from .generator import _TORCH_DTYPES, TARGET, op, shape_elems, torch_pads, tup
+from .indexing import embedding
 
 
 _INT_MAX = 2 ** 62
@@ -53,7 +54,7 @@ def _shape_op(g, n):
 def gather(g, n):
     idx = g.const(n.inputs[1])
     if idx is None:
-        raise UnsupportedNodeError(n, "the indices must be a constant", TARGET)
+        return embedding(g, n)
     axis = n.attr("axis", 0)
     if _shape_op(g, n):
         elems, _ = g.shape_vals[n.inputs[0]]

@@ -132,13 +132,13 @@ class _UpscaleND(Layer):
     @symbolic
     def get_output_for(self, input, **kwargs):
         """Lasagne 0.2: 'repeat' repeats along each spatial axis (last first); 'dilate' writes the input
-        into every scale_factor-th position of zeros."""
+        into every scale_factor-th position of zeros; any other mode returns the input unchanged."""
         upscaled = input
         if self.mode == "repeat":
             for k in reversed(range(self._n)):
                 if self.scale_factor[k] > 1:
                     upscaled = S.repeat(upscaled, self.scale_factor[k], 2 + k)
-        elif any(f > 1 for f in self.scale_factor):
+        elif self.mode == "dilate" and any(f > 1 for f in self.scale_factor):  # any other mode: the input as it is
             shape = list(input.shape)
             for k in range(self._n):
                 shape[2 + k] = E.mul(shape[2 + k], self.scale_factor[k])
