@@ -55,6 +55,18 @@ def add_arguments(parser):
 
 
 def run(args):
+    result = compare(args)
+    print(f"checking {args.model} against {result['source']} ({_describe_feeds(result['feeds'])}, "
+          f"tolerance {args.tolerance:g})")
+    print(_table(result["rows"]))
+    print(result["summary"])
+    return result["status"]
+
+
+def compare(args) -> dict:
+    """Everything ``check`` prints, as data: ``rows`` (one dict per Lasagne layer, network order),
+    ``summary`` (the closing line), ``status`` (0 or :data:`EXIT_DIFFERS`), ``source``, ``feeds``.
+    Shared with :func:`exporter.api.check`."""
     if args.reference and args.reference_python:
         raise ExportError("give one reference: --reference LAYERS.npz or --reference-python PY")
     if not args.reference and not args.reference_python:
@@ -95,10 +107,8 @@ def run(args):
         raise ExportError(f"{args.model}: onnxruntime cannot run the model on these inputs ({_describe_feeds(feeds)}): "
                           f"{' '.join(str(e).split())[:300]}") from None
     rows = _compare(layer_map, actual, ref, _classes(graph, meta), args.tolerance)
-    print(f"checking {args.model} against {source} ({_describe_feeds(feeds)}, tolerance {args.tolerance:g})")
-    print(_table(rows))
-    print(_summary(rows, args.tolerance, _inputs_of(graph, meta)))
-    return EXIT_DIFFERS if any(r["status"] == "DIFFERS" for r in rows) else 0
+    return {"rows": rows, "summary": _summary(rows, args.tolerance, _inputs_of(graph, meta)), "source": source,
+            "feeds": feeds, "status": EXIT_DIFFERS if any(r["status"] == "DIFFERS" for r in rows) else 0}
 
 
 # -- inputs ----------------------------------------------------------------------------------------

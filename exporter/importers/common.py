@@ -20,8 +20,12 @@ def reference_inputs(view, batch=2, seed=0):
 
 
 def run_onnxruntime(model_path_or_bytes, feeds):
+    import os
+
     from ..validate import make_session
 
+    if hasattr(model_path_or_bytes, "__fspath__"):
+        model_path_or_bytes = os.fspath(model_path_or_bytes)
     sess = make_session(model_path_or_bytes)
     return sess.run(None, feeds)
 
@@ -34,3 +38,13 @@ def folded_note(view) -> str | None:
     return (f"warning: export optimised this model: the BatchNorm/Scale/Bias after {names} was folded into "
             f"those layers, so it is not a separate (trainable) layer here; re-export with --no-optimize "
             f"to fine-tune with BatchNorm")
+
+
+def model_label(model) -> str:
+    """How a model given as a path (its file name) or as an ``onnx.ModelProto`` (its graph's name) is named."""
+    if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
+        import os
+
+        return os.path.basename(os.fsdecode(model))
+    graph = getattr(model, "graph", None)
+    return f"{graph.name or 'model'}.onnx" if graph is not None else "model.onnx"

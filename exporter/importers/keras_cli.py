@@ -53,30 +53,42 @@ def select_torch_backend():
               "for this command", file=sys.stderr)
 
 
-def run(args):
+def build_checked(model_path, data_format="channels_last", check_outputs=True):
+    """``(keras model, info, max relative error or None)`` for an ONNX file or ModelProto: built, then
+    (``check_outputs``) compared with onnxruntime, refusing a model beyond the tolerance.  What
+    ``to-keras`` and :func:`exporter.api.to_keras` run."""
     select_torch_backend()
     from . import onnx_reader
     from ..accuracy import relative_error
-    from .common import folded_note, reference_inputs, run_onnxruntime
+    from .common import folded_note, model_label, reference_inputs, run_onnxruntime
     from .to_keras import build
-    from ..io import atomic_output
 
-    if not args.out.endswith(".keras"):
-        raise ExportError(f"{args.out}: the output file name must end in .keras")
-    view = onnx_reader.load(args.model)
+    view = onnx_reader.load(model_path)
     if folded_note(view):
         print(folded_note(view), file=sys.stderr)
-    model, info = build(view, args.data_format, name=os.path.splitext(os.path.basename(args.model))[0])
+    model, info = build(view, data_format, name=os.path.splitext(model_label(model_path))[0])
     err = None
-    if args.check:
+    if check_outputs:
         feeds = reference_inputs(view)
         if feeds is not None:
-            want = run_onnxruntime(os.fspath(args.model), feeds)
+            want = run_onnxruntime(model_path, feeds)
             err = max(relative_error(g, w) for g, w in zip(predict(model, info, view, feeds), want))
             if not err <= IMPORTER_TOLERANCE:
                 raise ImporterCheckError(f"the Keras model differs from onnxruntime by {err:.3g} (relative; "
                                          f"limit {IMPORTER_TOLERANCE}); nothing written")
-    with atomic_output(args.out) as tmp:
+    return model, info, err
+
+
+def check_out_name(out):
+    if not os.fspath(out).endswith(".keras"):
+        raise ExportError(f"{out}: the output file name must end in .keras")
+
+
+def save(model, out):
+    """Write the Keras model to ``out`` (a .keras file), atomically."""
+    from ..io import atomic_output
+
+    with atomic_output(out) as tmp:
         keras_tmp = tmp + ".keras"  # Keras insists on the suffix
         try:
             with warnings.catch_warnings():  # keras' saver converts torch tensors with np.asarray(copy=False)
@@ -86,6 +98,12 @@ def run(args):
         finally:
             if os.path.exists(keras_tmp):
                 os.unlink(keras_tmp)
+
+
+def run(args):
+    check_out_name(args.out)
+    model, info, err = build_checked(args.model, args.data_format, args.check)
+    save(model, args.out)
     if not args.quiet:
         checked = "" if err is None else f", max relative difference to onnxruntime {err:.2g}"
         print(f"wrote {args.out}: {len(model.layers)} layers, {model.count_params():,} parameters, "

@@ -26,11 +26,12 @@ def add_arguments(parser):
 
 
 def convert(model_path):
-    """(source, state arrays, torch model) for an ONNX file; raises ExportError subclasses."""
+    """(view, source, state arrays, torch model) for an ONNX file or ModelProto; raises ExportError subclasses."""
     from . import onnx_reader, to_torch
+    from .common import model_label
 
     view = onnx_reader.load(model_path)
-    source, state = to_torch.generate(view, os.path.basename(os.fspath(model_path)))
+    source, state = to_torch.generate(view, model_label(model_path))
     model = to_torch.load_generated(source, state)
     return view, source, state, model
 
@@ -45,34 +46,51 @@ def check(view, model_path, model):
     feeds = reference_inputs(view)
     if feeds is None:
         return None
-    want = run_onnxruntime(os.fspath(model_path), feeds)
+    want = run_onnxruntime(model_path, feeds)
     with torch.no_grad():
         got = model(*[torch.from_numpy(feeds[n]) for n in view.inputs])
     got = got if isinstance(got, tuple) else (got,)
     return max(relative_error(g.numpy(), w) for g, w in zip(got, want))
 
 
-def run(args):
+def convert_checked(model_path, check_outputs=True):
+    """``(view, source, torch model, max relative error or None)``: :func:`convert`, the folded-layer
+    warning, then (``check_outputs``) the comparison with onnxruntime, refusing a model beyond the
+    tolerance.  What ``to-torch`` and :func:`exporter.api.to_torch` run."""
+    from .common import folded_note
+
+    view, source, _, model = convert(model_path)
+    if folded_note(view):
+        print(folded_note(view), file=sys.stderr)
+    err = check(view, model_path, model) if check_outputs else None
+    if err is not None and not err <= IMPORTER_TOLERANCE:
+        raise ImporterCheckError(f"the generated PyTorch model differs from onnxruntime by {err:.3g} "
+                                 f"(relative; limit {IMPORTER_TOLERANCE}); nothing written")
+    return view, source, model, err
+
+
+def check_out_dir(out):
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise ExportError(f"{out}: exists and is not a directory")
+
+
+def write_outputs(out, source, model):
+    """``out/model.py`` and ``out/state_dict.pt``."""
     import torch
 
     from ..io import atomic_output
 
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        raise ExportError(f"{args.out}: exists and is not a directory")
-    from .common import folded_note
-
-    view, source, state, model = convert(args.model)
-    if folded_note(view):
-        print(folded_note(view), file=sys.stderr)
-    err = check(view, args.model, model) if args.check else None
-    if err is not None and not err <= IMPORTER_TOLERANCE:
-        raise ImporterCheckError(f"the generated PyTorch model differs from onnxruntime by {err:.3g} "
-                                 f"(relative; limit {IMPORTER_TOLERANCE}); nothing written")
-    with atomic_output(os.path.join(args.out, "state_dict.pt")) as tmp:
+    with atomic_output(os.path.join(out, "state_dict.pt")) as tmp:
         torch.save(model.state_dict(), tmp)
-    with atomic_output(os.path.join(args.out, "model.py")) as tmp:
+    with atomic_output(os.path.join(out, "model.py")) as tmp:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(source)
+
+
+def run(args):
+    check_out_dir(args.out)
+    view, source, model, err = convert_checked(args.model, args.check)
+    write_outputs(args.out, source, model)
     if not args.quiet:
         n_params = sum(p.numel() for p in model.parameters())
         checked = "" if err is None else f", max relative difference to onnxruntime {err:.2g}"
