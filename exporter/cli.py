@@ -35,9 +35,17 @@ HELP = {
 }
 
 
+def program_name() -> str:
+    """How the user started us: ``python -m exporter``, or the installed ``lasagne2onnx`` script."""
+    started = os.path.basename(sys.argv[0] if sys.argv and sys.argv[0] else "")
+    if started in ("", "-c", "__main__.py") or started.endswith(".py"):
+        return "python -m exporter"
+    return started
+
+
 def build_parser(command: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=f"python -m exporter{'' if command == 'export' else ' ' + command}", description=HELP[command])
+        prog=f"{program_name()}{'' if command == 'export' else ' ' + command}", description=HELP[command])
     parser.add_argument("--version", action="version", version=f"lasagne2onnx {__version__}")
     importlib.import_module(COMMANDS[command]).add_arguments(parser)
     return parser
@@ -46,11 +54,12 @@ def build_parser(command: str) -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help"):
-        print("usage: python -m exporter MODEL.npz OUT.onnx [options]\n"
-              "       python -m exporter COMMAND [options]\n\ncommands:")
+        prog = program_name()
+        print(f"usage: {prog} MODEL.npz OUT.onnx [options]\n"
+              f"       {prog} COMMAND [options]\n\ncommands:")
         for name, text in HELP.items():
             print(f"  {name:<9} {text}")
-        print("\nrun 'python -m exporter COMMAND --help' for a command's options")
+        print(f"\nrun '{prog} COMMAND --help' for a command's options")
         return 0
     command = argv.pop(0) if argv and argv[0] in COMMANDS else "export"
     args = build_parser(command).parse_args(argv)

@@ -1,7 +1,28 @@
 """Helpers shared by the importer CLIs: onnxruntime reference runs and output comparison."""
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
+
+from ..errors import ExportError
+
+_PACKAGE_NAMES = {"torch": "PyTorch", "keras": "Keras 3"}
+
+
+class MissingDependencyError(ExportError):
+    """An optional dependency of a command is not installed (exit status 2, like other bad input)."""
+
+
+def require(module: str, extra: str, command: str):
+    """Refuse, in one line naming the extra that installs it, a command whose optional dependency is absent."""
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a module without a spec
+        found = False
+    if not found:
+        raise MissingDependencyError(f"{command} needs {_PACKAGE_NAMES.get(module, module)} ({module}), which is not "
+                                     f"installed: pip install lasagne2onnx[{extra}]")
 
 
 def reference_inputs(view, batch=2, seed=0):

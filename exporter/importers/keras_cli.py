@@ -57,6 +57,10 @@ def build_checked(model_path, data_format="channels_last", check_outputs=True):
     """``(keras model, info, max relative error or None)`` for an ONNX file or ModelProto: built, then
     (``check_outputs``) compared with onnxruntime, refusing a model beyond the tolerance.  What
     ``to-keras`` and :func:`exporter.api.to_keras` run."""
+    from .common import require
+
+    for module in ("keras", "torch"):  # Keras runs on its torch backend here
+        require(module, "keras", "to-keras")
     select_torch_backend()
     from . import onnx_reader
     from ..accuracy import relative_error

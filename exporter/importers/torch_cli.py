@@ -57,8 +57,9 @@ def convert_checked(model_path, check_outputs=True):
     """``(view, source, torch model, max relative error or None)``: :func:`convert`, the folded-layer
     warning, then (``check_outputs``) the comparison with onnxruntime, refusing a model beyond the
     tolerance.  What ``to-torch`` and :func:`exporter.api.to_torch` run."""
-    from .common import folded_note
+    from .common import folded_note, require
 
+    require("torch", "torch", "to-torch")
     view, source, _, model = convert(model_path)
     if folded_note(view):
         print(folded_note(view), file=sys.stderr)
