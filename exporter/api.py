@@ -266,7 +266,7 @@ def select_lasagne(implementation: str = "auto") -> str:
 # -- check --------------------------------------------------------------------------------------------
 def check(model, *, against=None, network=None, reference=None, reference_python=None, input=None,
           input_shapes=None, seed: int = 0, tolerance=None, save_reference=None, lasagne: str = "auto",
-          trust_pickle: bool = False) -> dict:
+          trust_pickle: bool = False, progress=None) -> dict:
     """``python -m exporter check``: compare every layer of an exported model with the original
     network's outputs.  ``model`` is a path or a ModelProto; the reference is ``reference`` (a layers
     .npz written by ``exporter/reference_run.py``) or ``reference_python`` (a Python with Theano +
@@ -282,7 +282,7 @@ def check(model, *, against=None, network=None, reference=None, reference_python
         args = _namespace("check", [model_path], against=_path(against), network=_path(network),
                           reference=_path(reference), reference_python=_path(reference_python), input=_path(input),
                           input_shape=_shape_args(input_shapes), seed=seed, save_reference=_path(save_reference),
-                          lasagne=lasagne, trust_pickle=trust_pickle,
+                          lasagne=lasagne, trust_pickle=trust_pickle, progress=progress,
                           **({} if tolerance is None else {"tolerance": tolerance}))
         result = compare(args)
     return {"rows": result["rows"], "summary": result["summary"], "ok": result["status"] == 0,
@@ -290,33 +290,37 @@ def check(model, *, against=None, network=None, reference=None, reference_python
 
 
 # -- importers ------------------------------------------------------------------------------------------
-def to_torch(model, out=None, *, check: bool = True):
+def to_torch(model, out=None, *, check: bool = True, progress=None):
     """``to-torch``: the exported model (a path, a ModelProto or what :func:`export` returned) as a
     PyTorch ``nn.Module`` built from standard modules, checked against onnxruntime (``check``).
     With ``out`` (a directory), also writes ``model.py`` and ``state_dict.pt`` there."""
     from .importers.torch_cli import check_out_dir, convert_checked, write_outputs
+    from .progress import printer
 
     model = _model_of(model)
     if out is not None:
         check_out_dir(os.fspath(out))
-    _, source, module, _ = convert_checked(model, check)
+    show = printer(progress, label="")
+    _, source, module, _ = convert_checked(model, check, show)
     if out is not None:
-        write_outputs(os.fspath(out), source, module)
+        write_outputs(os.fspath(out), source, module, show)
     return module
 
 
-def to_keras(model, out=None, *, data_format: str = "channels_last", check: bool = True):
+def to_keras(model, out=None, *, data_format: str = "channels_last", check: bool = True, progress=None):
     """``to-keras``: the exported model as a ``keras.Model`` (Keras' torch backend), checked against
     onnxruntime (``check``).  With ``out`` (a ``.keras`` path), also saves it there."""
     from .importers.keras_cli import build_checked, check_out_name, save
+    from .progress import printer
 
     model = _model_of(model)
     _choice("data_format", data_format, {"channels_last": 0, "channels_first": 0})
     if out is not None:
         check_out_name(out)
-    keras_model, _, _ = build_checked(model, data_format, check)
+    show = printer(progress, label="")
+    keras_model, _, _ = build_checked(model, data_format, check, show)
     if out is not None:
-        save(keras_model, os.fspath(out))
+        save(keras_model, os.fspath(out), show)
     return keras_model
 
 

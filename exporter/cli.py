@@ -96,10 +96,9 @@ def _raise_terminated(signum, frame):
 
 
 def _fail(message: str, status: int) -> int:
-    global _progress_line_open
-    if _progress_line_open:  # end the progress line first: the message gets a line of its own
-        print(file=sys.stderr)
-        _progress_line_open = False
+    from .progress import stop_all
+
+    stop_all()  # end the progress display first: the message gets a line of its own
     print(message, file=sys.stderr)
     return status
 
@@ -133,34 +132,12 @@ def one_line(message) -> str:
     return "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
 
 
-_progress_line_open = False  # a progress line is drawn and not yet ended
+def progress_printer(enabled: bool | None = None, stream=None, label: str = "converted"):
+    """A progress callback ``(done, total, what)`` drawn on a terminal (rich), None otherwise: see
+    :func:`exporter.progress.printer`."""
+    from .progress import printer
 
-
-def progress_printer(enabled: bool | None = None, stream=None):
-    """A progress callback ``(done, total, what)`` that draws on a terminal and stays quiet otherwise.
-
-    Layers converted are counted as they are; byte counts (``what`` starting with ``writing``) are
-    shown in MB.
-    """
-    stream = stream or sys.stderr
-    if enabled is None:
-        enabled = stream.isatty() and not os.environ.get("CI")
-    if not enabled:
-        return None
-
-    def show(done, total, what):
-        global _progress_line_open
-        if what.startswith("writing"):
-            line = f"  {what}: {done / 1e6:,.1f} / {total / 1e6:,.1f} MB"
-        else:
-            line = f"  [{done}/{total}] converted {what[:50]}"
-        stream.write(f"\r{line:<78}")
-        _progress_line_open = done < total
-        if not _progress_line_open:
-            stream.write("\n")
-        stream.flush()
-
-    return show
+    return printer(enabled, stream, label)
 
 
 def parse_input_shapes(values) -> dict:

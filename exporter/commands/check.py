@@ -26,6 +26,7 @@ from ..accuracy import PARITY_TOLERANCE
 from ..errors import ExportError, NetworkError, WeightsError
 
 EXIT_DIFFERS = 1
+STEPS = ("computing the reference (Theano, Lasagne)", "running every layer in onnxruntime")
 
 
 def add_arguments(parser):
@@ -49,6 +50,8 @@ def add_arguments(parser):
                         help="the inputs to compare on: in:<input layer> arrays (or 'input' for one input); "
                              "default: seeded standard-normal arrays, batch 2 where the batch size is unknown")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
+    parser.add_argument("--progress", action="store_true", default=None,
+                        help="show progress even when not on a terminal")
     parser.add_argument("--tolerance", type=float, default=PARITY_TOLERANCE,
                         help="largest allowed max |onnx - reference| / max(1, max |reference|) per layer "
                              f"(default {PARITY_TOLERANCE:g})")
@@ -86,8 +89,12 @@ def compare(args) -> dict:
     onnx_inputs = _graph_inputs(model)
     input_layers = _input_layers(layer_map, onnx_inputs)
 
+    from ..progress import printer, steps
+
+    step, done = steps(printer(getattr(args, "progress", None), label=""), STEPS)
     if args.reference_python:
         graph = None
+        step(STEPS[0])
         ref, meta = _run_reference_python(args, model, layer_map, onnx_inputs, input_layers)
         source = f"Theano/Lasagne via {args.reference_python}"
     else:
@@ -99,6 +106,7 @@ def compare(args) -> dict:
 
     from ..compare import run_layers
 
+    step(STEPS[1])
     try:
         actual = run_layers(model, feeds)
     except ExportError:
@@ -107,6 +115,7 @@ def compare(args) -> dict:
         raise ExportError(f"{args.model}: onnxruntime cannot run the model on these inputs ({_describe_feeds(feeds)}): "
                           f"{' '.join(str(e).split())[:300]}") from None
     rows = _compare(layer_map, actual, ref, _classes(graph, meta), args.tolerance)
+    done()
     return {"rows": rows, "summary": _summary(rows, args.tolerance, _inputs_of(graph, meta)), "source": source,
             "feeds": feeds, "status": EXIT_DIFFERS if any(r["status"] == "DIFFERS" for r in rows) else 0}
 
@@ -298,8 +307,6 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
                              "sys.exit(main(sys.argv[2:]))", tmp,
                "--network", os.path.abspath(net_file) + ":" + fn, "--weights", os.path.abspath(args.against),
                "--input", inputs_path, "--out", out_path] + (["--trust-pickle"] if args.trust_pickle else [])
-        if sys.stderr.isatty():
-            print(f"computing the reference with {python} (Theano, Lasagne) ...", file=sys.stderr, flush=True)
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True)
         except OSError as e:

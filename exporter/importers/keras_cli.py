@@ -25,6 +25,8 @@ def add_arguments(parser):
     parser.add_argument("--no-check", dest="check", action="store_false",
                         help="skip comparing the Keras model with onnxruntime on a random input")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    parser.add_argument("--progress", action="store_true", default=None,
+                        help="show progress even when not on a terminal")
 
 
 def predict(model, info, view, feeds):
@@ -53,10 +55,15 @@ def select_torch_backend():
               "for this command", file=sys.stderr)
 
 
-def build_checked(model_path, data_format="channels_last", check_outputs=True):
+STEPS = ("checking the Keras model against onnxruntime", "saving the .keras file")
+
+
+def build_checked(model_path, data_format="channels_last", check_outputs=True, progress=None):
     """``(keras model, info, max relative error or None)`` for an ONNX file or ModelProto: built, then
     (``check_outputs``) compared with onnxruntime, refusing a model beyond the tolerance.  What
-    ``to-keras`` and :func:`exporter.api.to_keras` run."""
+    ``to-keras`` and :func:`exporter.api.to_keras` run.  ``progress`` (a callback ``(done, total,
+    what)``) hears of each ONNX node built, then of each of :data:`STEPS`."""
+    from ..progress import steps
     from .common import require
 
     for module in ("keras", "torch"):  # Keras runs on its torch backend here
@@ -70,9 +77,11 @@ def build_checked(model_path, data_format="channels_last", check_outputs=True):
     view = onnx_reader.load(model_path)
     if folded_note(view):
         print(folded_note(view), file=sys.stderr)
-    model, info = build(view, data_format, name=os.path.splitext(model_label(model_path))[0])
+    model, info = build(view, data_format, name=os.path.splitext(model_label(model_path))[0],
+                        progress=progress and (lambda done, total, what: progress(done, total, f"built {what}")))
     err = None
     if check_outputs:
+        steps(progress, STEPS)[0](STEPS[0])
         feeds = reference_inputs(view)
         if feeds is not None:
             want = run_onnxruntime(model_path, feeds)
@@ -88,9 +97,13 @@ def check_out_name(out):
         raise ExportError(f"{out}: the output file name must end in .keras")
 
 
-def save(model, out):
+def save(model, out, progress=None):
     """Write the Keras model to ``out`` (a .keras file), atomically."""
     from ..io import atomic_output
+    from ..progress import steps
+
+    step, done = steps(progress, STEPS)
+    step(STEPS[1])
 
     with atomic_output(out) as tmp:
         keras_tmp = tmp + ".keras"  # Keras insists on the suffix
@@ -102,12 +115,16 @@ def save(model, out):
         finally:
             if os.path.exists(keras_tmp):
                 os.unlink(keras_tmp)
+    done()
 
 
 def run(args):
+    from ..progress import printer
+
     check_out_name(args.out)
-    model, info, err = build_checked(args.model, args.data_format, args.check)
-    save(model, args.out)
+    progress = printer(args.progress, label="")
+    model, info, err = build_checked(args.model, args.data_format, args.check, progress)
+    save(model, args.out, progress)
     if not args.quiet:
         checked = "" if err is None else f", max relative difference to onnxruntime {err:.2g}"
         print(f"wrote {args.out}: {len(model.layers)} layers, {model.count_params():,} parameters, "

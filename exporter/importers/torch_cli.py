@@ -23,6 +23,8 @@ def add_arguments(parser):
     parser.add_argument("--no-check", dest="check", action="store_false",
                         help="skip comparing the generated model with onnxruntime on a random input")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    parser.add_argument("--progress", action="store_true", default=None,
+                        help="show progress even when not on a terminal")
 
 
 def convert(model_path):
@@ -53,16 +55,25 @@ def check(view, model_path, model):
     return max(relative_error(g.numpy(), w) for g, w in zip(got, want))
 
 
-def convert_checked(model_path, check_outputs=True):
+STEPS = ("building the PyTorch module", "checking it against onnxruntime", "saving model.py and state_dict.pt")
+
+
+def convert_checked(model_path, check_outputs=True, progress=None):
     """``(view, source, torch model, max relative error or None)``: :func:`convert`, the folded-layer
     warning, then (``check_outputs``) the comparison with onnxruntime, refusing a model beyond the
-    tolerance.  What ``to-torch`` and :func:`exporter.api.to_torch` run."""
+    tolerance.  What ``to-torch`` and :func:`exporter.api.to_torch` run; ``progress`` (a callback
+    ``(done, total, what)``) hears of each of :data:`STEPS` as it starts."""
+    from ..progress import steps
     from .common import folded_note, require
 
     require("torch", "torch", "to-torch")
+    step, _ = steps(progress, STEPS)
+    step(STEPS[0])
     view, source, _, model = convert(model_path)
     if folded_note(view):
         print(folded_note(view), file=sys.stderr)
+    if check_outputs:
+        step(STEPS[1])
     err = check(view, model_path, model) if check_outputs else None
     if err is not None and not err <= IMPORTER_TOLERANCE:
         raise ImporterCheckError(f"the generated PyTorch model differs from onnxruntime by {err:.3g} "
@@ -75,23 +86,31 @@ def check_out_dir(out):
         raise ExportError(f"{out}: exists and is not a directory")
 
 
-def write_outputs(out, source, model):
+def write_outputs(out, source, model, progress=None):
     """``out/model.py`` and ``out/state_dict.pt``."""
     import torch
 
     from ..io import atomic_output
+    from ..progress import steps
+
+    step, done = steps(progress, STEPS)
+    step(STEPS[2])
 
     with atomic_output(os.path.join(out, "state_dict.pt")) as tmp:
         torch.save(model.state_dict(), tmp)
     with atomic_output(os.path.join(out, "model.py")) as tmp:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(source)
+    done()
 
 
 def run(args):
+    from ..progress import printer
+
     check_out_dir(args.out)
-    view, source, model, err = convert_checked(args.model, args.check)
-    write_outputs(args.out, source, model)
+    progress = printer(args.progress, label="")
+    view, source, model, err = convert_checked(args.model, args.check, progress)
+    write_outputs(args.out, source, model, progress)
     if not args.quiet:
         n_params = sum(p.numel() for p in model.parameters())
         checked = "" if err is None else f", max relative difference to onnxruntime {err:.2g}"
