@@ -309,7 +309,8 @@ def to_torch(model, out=None, *, check: bool = True, progress=None):
 
 def to_keras(model, out=None, *, data_format: str = "channels_last", check: bool = True, progress=None):
     """``to-keras``: the exported model as a ``keras.Model`` (Keras' torch backend), checked against
-    onnxruntime (``check``).  With ``out`` (a ``.keras`` path), also saves it there."""
+    onnxruntime (``check``).  With ``out`` (a ``.keras`` path), also saves it there, with
+    ``lasagne2onnx_keras_layers.py`` beside it when it uses layers Keras lacks."""
     from .importers.keras_cli import build_checked, check_out_name, save
     from .progress import printer
 
@@ -318,9 +319,9 @@ def to_keras(model, out=None, *, data_format: str = "channels_last", check: bool
     if out is not None:
         check_out_name(out)
     show = printer(progress, label="")
-    keras_model, _, _ = build_checked(model, data_format, check, show)
+    keras_model, info, _ = build_checked(model, data_format, check, show)
     if out is not None:
-        save(keras_model, os.fspath(out), show)
+        save(keras_model, os.fspath(out), show, info["custom_layers"])
     return keras_model
 
 

@@ -24,6 +24,7 @@ COMMANDS = {
     "check": "exporter.commands.check",
     "to-torch": "exporter.importers.torch_cli",
     "to-keras": "exporter.importers.keras_cli",
+    "to-tf": "exporter.importers.tf_cli",
 }
 
 HELP = {
@@ -32,6 +33,7 @@ HELP = {
     "check": "compare an exported model layer by layer against a reference",
     "to-torch": "turn an exported ONNX model into a PyTorch nn.Module (source + state dict)",
     "to-keras": "turn an exported ONNX model into a Keras 3 model",
+    "to-tf": "turn an exported ONNX model into a TensorFlow SavedModel (needs TensorFlow)",
 }
 
 

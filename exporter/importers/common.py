@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import ExportError
 
-_PACKAGE_NAMES = {"torch": "PyTorch", "keras": "Keras 3"}
+_PACKAGE_NAMES = {"torch": "PyTorch", "keras": "Keras 3", "tensorflow": "TensorFlow"}
 
 
 class MissingDependencyError(ExportError):

@@ -1,4 +1,6 @@
-"""``python -m exporter to-keras MODEL.onnx --out model.keras``: a Keras 3 model (torch backend).
+"""``python -m exporter to-keras MODEL.onnx --out model.keras``: a Keras 3 model (built on the torch
+backend; the file loads on any backend, with ``lasagne2onnx_keras_layers.py`` written beside it when
+it uses layers Keras lacks).
 
 The model is saved uncompiled (a model compiled and saved under torch does not load under
 TensorFlow).  Nothing is written unless the model builds and (unless ``--no-check``) matches
@@ -10,11 +12,11 @@ import os
 import sys
 import warnings
 
-os.environ.setdefault("KERAS_BACKEND", "torch")
+from ..accuracy import IMPORTER_TOLERANCE
+from ..errors import ExportError
+from .torch_cli import ImporterCheckError
 
-from ..accuracy import IMPORTER_TOLERANCE  # noqa: E402
-from ..errors import ExportError  # noqa: E402
-from .torch_cli import ImporterCheckError  # noqa: E402
+LAYERS_MODULE = "lasagne2onnx_keras_layers"  # the copy of keras_layers written beside a model that needs it
 
 
 def add_arguments(parser):
@@ -48,7 +50,7 @@ def predict(model, info, view, feeds):
 def select_torch_backend():
     """The importer builds on Keras' torch backend: when the user's ``KERAS_BACKEND`` asks for another one
     (perhaps not even installed) and keras is not imported yet, use torch for this command, saying so."""
-    requested = os.environ.get("KERAS_BACKEND", "torch")
+    requested = os.environ.setdefault("KERAS_BACKEND", "torch")
     if requested != "torch" and "keras" not in sys.modules:
         os.environ["KERAS_BACKEND"] = "torch"
         print(f"note: to-keras builds the model on Keras' torch backend; ignoring KERAS_BACKEND={requested} "
@@ -97,13 +99,53 @@ def check_out_name(out):
         raise ExportError(f"{out}: the output file name must end in .keras")
 
 
-def save(model, out, progress=None):
-    """Write the Keras model to ``out`` (a .keras file), atomically."""
+def layers_module_source() -> str:
+    """The source of :mod:`exporter.importers.keras_layers`, checked to be the self-contained module it
+    must be (see :func:`exporter.importers.codegen.check_layers_module`) before it is written anywhere."""
+    import importlib.util
+
+    from .codegen import check_layers_module
+
+    with open(importlib.util.find_spec(f"{__package__}.keras_layers").origin, encoding="utf-8") as f:
+        source = f.read()
+    check_layers_module(source, f"{LAYERS_MODULE}.py")
+    return source
+
+
+def write_layers_module(folder) -> str:
+    """``folder/lasagne2onnx_keras_layers.py``: written, or left when it already holds this source; a file
+    of that name that is not ours is refused, never replaced."""
+    from ..io import atomic_output
+
+    source = layers_module_source()
+    path = os.path.join(folder, LAYERS_MODULE + ".py")
+    if os.path.exists(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                existing = f.read()
+        except (OSError, UnicodeDecodeError):
+            existing = None
+        if existing == source:
+            return path
+        if existing is None or existing.partition("\n")[0] != source.partition("\n")[0]:
+            raise ExportError(f"{path}: exists and is not lasagne2onnx's Keras layers module; not replaced "
+                              f"(move it, or write the model to another folder)")
+    with atomic_output(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(source)
+    return path
+
+
+def save(model, out, progress=None, custom_layers=()):
+    """Write the Keras model to ``out`` (a .keras file), atomically; with ``custom_layers`` (the layers of
+    keras_layers it uses), :data:`LAYERS_MODULE` beside it, so that plain Keras can load it."""
     from ..io import atomic_output
     from ..progress import steps
 
     step, done = steps(progress, STEPS)
     step(STEPS[1])
+    if custom_layers:
+        write_layers_module(os.path.dirname(os.path.abspath(out)))
 
     with atomic_output(out) as tmp:
         keras_tmp = tmp + ".keras"  # Keras insists on the suffix
@@ -124,12 +166,12 @@ def run(args):
     check_out_name(args.out)
     progress = printer(args.progress, label="")
     model, info, err = build_checked(args.model, args.data_format, args.check, progress)
-    save(model, args.out, progress)
+    save(model, args.out, progress, info["custom_layers"])
     if not args.quiet:
         checked = "" if err is None else f", max relative difference to onnxruntime {err:.2g}"
         print(f"wrote {args.out}: {len(model.layers)} layers, {model.count_params():,} parameters, "
               f"{args.data_format}{checked}")
         if info["custom_layers"]:
-            print(f"note: uses lasagne2onnx layers {', '.join(info['custom_layers'])}; load with "
-                  "'import exporter.importers.keras_layers' first")
+            print(f"note: uses the layers {', '.join(info['custom_layers'])} of {LAYERS_MODULE}.py, written beside "
+                  f"it: 'import {LAYERS_MODULE}' before keras.saving.load_model (any Keras backend)")
     return 0
