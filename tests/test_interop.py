@@ -122,25 +122,31 @@ def expected_failure(tool, model) -> list | None:
     return None
 
 
-@pytest.mark.parametrize("tool", sorted(TOLERANCE))
-def test_tool_on_every_parity_case(tool, results, ops_of):
-    got = results(tool)
-    assert sorted(got) == CASES
+def test_tools_on_every_parity_case_and_the_readme_table(results, ops_of):
+    """Every tool over every case, then the README's table (one test: under pytest-xdist, tests sharing
+    a module fixture may each compute it)."""
     problems = []
-    for name in CASES:
-        row, expected = got[name], expected_failure(tool, ops_of[name])
-        if expected is None:
-            if row["status"] != "pass":
-                problems.append(f"{name}: {row['reason']}")
-            elif not row["error"] <= TOLERANCE[tool]:
-                problems.append(f"{name}: differs from onnxruntime float32 by {row['error']:.3g} "
-                                f"(tolerance {TOLERANCE[tool]:g})")
-        elif row["status"] == "pass":
-            problems.append(f"{name}: now passes ({row['error']:.3g}); {tool} no longer fails with {expected[0]!r}: "
-                            f"update tests/test_interop.py and the README's table")
-        elif not any(e in row["reason"] for e in expected):
-            problems.append(f"{name}: expected {' or '.join(map(repr, expected))}, got {row['reason']!r}")
-    assert not problems, f"{tool}:\n" + "\n".join(problems)
+    for tool in sorted(TOLERANCE):
+        got = results(tool)
+        assert sorted(got) == CASES
+        for name in CASES:
+            row, expected = got[name], expected_failure(tool, ops_of[name])
+            if expected is None:
+                if row["status"] != "pass":
+                    problems.append(f"{tool} {name}: {row['reason']}")
+                elif not row["error"] <= TOLERANCE[tool]:
+                    problems.append(f"{tool} {name}: differs from onnxruntime float32 by {row['error']:.3g} "
+                                    f"(tolerance {TOLERANCE[tool]:g})")
+            elif row["status"] == "pass":
+                problems.append(f"{tool} {name}: now passes ({row['error']:.3g}); it no longer fails with "
+                                f"{expected[0]!r}: update tests/test_interop.py and the README's table")
+            elif not any(e in row["reason"] for e in expected):
+                problems.append(f"{tool} {name}: expected {' or '.join(map(repr, expected))}, got {row['reason']!r}")
+    assert not problems, "\n".join(problems)
+    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    table = interop_table(results)
+    assert table in readme, f"README.md's interop table is out of date; it reads now:\n{table}"
 
 
 def interop_table(results) -> str:
@@ -173,10 +179,3 @@ def _reason(tool, reason):
     if reason.startswith("crashed"):
         return "onnxruntime crashes (segfault) loading the float16 Scan"
     return reason
-
-
-def test_readme_table_is_current(results):
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
-        readme = f.read()
-    table = interop_table(results)
-    assert table in readme, f"README.md's interop table is out of date; it reads now:\n{table}"
