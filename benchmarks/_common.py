@@ -64,6 +64,73 @@ def measure(cmd, cwd=None, environ=None, log=None):
     return wall, peak_kb * 1024, text
 
 
+def _tree(root):
+    """``root`` and its descendants (pids), from /proc."""
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        try:
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:  # gone, or no children files: fall back to scanning every process's parent
+            todo.extend(_children_by_scan(pid))
+    return pids
+
+
+def _children_by_scan(parent):
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rpartition(")")[2].split()
+                if int(fields[1]) == parent:
+                    out.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def _memory(pid):
+    """(Pss, Rss) in bytes, or None when the process is gone.  Pss shares each page among the
+    processes that map it (a child forked from a large parent shares its pages until it execs)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            fields = dict(line.split(":", 1) for line in f if line.startswith(("Rss:", "Pss:")))
+        return int(fields["Pss"].split()[0]) * 1024, int(fields["Rss"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def measure_tree(cmd, cwd=None, environ=None, interval=0.005):
+    """Run ``cmd`` and follow its whole process tree (children included, e.g. the build process of
+    ``--network``): returns ``(wall seconds, tree peak, stdout text)``.
+
+    *tree peak* is the largest total memory of the tree's processes seen at one moment, sampled
+    every ``interval`` seconds from /proc: the sum of their proportional set sizes (Pss: a page
+    mapped by several processes counts once in all, so a child forked from a large parent before
+    it execs is not counted twice).  Linux only."""
+    base = os.path.join(cwd or ".", ".bench_tree")
+    cmd = [str(c) for c in cmd]
+    peak = 0
+    with open(base + ".out", "w+b") as out:
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, cwd=cwd, env=environ or env(), stdout=out, stderr=subprocess.STDOUT)
+        while p.poll() is None:
+            total = sum(m[0] for m in map(_memory, _tree(p.pid)) if m)
+            peak = max(peak, total)
+            time.sleep(interval)
+        wall = time.perf_counter() - t0
+        out.seek(0)
+        text = out.read().decode("utf-8", "replace")
+    os.unlink(base + ".out")
+    if p.returncode != 0:
+        raise ChildFailed(f"{' '.join(cmd)} exited with {p.returncode}:\n{text[-3000:]}")
+    return wall, peak, text
+
+
 def run(cmd, cwd=None, environ=None):
     """Run a helper step (not measured); raise with its output on failure."""
     p = subprocess.run([str(c) for c in cmd], cwd=cwd, env=environ or env(), stdout=subprocess.PIPE,

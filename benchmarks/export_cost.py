@@ -20,6 +20,14 @@ write alone):
   onnx-ir   onnx_ir: the model deserialised to the IR, each payload wrapped in ir.Tensor (no copy), ir.save
             (skipped, saying so, where onnx_ir is not importable; it is not a dependency of lasagne2onnx)
 
+The two architecture routes are then measured side by side as process trees (the ``--network``
+export runs the build code in a child process): peak = the largest total memory of the tree seen at
+one moment, sampled from /proc every 5 ms (the sum of the processes' Pss, which counts a page that
+several processes map once; for a single process it is its resident set).
+
+  route manifest   python -m exporter model.npz out.onnx --manifest arch.json --no-check
+  route network    python -m exporter model.npz out.onnx --network BUILD.py:FN --no-check
+
 Targets (issue "Speed, memory and robustness"): export time < 2x bare; export peak RSS < 2.5x the
 weights' size in bytes.
 """
@@ -34,7 +42,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import PYTHON, ChildFailed, env, machine, measure, median, run  # noqa: E402
+from _common import PYTHON, ROOT, ChildFailed, env, machine, measure, measure_tree, median, run  # noqa: E402
 
 TIME_TARGET, MEMORY_TARGET = 2.0, 2.5
 DENSE_WIDTH = 8192
@@ -58,15 +66,17 @@ def child_setup(workdir, size_gb):
 
         out = list(vgg16.build_model().values())[-1]
         source = "models/zoo/vgg16.py"
+        network = os.path.join(ROOT, "models", "zoo", "vgg16.py") + ":build_model"
     else:
         per_layer = 4 * (DENSE_WIDTH * DENSE_WIDTH + DENSE_WIDTH)
         n = max(1, math.ceil(size_gb * 1e9 / per_layer))
-        out = lasagne.layers.InputLayer((None, DENSE_WIDTH), name="input")
-        zero = lasagne.init.Constant(0.0)  # no point drawing Lasagne's initialisation: replaced below
-        for i in range(n):
-            out = lasagne.layers.DenseLayer(out, DENSE_WIDTH, W=zero, b=zero, name=f"dense{i}",
-                                            nonlinearity=lasagne.nonlinearities.tanh)
+        with open(os.path.join(workdir, "dense_stack.py"), "w") as f:
+            f.write(DENSE_STACK.format(n=n, width=DENSE_WIDTH))
+        namespace = {}
+        exec(DENSE_STACK.format(n=n, width=DENSE_WIDTH), namespace)
+        out = namespace["build"](zero_init=True)  # no point drawing Lasagne's initialisation: replaced below
         source = f"{n} x Dense({DENSE_WIDTH})"
+        network = os.path.join(workdir, "dense_stack.py") + ":build"
     graph = capture(out, source=source)
     with open(os.path.join(workdir, "arch.json"), "w") as f:
         f.write(graph.to_json())
@@ -79,7 +89,21 @@ def child_setup(workdir, size_gb):
         arrays.append(a)
     np.savez(os.path.join(workdir, "model.npz"), *arrays)
     print(json.dumps({"source": source, "params": int(sum(a.size for a in arrays)),
-                      "bytes": int(sum(a.nbytes for a in arrays))}))
+                      "bytes": int(sum(a.nbytes for a in arrays)), "network": network}))
+
+
+DENSE_STACK = """
+import lasagne
+
+
+def build(zero_init=False):
+    out = lasagne.layers.InputLayer((None, {width}), name="input")
+    init = dict(W=lasagne.init.Constant(0.0), b=lasagne.init.Constant(0.0)) if zero_init else {{}}
+    for i in range({n}):
+        out = lasagne.layers.DenseLayer(out, {width}, name="dense%d" % i, nonlinearity=lasagne.nonlinearities.tanh,
+                                        **init)
+    return out
+"""
 
 
 def child_baseline():
@@ -341,6 +365,29 @@ def bench(args, workdir):
           f"{(peak_c - base_peak) / weights:.2f} net; onnxruntime alone (ort-load) peaks at "
           f"{(results['ort-load'][1] - base_peak) / weights:.2f}x net")
     print(f"export time / I/O floor = {results['export'][0] / results['floor'][0]:.2f}")
+
+    routes = {}
+    for route, spec in (("manifest", ["--manifest", arch]), ("network", ["--network", info["network"]])):
+        walls, peaks = [], []
+        for r in range(args.repeats):
+            out = os.path.join(workdir, f"route-{route}.onnx")
+            wall, peak, _ = measure_tree([PYTHON, "-m", "exporter", npz, out, *spec, "--quiet", "--no-check"],
+                                         cwd=workdir)
+            walls.append(wall)
+            peaks.append(peak)
+            for f in os.listdir(workdir):
+                if f.startswith(f"route-{route}.onnx"):
+                    os.unlink(os.path.join(workdir, f))
+        routes[route] = (median(walls), max(peaks))
+    print()
+    print("the two architecture routes, whole process tree (the --network export includes its build process):")
+    for route, (wall, peak) in routes.items():
+        print(f"  --{route:<9} {wall:7.2f} s  tree peak {mb(peak):>7} MB = {peak / weights:.2f}x weights")
+    (wm, pm), (wn, pn) = routes["manifest"], routes["network"]
+    print(f"--network peak / weights = {pn / weights:.2f}, --manifest peak / weights = {pm / weights:.2f}: "
+          f"network / manifest = {pn / pm:.2f}; time network / manifest = {wn / wm:.2f}")
+    print(f"--network export peak RSS / weights < {MEMORY_TARGET} (the manifest route's target): "
+          f"{'met' if pn / weights < MEMORY_TARGET else 'NOT MET'}")
 
     try:
         _, _, text = measure(me("breakdown", npz, arch, os.path.join(workdir, "breakdown.onnx")), cwd=workdir)

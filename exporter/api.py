@@ -55,7 +55,8 @@ def export(network, weights=None, path=None, *, input_shapes=None, opset: int = 
     ``checked``, ``path``, ``source`` (where the architecture came from).
     """
     from .cli import parse_input_shapes, progress_printer
-    from .commands.export import build_model, check_runs, compare_with_reference, optimize_model, record_extras
+    from .commands.export import (build_model, check_runs, compare_with_reference, optimize_model, record_extras,
+                                  uses_external_data)
     from .model_io import attach, save_model
     from .weights import bind_weights, load_weights
 
@@ -89,7 +90,7 @@ def export(network, weights=None, path=None, *, input_shapes=None, opset: int = 
         from .io import staged_output
 
         path = os.fspath(path)
-        with staged_output(path) as staged:
+        with staged_output(path, companions={".data": uses_external_data}) as staged:  # as the CLI stages it
             save_model(skeleton, staged, progress=show, payloads=payloads, external=external)
             _verify(staged, check, expect, shapes, check_runs, compare_with_reference)
     model = attach(skeleton, payloads)

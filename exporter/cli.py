@@ -53,7 +53,10 @@ def build_parser(command: str) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
+def main(argv=None, exiting: bool = False) -> int:
+    """Run one command; returns the exit status.  ``exiting``: the process ends with this call (the
+    ``python -m exporter`` entry), so a signal arriving after the command finished is ignored rather
+    than interrupting the interpreter's shutdown; otherwise the signal handlers found are put back."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help"):
         prog = program_name()
@@ -67,34 +70,78 @@ def main(argv=None) -> int:
     args = build_parser(command).parse_args(argv)
     warnings.simplefilter("default")
     warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
-    in_main_thread = threading.current_thread() is threading.main_thread()  # where signal handlers can go
-    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
+    signals = _Signals()
     try:
+        signals.install()
         refuse_outputs_over_inputs(command, args)
-        return importlib.import_module(COMMANDS[command]).run(args) or 0
+        refuse_unsupported_opset(args)
+        status = importlib.import_module(COMMANDS[command]).run(args) or 0
+        signals.finished = True
+        return status
     except ExportError as e:
         return _fail(f"error: {one_line(e)}", e.exit_code)
     except MemoryError as e:  # the outputs were staged: cleaning up needs no memory
         return _fail(f"error: out of memory{': ' + one_line(e) if str(e) else ''}", 2)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
-    except Terminated:
-        return _fail("terminated", 143)
+    except Terminated as e:
+        return _fail(e.message, 128 + e.signum)
     except BrokenPipeError:  # stdout closed early (e.g. piped into head): stop quietly, as SIGPIPE would
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        signals.finished = True
+        signals.restore(ignore=exiting)
+
+
+def entry():
+    """``python -m exporter`` and the ``lasagne2onnx`` script."""
+    sys.exit(main(exiting=True))
 
 
 class Terminated(BaseException):
-    """SIGTERM arrived: raised like KeyboardInterrupt, so that staged outputs are cleaned up."""
+    """SIGTERM or SIGHUP arrived: raised like KeyboardInterrupt, so that staged outputs are cleaned up."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+        self.message = "hangup" if signum == getattr(signal, "SIGHUP", None) else "terminated"
 
 
-def _raise_terminated(signum, frame):
-    raise Terminated()
+class _Signals:
+    """While a command runs, SIGINT raises KeyboardInterrupt and SIGTERM/SIGHUP raise Terminated, once:
+    a second signal does not cut the clean-up short; after the command finished they are ignored."""
+
+    NAMES = ("SIGINT", "SIGTERM", "SIGHUP")
+
+    def __init__(self):
+        self.previous = {}
+        self.raised = self.finished = False
+
+    def install(self):
+        if threading.current_thread() is not threading.main_thread():  # signal handlers go in the main thread
+            return
+        for name in self.NAMES:
+            signum = getattr(signal, name, None)
+            if signum is None:
+                continue
+            current = signal.getsignal(signum)
+            if current is signal.SIG_IGN:  # nohup, a background job: the caller's choice stands
+                continue
+            self.previous[signum] = current
+            signal.signal(signum, self.handle)
+
+    def handle(self, signum, frame):
+        if self.raised or self.finished:
+            return
+        self.raised = True
+        raise KeyboardInterrupt() if signum == signal.SIGINT else Terminated(signum)
+
+    def restore(self, ignore=False):
+        for signum, previous in self.previous.items():
+            signal.signal(signum, signal.SIG_IGN if ignore else (signal.SIG_DFL if previous is None else previous))
+        self.previous.clear()
 
 
 def _fail(message: str, status: int) -> int:
@@ -106,8 +153,9 @@ def _fail(message: str, status: int) -> int:
 
 
 def refuse_outputs_over_inputs(command: str, args):
-    """Refuse (ExportError) a command whose output file is one of its input files."""
-    from .io import refuse_overwriting
+    """Refuse (ExportError) a command whose output file is one of its input files, or is no file it
+    may replace (see :func:`exporter.io.destination`): before any work is done."""
+    from .io import destination, refuse_overwriting
 
     if command == "export":
         outputs = [args.output, args.output + ".data"]  # the external data companion is written or removed
@@ -127,6 +175,17 @@ def refuse_outputs_over_inputs(command: str, args):
         "the input model": model,
         "the input model's external data": model and model + ".data",
     })
+    for output in outputs[:1] if command == "export" else outputs:  # (a .data companion is vetted if written)
+        if output is not None:
+            destination(output)
+
+
+def refuse_unsupported_opset(args):
+    """Every command that takes ``--opset`` refuses a value outside the supported range up front."""
+    if getattr(args, "opset", None) is not None:
+        from .onnx_graph import check_opset
+
+        check_opset(args.opset, "--opset")
 
 
 def one_line(message) -> str:
@@ -190,7 +249,7 @@ def capture_options(args) -> dict:
 
 def load_architecture(args, embedded_manifest):
     """The layer graph from --manifest, --network, or the manifest embedded in the npz."""
-    from .ir import LayerGraph
+    from .manifest_schema import read_manifest
 
     shapes = parse_input_shapes(getattr(args, "input_shape", None))
     if getattr(args, "manifest", None):
@@ -199,14 +258,17 @@ def load_architecture(args, embedded_manifest):
                 text = f.read()
         except (OSError, UnicodeDecodeError) as e:
             raise NetworkError(f"{args.manifest}: cannot read manifest ({getattr(e, 'strerror', None) or e})") from None
-        return apply_input_shapes(LayerGraph.from_json(text, origin=args.manifest), shapes)
+        return apply_input_shapes(read_manifest(text, origin=args.manifest), shapes)
     if getattr(args, "network", None):
-        from .frontends.network_file import capture_network
+        from .frontends.isolation import DEFAULT_TIMEOUT, capture_isolated
 
-        # --input-shape goes to the input layers as they are built: Lasagne computes every shape from it
-        return capture_network(args.network, args.lasagne, input_shapes=shapes or None, options=capture_options(args))
+        # the build code runs in a child process; --input-shape goes to the input layers as they are built
+        return capture_isolated(args.network, args.lasagne, input_shapes=shapes or None, options=capture_options(args),
+                                python2=getattr(args, "python2", False), cudnn=getattr(args, "cudnn", None),
+                                timeout=getattr(args, "build_timeout", DEFAULT_TIMEOUT),
+                                notify=None if getattr(args, "quiet", False) else print)
     if embedded_manifest:
-        return apply_input_shapes(LayerGraph.from_json(embedded_manifest, origin=f"{args.weights}: embedded manifest"),
+        return apply_input_shapes(read_manifest(embedded_manifest, origin=f"{args.weights}: embedded manifest"),
                                   shapes)
     raise NetworkError("the npz holds only weights, not the architecture: pass --network FILE.py:build_fn, "
                        "--manifest ARCH.json, or embed a manifest once with --embed-manifest")

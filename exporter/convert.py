@@ -4,6 +4,7 @@ The whole export (this, then :mod:`exporter.optimize`) is orchestrated by :mod:`
 """
 from __future__ import annotations
 
+import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
@@ -11,8 +12,8 @@ import passes
 
 from . import __version__, metadata, model_io, registry
 from .errors import UnsupportedLayerError
-from .ir import LayerGraph
-from .onnx_graph import DEFAULT_OPSET, OnnxGraph
+from .ir import LayerGraph, traced_parts
+from .onnx_graph import DEFAULT_OPSET, OnnxGraph, check_opset
 
 
 class _DetachingGraph(OnnxGraph):
@@ -31,6 +32,15 @@ class _DetachingGraph(OnnxGraph):
         self.initializers.append(model_io.placeholder(name, array))
         return name
 
+    def add_initializer(self, name: str, array) -> str:
+        array = np.asarray(array, order="C")
+        if (array.nbytes < model_io.DETACH_MIN_BYTES or array.dtype not in model_io._NP_TO_ONNX
+                or array.dtype == np.float64 or array.dtype.byteorder == ">"):  # payloads are stored as given
+            return super().add_initializer(name, array)
+        self.payloads[name] = array
+        self.initializers.append(model_io.placeholder(name, array))
+        return name
+
 
 def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: str = "lasagne", progress=None):
     """Lower a bound layer graph (:func:`exporter.weights.bind_weights`) to ``(skeleton, payloads)``: a
@@ -39,6 +49,7 @@ def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: st
 
     Save it with :func:`exporter.model_io.save_model(skeleton, path, payloads=payloads)`.
     """
+    check_opset(opset)
     registry.load_all()
     lowered, lowered_weights = passes.lower(graph, weights)
     payloads = {}
@@ -66,6 +77,8 @@ def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: st
     for l in graph.layers:  # a layer removed as an identity is served by its input's value
         layer_map[l.name] = g.value_of(l.name) or layer_map.get(l.inputs[0] if l.inputs else "")
     metadata.set_layer_map(model, layer_map)
+    metadata.set_build_record(model, graph.build)  # e.g. lasagne2onnx.cudnn
+    metadata.set_traced_record(model, traced_parts(graph))  # which layers hold traced custom computation
     return check_detached(model), payloads
 
 

@@ -17,7 +17,27 @@ class UnsupportedLayerError(ExportError):
         if detail:
             msg += f": {detail}"
         super().__init__(msg)
-        self.layer_name, self.cls_name, self.position = name, cls_name, position
+        self.layer_name, self.cls_name, self.position, self.detail = name, cls_name, position, detail
+
+
+class UnsupportedLayersError(UnsupportedLayerError):
+    """Every unsupported layer of a network at once (``errors``: UnsupportedLayerErrors in network
+    order).  A layer without a converter is told which classes have one (``supported``), once."""
+
+    def __init__(self, errors, supported=""):
+        first = errors[0]
+        no_converter = any(e.detail == "no converter for this class" for e in errors)
+        tail = f"; supported: {supported}" if supported and no_converter else ""
+        if len(errors) == 1:
+            text = str(first) + tail
+        else:
+            text = f"{len(errors)} unsupported layers: " + "; ".join(
+                f"{e.layer_name!r} (class {e.cls_name}, position {e.position}){': ' + e.detail if e.detail else ''}"
+                for e in errors) + (f" (positions in get_all_layers){tail}")
+        ExportError.__init__(self, text)
+        self.layer_name, self.cls_name, self.position, self.detail = first.layer_name, first.cls_name, \
+            first.position, first.detail
+        self.errors = list(errors)
 
 
 class WeightsError(ExportError):

@@ -73,6 +73,9 @@ class LayerGraph:
     outputs: list
     param_keys: list = field(default_factory=list)  # get_all_params order: the npz contract
     source: str = ""
+    # choices made when the build code ran, where they matter: {"cudnn": "yes"|"no"|"either",
+    # "read_as_python2": [file names]} (see exporter/frontends/isolation.py); written only when non-empty
+    build: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.layers = [l if isinstance(l, LayerSpec) else LayerSpec(**l) for l in self.layers]
@@ -108,170 +111,199 @@ class LayerGraph:
     # -- serialisation ------------------------------------------------------------------------
     def to_dict(self) -> dict:
         d = asdict(self)
+        if not d["build"]:
+            del d["build"]
         return {"format": FORMAT, "version": FORMAT_VERSION, **d}
 
     def to_json(self, indent=1) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
 
     @classmethod
-    def from_dict(cls, d: dict, origin: str = "") -> "LayerGraph":
-        """The graph a manifest describes; anything malformed is a NetworkError naming ``origin``
-        (the manifest's file) and the layer at fault."""
-        from .errors import NetworkError
-
-        where = f"{origin}: " if origin else ""
-        if d.get("format") != FORMAT:
-            raise NetworkError(f"{where}not a lasagne2onnx architecture manifest (format={d.get('format')!r})")
-        if d.get("version") != FORMAT_VERSION:
-            raise NetworkError(f"{where}manifest version {d.get('version')!r} is not supported "
-                               f"(expected {FORMAT_VERSION})")
-        problem = _manifest_problem(d)
-        if problem:
-            raise NetworkError(f"{where}malformed architecture manifest: {problem}")
+    def from_dict(cls, d: dict) -> "LayerGraph":
+        """The graph of a manifest dict that is already known to be well formed (one this program
+        wrote, or one :func:`exporter.manifest_schema.load_manifest` validated: use that for anything
+        read from a user's file)."""
         return cls(
             layers=[LayerSpec(**_tupled(l)) for l in d["layers"]],
             outputs=list(d["outputs"]),
             param_keys=list(d.get("param_keys", [])),
             source=d.get("source", ""),
+            build=dict(d.get("build", {})),
         )
 
     @classmethod
-    def from_json(cls, text: str, origin: str = "") -> "LayerGraph":
-        from .errors import NetworkError
-
-        where = f"{origin}: " if origin else ""
-        try:
-            d = json.loads(text)
-        except (ValueError, UnicodeDecodeError, RecursionError) as e:
-            raise NetworkError(f"{where}architecture manifest is not valid JSON: {e}") from None
-        if not isinstance(d, dict):
-            raise NetworkError(f"{where}architecture manifest must be a JSON object")
-        return cls.from_dict(d, origin)
+    def from_json(cls, text: str) -> "LayerGraph":
+        """:meth:`from_dict` of JSON text (see there: no validation)."""
+        return cls.from_dict(json.loads(text))
 
 
-_LAYER_FIELDS = {"name": str, "kind": str, "lasagne_class": str, "inputs": list, "attrs": dict, "params": list,
-                 "output_shape": list}
-_OPTIONAL_LAYER_FIELDS = {"position": int, "user_named": bool}
-_PARAM_FIELDS = {"role": str, "shape": list, "key": str}
-_AXES_ATTRS = ("axes", "shared_axes")  # normalised axis indices; the layer's parameters span the other axes
+# -- traced computation ----------------------------------------------------------------------------------
+@dataclass
+class ExprInput:
+    """An input of a traced expression: the layer's ``index``-th input (``source="input"``) or its
+    parameter ``role`` (``source="param"``), with Theano's type (``dtype``, ``broadcastable``) and the
+    sizes known while tracing (``shape``, None where unknown)."""
+
+    name: str
+    source: str
+    dtype: str
+    broadcastable: list
+    shape: list
+    index: int = 0
+    role: str = ""
+
+    @property
+    def ndim(self) -> int:
+        return len(self.broadcastable)
+
+
+@dataclass
+class ExprNode:
+    """One op of a traced expression: ``op`` is Theano's public dotted name (``theano.tensor.sum``),
+    ``inputs`` name earlier nodes or expression inputs, ``attrs`` hold the op's non-tensor arguments
+    (plain JSON), and the output has Theano's type (``ndim``, ``dtype``, ``broadcastable``) and the
+    sizes known while tracing (``shape``).  ``where`` is the user's ``file:line`` that made it.
+    A constant is a node of op ``theano.tensor.constant`` without inputs, its value in
+    ``attrs["value"]`` (see :mod:`exporter.theano_ops`)."""
+
+    name: str
+    op: str
+    inputs: list
+    attrs: dict
+    ndim: int
+    dtype: str
+    broadcastable: list
+    shape: list
+    where: str = ""
+
+
+@dataclass
+class ExprGraph:
+    """What a traced layer computes: ``nodes`` in topological order from ``inputs`` to ``outputs``.
+
+    It is the ``expr`` attribute of a layer of kind ``Expression`` (and of a ``traced`` nonlinearity),
+    written by the Theano-free tracer (``exporter.frontends.theano_trace``) and lowered to ONNX op
+    by op through the registry's lowering table (``exporter.theano_ops``; ``docs/theano_ops.md``
+    documents the format and the op names)."""
+
+    inputs: list
+    nodes: list
+    outputs: list
+
+    def __post_init__(self):
+        self.inputs = [i if isinstance(i, ExprInput) else ExprInput(**i) for i in self.inputs]
+        self.nodes = [n if isinstance(n, ExprNode) else ExprNode(**n) for n in self.nodes]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict, what: str = "expression") -> "ExprGraph":
+        problem = expr_problem(d)
+        if problem:
+            raise ValueError(f"{what}: {problem}")
+        return cls(inputs=d["inputs"], nodes=d["nodes"], outputs=d["outputs"])
+
+
+_EXPR_INPUT_FIELDS = {"name": str, "source": str, "dtype": str, "broadcastable": list, "shape": list}
+_EXPR_NODE_FIELDS = {"name": str, "op": str, "inputs": list, "attrs": dict, "ndim": int, "dtype": str,
+                     "broadcastable": list, "shape": list}
+
+
+def expr_problem(d, n_inputs: int | None = None, roles=None) -> str | None:
+    """What is wrong with a serialised :class:`ExprGraph` (structure, names, references), or None.
+    ``n_inputs``/``roles``: the layer's input count and parameter roles, when known."""
+    if not isinstance(d, dict):
+        return f"the expression must be an object, got {type(d).__name__}"
+    for key in ("inputs", "nodes", "outputs"):
+        if not isinstance(d.get(key), list):
+            return f"the expression's {key!r} must be a list"
+    if set(d) - {"inputs", "nodes", "outputs"}:
+        return f"the expression has unknown field {sorted(set(d) - {'inputs', 'nodes', 'outputs'})[0]!r}"
+    seen = set()
+    for i, inp in enumerate(d["inputs"]):
+        what = f"expression input {i}"
+        if not isinstance(inp, dict):
+            return f"{what} must be an object"
+        for key, typ in _EXPR_INPUT_FIELDS.items():
+            if not isinstance(inp.get(key), typ):
+                return f"{what} needs {key!r} ({typ.__name__})"
+        if set(inp) - set(_EXPR_INPUT_FIELDS) - {"index", "role"}:
+            return f"{what} has unknown field {sorted(set(inp) - set(_EXPR_INPUT_FIELDS) - {'index', 'role'})[0]!r}"
+        if inp["source"] == "input":
+            if not _is_int(inp.get("index", 0)) or inp.get("index", 0) < 0 or (
+                    n_inputs is not None and inp.get("index", 0) >= n_inputs):
+                return f"{what} refers to input {inp.get('index')!r}, which the layer does not have"
+        elif inp["source"] == "param":
+            if not isinstance(inp.get("role"), str) or (roles is not None and inp["role"] not in roles):
+                return f"{what} refers to parameter {inp.get('role')!r}, which the layer does not have"
+        else:
+            return f"{what}: source must be 'input' or 'param', got {inp['source']!r}"
+        problem = _type_problem(inp, what)
+        if problem:
+            return problem
+        if inp["name"] in seen:
+            return f"{what}: the name {inp['name']!r} is used twice"
+        seen.add(inp["name"])
+    for i, node in enumerate(d["nodes"]):
+        what = f"expression node {i}"
+        if not isinstance(node, dict):
+            return f"{what} must be an object"
+        for key, typ in _EXPR_NODE_FIELDS.items():
+            if not isinstance(node.get(key), typ) or (typ is int and isinstance(node.get(key), bool)):
+                return f"{what} needs {key!r} ({typ.__name__})"
+        if set(node) - set(_EXPR_NODE_FIELDS) - {"where"}:
+            return f"{what} has unknown field {sorted(set(node) - set(_EXPR_NODE_FIELDS) - {'where'})[0]!r}"
+        what = f"expression node {node['name']!r} ({node['op']})"
+        for ref in node["inputs"]:
+            if ref not in seen:
+                return f"{what}: its input {ref!r} is not defined before it"
+        if node["ndim"] != len(node["broadcastable"]):
+            return f"{what}: ndim {node['ndim']} does not match broadcastable {node['broadcastable']}"
+        problem = _type_problem(node, what)
+        if problem:
+            return problem
+        if node["name"] in seen:
+            return f"{what}: the name {node['name']!r} is used twice"
+        seen.add(node["name"])
+    if len(d["outputs"]) != 1 or d["outputs"][0] not in seen:
+        return f"the expression must have one output defined in it, got {d['outputs']!r}"
+    return None
+
+
+def _type_problem(v, what):
+    if not all(isinstance(b, bool) for b in v["broadcastable"]):
+        return f"{what}: broadcastable must list booleans"
+    if len(v["shape"]) != len(v["broadcastable"]) or not all(s is None or (_is_int(s) and s >= 0) for s in v["shape"]):
+        return f"{what}: shape must list one size (or null) per axis"
+    if v["dtype"] not in _DTYPES:
+        return f"{what}: unknown dtype {v['dtype']!r}"
+    return None
+
+
+_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
+           "float64")
 
 
 def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _bad_number(value):
-    """A NaN/infinite or absurdly large number inside an attribute value (as ONNX int64 would overflow), or None."""
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, list):
-        for v in value:
-            bad = _bad_number(v)
-            if bad is not None:
-                return bad
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value != value or abs(value) >= 2 ** 62:
-            return value
-    return None
-
-
-def _manifest_problem(d: dict) -> str | None:
-    """What is wrong with a manifest's structure (types, names, topology, shapes), or None.
-
-    The layer-specific attributes are the converters' business; here only what every layer has
-    (and the axis attributes the passes index with) is checked, so the rest can rely on it.
-    """
-    for key, typ in (("layers", list), ("outputs", list)):
-        if not isinstance(d.get(key), typ):
-            return f"{key!r} must be a {typ.__name__}, got {type(d.get(key)).__name__}"
-    if not isinstance(d.get("param_keys", []), list) or not all(isinstance(k, str) for k in d.get("param_keys", [])):
-        return "'param_keys' must be a list of strings"
-    if not isinstance(d.get("source", ""), str):
-        return "'source' must be a string"
-    if len(set(d.get("param_keys", []))) != len(d.get("param_keys", [])):
-        return "'param_keys' lists a key twice"
-    if not d["layers"]:
-        return "no layers"
-    shapes, param_shapes = {}, {}
-    for i, l in enumerate(d["layers"]):
-        if not isinstance(l, dict):
-            return f"layers[{i}] must be an object, got {type(l).__name__}"
-        what = f"layer {l.get('name')!r} (layers[{i}])" if isinstance(l.get("name"), str) else f"layers[{i}]"
-        for key, typ in _LAYER_FIELDS.items():
-            if key not in l:
-                return f"{what} has no {key!r}"
-            if not isinstance(l[key], typ):
-                return f"{what}: {key!r} must be a {typ.__name__}, got {type(l[key]).__name__}"
-        for key, typ in _OPTIONAL_LAYER_FIELDS.items():
-            if key in l and not (isinstance(l[key], typ) and (typ is bool or _is_int(l[key]))):
-                return f"{what}: {key!r} must be a {typ.__name__}"
-        unknown = sorted(set(l) - set(_LAYER_FIELDS) - set(_OPTIONAL_LAYER_FIELDS))
-        if unknown:
-            return f"{what} has unknown field {unknown[0]!r}"
-        name = l["name"]
-        if not name:
-            return f"{what} has an empty name"
-        if name in shapes:
-            return f"{what}: the name {name!r} is used by an earlier layer too"
-        shape = l["output_shape"]
-        if not shape or not all(d is None or (_is_int(d) and d > 0) for d in shape):
-            return f"{what}: output_shape {shape} must list positive integers or null (unknown)"
-        inputs = l["inputs"]
-        if not all(isinstance(x, str) for x in inputs):
-            return f"{what}: 'inputs' must be layer names"
-        for x in inputs:
-            if x not in shapes:
-                later = any(isinstance(m, dict) and m.get("name") == x for m in d["layers"][i:])
-                return (f"{what}: its input {x!r} " + ("is not defined before it (layers must be listed in "
-                        "topological order: is there a cycle?)" if later else "is not a layer of the manifest"))
-        if (l["kind"] == "Input") != (not inputs):
-            return f"{what}: " + ("an Input layer has no inputs" if inputs else "has no inputs (only Input layers may)")
-        roles = set()
-        for j, p in enumerate(l["params"]):
-            if not isinstance(p, dict):
-                return f"{what}: params[{j}] must be an object"
-            for key, typ in _PARAM_FIELDS.items():
-                if not isinstance(p.get(key), typ):
-                    return f"{what}: params[{j}] needs {key!r} ({typ.__name__})"
-            if set(p) - set(_PARAM_FIELDS):
-                return f"{what}: params[{j}] has unknown field {sorted(set(p) - set(_PARAM_FIELDS))[0]!r}"
-            if p["role"] in roles:
-                return f"{what}: parameter {p['role']!r} appears twice"
-            roles.add(p["role"])
-            if not all(_is_int(n) and n >= 0 for n in p["shape"]):
-                return f"{what}: parameter {p['role']!r} has shape {p['shape']}, not non-negative integers"
-            if param_shapes.setdefault(p["key"], p["shape"]) != p["shape"]:
-                return (f"{what}: parameter {p['role']!r} shares {p['key']!r} with another layer but has "
-                        f"shape {p['shape']}, not {param_shapes[p['key']]}")
-            if d.get("param_keys") and p["key"] not in d["param_keys"]:
-                return f"{what}: parameter {p['role']!r} uses {p['key']!r}, which is not in 'param_keys'"
-        for attr, value in l["attrs"].items():
-            bad = _bad_number(value)
-            if bad is not None:
-                return f"{what}: attribute {attr!r} holds {bad!r}, which is not a usable number"
-        rank = len(shapes[inputs[0]]) if inputs else len(shape)
-        for attr in _AXES_ATTRS:
-            if attr not in l["attrs"]:
-                continue
-            axes = l["attrs"][attr]
-            if (not isinstance(axes, list) or not all(_is_int(a) and 0 <= a < rank for a in axes)
-                    or len(set(axes)) != len(axes)):
-                return f"{what}: {attr!r} must list distinct axes of its {rank}-d input, got {axes!r}"
-            for p in l["params"]:
-                if p["shape"] and len(p["shape"]) != rank - len(axes):
-                    return (f"{what}: parameter {p['role']!r} of shape {p['shape']} does not span the "
-                            f"{rank - len(axes)} axes not in {attr} {axes}")
-        shapes[name] = shape
-    outputs = d["outputs"]
-    if not outputs:
-        return "'outputs' is empty"
-    for o in outputs:
-        if not isinstance(o, str) or o not in shapes:
-            return f"output {o!r} is not a layer of the manifest"
-    if len(set(outputs)) != len(outputs):
-        return "'outputs' lists a layer twice"
-    return None
+def traced_parts(graph: LayerGraph) -> dict:
+    """What the Theano-free tracer captured, by layer name: the layer's ``get_output_for`` (kind
+    Expression) or a callable it was given (a ``traced`` nonlinearity)."""
+    out = {}
+    for l in graph.layers:
+        if l.kind == "Expression":
+            out[l.name] = l.attrs.get("traced") or "get_output_for"
+        for key, value in l.attrs.items():
+            if isinstance(value, dict) and value.get("name") == "traced":
+                out.setdefault(l.name, f"{key} {value.get('function', '')}".strip())
+            if key == "gate_nonlinearities" and isinstance(value, dict):
+                for gate, nl in value.items():
+                    if isinstance(nl, dict) and nl.get("name") == "traced":
+                        out.setdefault(l.name, f"{gate} nonlinearity {nl.get('function', '')}".strip())
+    return out
 
 
 def _tupled(layer: dict) -> dict:

@@ -5,6 +5,9 @@
 ``lasagne2onnx.optimized``  JSON: what ``--optimize`` did (``fused_layers``, ``nodes_before``/``nodes_after``,
                             ``max_rel``); absent when the plain export was kept.
 ``lasagne2onnx.pickle.<key>``  JSON: the other entries of a model-zoo pickle (class names, mean values).
+``lasagne2onnx.traced``    JSON: layer name -> what of it was traced (custom computation exported op by op).
+``lasagne2onnx.<choice>``   the choices the build code's run made (``ir.LayerGraph.build``): ``cudnn``
+                            (``yes``/``no``/``either``), ``read_as_python2`` (JSON list of files).
 
 Readers are lenient: a key that is absent or holds something other than the JSON it should reads as
 "nothing recorded", so a model from elsewhere (or hand-edited) never raises here.  Nothing here
@@ -16,7 +19,9 @@ import json
 
 LAYER_MAP_KEY = "lasagne2onnx.layers"
 OPTIMIZED_KEY = "lasagne2onnx.optimized"
+TRACED_KEY = "lasagne2onnx.traced"
 PICKLE_PREFIX = "lasagne2onnx.pickle."
+BUILD_PREFIX = "lasagne2onnx."  # + a key of ir.LayerGraph.build
 
 
 def props(model) -> dict:
@@ -69,6 +74,52 @@ def folded_layers(model) -> list:
     return list(folded) if isinstance(folded, list) else []
 
 
+def set_traced_record(model, traced: dict):
+    """Record which layers were traced (nothing is written when none was)."""
+    if traced:
+        set_prop(model, TRACED_KEY, json.dumps(traced))
+
+
+def traced_record(model) -> dict:
+    """Layer name -> what of it was traced (``{}`` when nothing was)."""
+    return _json(model, TRACED_KEY, dict) or {}
+
+
+def set_build_record(model, build: dict):
+    """Record the build's choices (``ir.LayerGraph.build``): strings as they are, lists as JSON."""
+    for key, value in build.items():
+        set_prop(model, BUILD_PREFIX + key, value if isinstance(value, str) else json.dumps(value))
+
+
+def cudnn_choice(model) -> str | None:
+    """How the export built a network that probes for cuDNN: ``yes``, ``no``, ``either`` (None: not recorded)."""
+    return props(model).get(BUILD_PREFIX + "cudnn")
+
+
 def pickle_key(name: str) -> str:
     """The metadata key of a model-zoo pickle entry ``name``."""
     return PICKLE_PREFIX + name
+
+
+def problems(model) -> dict:
+    """``{key: what is wrong}`` for the entries the importers and ``check`` read, checked strictly (the
+    lenient readers above read a malformed entry as "nothing recorded")."""
+    values = props(model)
+    found = {}
+    for key, fits, form in (
+            (LAYER_MAP_KEY, lambda v: isinstance(v, dict) and all(isinstance(x, str) or x is None for x in v.values()),
+             "a JSON object mapping each Lasagne layer name to an ONNX value name"),
+            (OPTIMIZED_KEY, lambda v: isinstance(v, dict) and isinstance(v.get("fused_layers", []), list) and all(
+                isinstance(n, str) for n in v.get("fused_layers", [])),
+             "a JSON object whose 'fused_layers' is a list of layer names")):
+        if key not in values:
+            continue
+        try:
+            value = json.loads(values[key])
+        except (ValueError, RecursionError) as e:
+            detail = "nested too deeply" if isinstance(e, RecursionError) else " ".join(str(e).split())[:100]
+            found[key] = f"is not valid JSON ({detail})"
+            continue
+        if not fits(value):
+            found[key] = f"is malformed: it should be {form}"
+    return found

@@ -9,6 +9,20 @@ from onnx import TensorProto, helper, numpy_helper
 
 DEFAULT_OPSET = 17  # what the importers (and onnx2torch) accept
 MIN_OPSET = 13  # the oldest opset exports are written for
+# The newest opset exports are written for: the newest the pinned onnxruntime (1.32) loads, and the
+# one at which the whole parity suite (plain and optimised, and the importers) is tested, as it is at
+# MIN_OPSET and DEFAULT_OPSET (tests/test_parity_theano.py).  Raise it only with those tests green.
+MAX_OPSET = 28
+
+
+def check_opset(opset, what: str = "ONNX opset") -> int:
+    """``opset`` when exports are written and tested for it; else an ExportError naming the range."""
+    from .errors import ExportError
+
+    if isinstance(opset, bool) or not isinstance(opset, int) or not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ExportError(f"{what} {opset!r} is not supported: exports are written for ONNX opsets {MIN_OPSET} to "
+                          f"{MAX_OPSET} (default {DEFAULT_OPSET})")
+    return opset
 
 
 def value_name(layer_name: str) -> str:
@@ -82,6 +96,12 @@ class OnnxGraph:
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
+    def add_initializer(self, name: str, array):
+        """Add ``array`` as the initializer ``name`` (a name already reserved with :meth:`unique`),
+        keeping its dtype."""
+        self.initializers.append(numpy_helper.from_array(np.asarray(array, order="C"), name))
+        return name
+
     def param(self, spec, role: str, base: str | None = None, transform=None) -> str:
         """Add a layer parameter as an initializer named ``<layer>.<role>``."""
         p = spec.param(role)
@@ -127,6 +147,23 @@ class OnnxGraph:
             return self.node(op_type, [x, self.ints(f"{name}.axes", axes)], name, output=output, keepdims=keep)
         return self.node(op_type, [x], name, output=output, axes=list(axes), keepdims=keep)
 
+    def slice(self, x: str, starts, ends, axes, name: str, steps=None, output: str | None = None) -> str:
+        """``Slice``: ``starts``/``ends``/``axes``/``steps`` are int lists or int64 1-d values (inputs
+        from opset 10, so one form for every supported opset)."""
+        def as_input(v, what):
+            return v if isinstance(v, str) else self.ints(f"{name}.{what}", v)
+
+        inputs = [x, as_input(starts, "starts"), as_input(ends, "ends"), as_input(axes, "axes")]
+        if steps is not None:
+            inputs.append(as_input(steps, "steps"))
+        return self.node("Slice", inputs, name, output=output)
+
+    def reshape(self, x: str, shape: str, name: str, output: str | None = None) -> str:
+        """``Reshape`` whose 0 means size 0 (``allowzero``, from opset 14; before, 0 copies the input's size,
+        which only differs for empty tensors)."""
+        attrs = {"allowzero": 1} if self.opset >= 14 else {}
+        return self.node("Reshape", [x, shape], name, output=output, **attrs)
+
     def split(self, x: str, n_outputs: int, axis: int, name: str) -> list:
         """``Split`` into ``n_outputs`` equal parts along ``axis`` (opset 18 needs ``num_outputs``)."""
         attrs = {"num_outputs": n_outputs} if self.opset >= 18 else {}
@@ -135,7 +172,8 @@ class OnnxGraph:
 
     def finish(self, graph_name: str, doc: str = "") -> onnx.ModelProto:
         graph = helper.make_graph(self.nodes, graph_name, self.inputs, self.outputs, self.initializers, doc_string=doc)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)],
-                                  producer_name="lasagne2onnx")
-        model.ir_version = min(model.ir_version, 8)  # readable by older runtimes; opset <= 17 needs no more
+        opsets = [helper.make_opsetid("", self.opset)]
+        model = helper.make_model(graph, opset_imports=opsets, producer_name="lasagne2onnx")
+        # the oldest IR version that can hold the opset (never below 8: readable by older runtimes)
+        model.ir_version = max(8, helper.find_min_ir_version_for(opsets))
         return model

@@ -49,6 +49,10 @@ def _parse_args(argv):
     p.add_argument("--batch", type=int, default=2, help="batch size of random inputs whose batch size is unknown")
     p.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     p.add_argument("--trust-pickle", action="store_true", help="read pickles (a model-zoo .pkl, pickled objects in the npz files)")
+    p.add_argument("--cudnn", choices=("yes", "no"),
+                   help="no: build as on a machine without cuDNN (importing lasagne.layers.dnn, corrmm or cuda_convnet "
+                        "fails); yes: refuse if the build code asks for them and they do not import here")
+    p.add_argument("--python2", action="store_true", help="read the build file as Python 2 (needs fissix)")
     return p.parse_args(argv)
 
 
@@ -156,18 +160,23 @@ def compute(args):
     import numpy as np
     from exporter.errors import ExportError
     from exporter.frontends.lasagne_live import incoming, layer_names, network_output
-    from exporter.frontends.network_file import _where, load_build_function
+    from exporter.frontends.network_file import _where, gpu_module_probe, load_build_function
 
     try:
-        fn = load_build_function(args.network)
-        try:
-            net = fn()
-        except ExportError:
-            raise
-        except Exception as e:
-            raise ReferenceRunError("{}: the build function raised {}".format(args.network, _where(e)))
+        with gpu_module_probe(block=args.cudnn == "no") as attempts:
+            fn = load_build_function(args.network, python2=args.python2)
+            try:
+                net = fn()
+            except ExportError:
+                raise
+            except Exception as e:
+                raise ReferenceRunError("{}: the build function raised {}".format(args.network, _where(e)))
     except ExportError as e:
         raise ReferenceRunError(str(e))
+    if args.cudnn == "yes" and attempts and not any(attempts.values()):
+        raise ReferenceRunError("--cudnn yes: the build code asks for {}, which cannot be imported in {} (no GPU or "
+                                "cuDNN here), so it builds the network without cuDNN".format(
+                                    " / ".join(sorted(attempts)), sys.executable))
     net = network_output(net)  # a model-zoo dict: the last entry, keys naming layers (as in the exporter)
     if not isinstance(net, lasagne.layers.Layer):
         raise ReferenceRunError("{}: the build function must return a Lasagne layer (or a dict of layers), got {}".format(

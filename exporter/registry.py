@@ -16,6 +16,11 @@ opset it is valid from (``since=``) and a lookup takes the newest entry not abov
 Schema drift between opsets (Squeeze/Unsqueeze/Reduce*/Split forms) lives in the
 :class:`~exporter.onnx_graph.OnnxGraph` helpers, so most entries need only one version.
 
+Every layer kind also registers the **schema** of its attributes (:func:`attrs_schema`, beside its
+capture rule): a JSON Schema, the parameter roles a manifest may and must give, and optionally a
+``check`` for what a schema cannot say.  Manifests are validated against them before lowering
+(:mod:`exporter.manifest_schema`), so converters can rely on their attributes.
+
 Capture-rule lookups are by exact class name, and only Lasagne's own classes are captured: a user
 subclass of a known layer (even one keeping its name) may override its computation, so it is refused
 with a clear error rather than approximated.
@@ -32,6 +37,29 @@ class CaptureRule:
     fn: Callable
     params: tuple  # parameter roles, i.e. attribute names holding the layer's parameters
     foreign_ok: bool = False  # also for same-named re-implementations outside Lasagne (see foreign_class)
+
+
+@dataclass(frozen=True)
+class AttrsSchema:
+    """What a manifest layer of ``kind`` may hold: ``schema`` (JSON Schema of its ``attrs``), the
+    parameter roles it must have (``required_params``) and may have (``params``; None: those of the
+    kind's capture rules), and ``check(layer_view) -> problem or None`` for the rest (sizes that must
+    agree with the parameters or the input's rank: :class:`exporter.schema.LayerView`)."""
+
+    kind: str
+    schema: dict
+    required_params: tuple = ()
+    params: tuple | None = None
+    check: Callable | None = None
+
+    def allowed_params(self) -> tuple:
+        if self.params is not None:
+            return self.params
+        roles = []
+        for rule in CAPTURE_RULES.values():
+            if rule.kind == self.kind:
+                roles += [r for r in rule.params if r not in roles]
+        return tuple(roles)
 
 
 @dataclass(frozen=True)
@@ -93,6 +121,7 @@ FIRST_OPSET = 1  # ``since`` of entries whose ONNX form has not changed within t
 CAPTURE_RULES: dict = {}  # Lasagne class name -> CaptureRule
 CONVERTERS = VersionedTable("converter")  # kind -> fn(layer_spec, onnx_graph) -> output value name
 LOWERINGS = VersionedTable("lowering")  # Theano op name -> fn(expr_node, onnx_graph, args) -> value(s)
+ATTRS_SCHEMAS: dict = {}  # kind -> AttrsSchema
 
 
 def capture_rule(kind: str, *class_names: str, params: tuple = (), foreign_ok: bool = False):
@@ -108,6 +137,22 @@ def capture_rule(kind: str, *class_names: str, params: tuple = (), foreign_ok: b
         return fn
 
     return deco
+
+
+def attrs_schema(kind: str, schema: dict, *, required_params=(), params=None, check=None):
+    """Register what a manifest layer of ``kind`` may hold (see :class:`AttrsSchema`).  Registers at
+    once; the returned decorator makes the function it decorates the kind's check:
+    ``@attrs_schema("Conv", CONV_ATTRS, required_params=("W",))`` above ``def check_conv(layer)``."""
+    if kind in ATTRS_SCHEMAS:
+        raise ValueError(f"attribute schema for {kind} registered twice")
+    entry = AttrsSchema(kind, schema, tuple(required_params), None if params is None else tuple(params), check)
+    ATTRS_SCHEMAS[kind] = entry
+
+    def set_check(fn):
+        ATTRS_SCHEMAS[kind] = AttrsSchema(kind, entry.schema, entry.required_params, entry.params, fn)
+        return fn
+
+    return set_check
 
 
 def converter(*kinds: str, since: int = FIRST_OPSET, emits=()):
@@ -154,5 +199,6 @@ def load_all():
 
 
 def supported_classes() -> list:
+    """The Lasagne classes that export: a capture rule whose family has a converter."""
     load_all()
-    return sorted(CAPTURE_RULES)
+    return sorted(cls for cls, rule in CAPTURE_RULES.items() if rule.kind in CONVERTERS)

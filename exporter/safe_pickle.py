@@ -31,13 +31,25 @@ def _numpy_reconstructors() -> dict:
     except ImportError:  # numpy < 1.26
         from numpy.core import multiarray, numeric
     allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype,
-               ("_codecs", "encode"): codecs.encode}  # Python 3 writes bytes this way at protocol 2
+               ("_codecs", "encode"): _latin1_bytes}  # Python 3 writes bytes this way at protocol 2
     for package in ("numpy.core", "numpy._core"):
         allowed[(f"{package}.multiarray", "_reconstruct")] = multiarray._reconstruct
         allowed[(f"{package}.multiarray", "scalar")] = multiarray.scalar
         if hasattr(numeric, "_frombuffer"):  # protocol 5
             allowed[(f"{package}.numeric", "_frombuffer")] = numeric._frombuffer
     return allowed
+
+
+def _latin1_bytes(*args):
+    """``_codecs.encode`` as pickles use it: ``encode(str, 'latin1')`` is how Python 3 pickles ``bytes`` at
+    protocol 2.  Only that form is accepted: no other codec (an unknown one raises LookupError; some
+    do real work, such as zlib's), no other argument types."""
+    if len(args) != 2 or not all(isinstance(a, str) for a in args) or \
+            args[1].lower().replace("_", "-") not in ("latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1"):
+        shown = ", ".join(repr(a) if isinstance(a, str) and len(a) < 20 else type(a).__name__ for a in args)
+        raise pickle.UnpicklingError(f"_codecs.encode({shown}) is not how a pickle stores bytes "
+                                     f"(only encode(str, 'latin1') is)")
+    return codecs.encode(args[0], "latin1")
 
 
 class RefusedGlobal(pickle.UnpicklingError):
@@ -67,7 +79,7 @@ def restricted_load(fp):
 
 
 # errors a corrupt or truncated pickle stream can raise while being read
-_STREAM_ERRORS = (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+_STREAM_ERRORS = (pickle.UnpicklingError, EOFError, ValueError, TypeError, LookupError, AttributeError,
                   OverflowError, MemoryError, UnicodeDecodeError, RecursionError, struct.error)
 
 
@@ -135,13 +147,55 @@ def load_pickle_weights(path, trust_pickle: bool = False):
 _MAX_METADATA_VALUES = 4096
 
 
-def _plain(value):
-    """``json.dumps``' fallback: numpy scalars and small numeric arrays as numbers and lists."""
+_MAX_METADATA_CHARS = 4 << 20  # JSON characters per entry
+_MAX_METADATA_DEPTH = 100
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _bounded_plain(value, budget: list, depth: int = 0):
+    """``value`` as plain JSON data (numpy scalars and small numeric arrays as numbers and lists), its
+    JSON size charged to ``budget[0]`` as it is built: a pickle's memo can make a few bytes stand for an
+    exponentially large tree (a "billion laughs"), which runs out of budget long before it is expanded.
+    Raises _TooLarge, or TypeError for something that is not plain data."""
+    if depth > _MAX_METADATA_DEPTH:
+        raise _TooLarge(f"nested deeper than {_MAX_METADATA_DEPTH} levels")
     if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray) and value.dtype.kind in "fiub" and value.size <= _MAX_METADATA_VALUES:
+        value = value.item()
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "fiub" or value.size > _MAX_METADATA_VALUES:
+            raise TypeError(f"an array of {value.size:,} values")
+        budget[0] -= 2 + 8 * value.size
+        _charge(budget)
         return value.tolist()
-    raise TypeError(f"an array of {value.size:,} values" if isinstance(value, np.ndarray) else type(value).__name__)
+    if value is None or isinstance(value, (bool, int, float)):
+        budget[0] -= 6 if not isinstance(value, int) or isinstance(value, bool) else 2 + value.bit_length() // 3
+        _charge(budget)
+        return value
+    if isinstance(value, str):
+        budget[0] -= len(value) + 3
+        _charge(budget)
+        return value
+    if isinstance(value, (list, tuple)):
+        budget[0] -= 2
+        return [_bounded_plain(v, budget, depth + 1) for v in value]
+    if isinstance(value, dict):
+        budget[0] -= 2
+        out = {}
+        for k, v in value.items():
+            if not (k is None or isinstance(k, (str, bool, int, float))):
+                raise TypeError(f"a {type(k).__name__} key")
+            out[k] = _bounded_plain(v, budget, depth + 1)
+            budget[0] -= len(str(k)) + 4
+        return out
+    raise TypeError(type(value).__name__)
+
+
+def _charge(budget):
+    if budget[0] < 0:
+        raise _TooLarge(f"more than {_MAX_METADATA_CHARS:,} characters of JSON")
 
 
 def extras_metadata(extras: dict):
@@ -153,11 +207,12 @@ def extras_metadata(extras: dict):
     props, skipped = {}, []
     for key, value in extras.items():
         try:
-            text = json.dumps(value, default=_plain)
-        except (TypeError, ValueError, RecursionError) as e:
+            plain = _bounded_plain(value, [_MAX_METADATA_CHARS])
+            text = json.dumps(plain)
+        except (TypeError, ValueError, RecursionError, _TooLarge) as e:
             skipped.append(f"{key!r} ({e})")
             continue
-        if len(text) > 4 << 20:
+        if len(text) > _MAX_METADATA_CHARS:
             skipped.append(f"{key!r} ({len(text):,} characters of JSON)")
             continue
         props[pickle_key(key)] = text

@@ -48,12 +48,20 @@ def random_inputs(session, batch: int = 2, seed: int = 0, overrides: dict | None
             if any(d is None for d in shape):
                 raise ValueError(f"input {inp.name!r} has unknown dimensions {inp.shape}; give --input-shape")
         shapes[inp.name] = tuple(shape)
+    check_random_input_shapes(shapes)
+    return {name: rng.standard_normal(shape, dtype=np.float32) for name, shape in shapes.items()}
+
+
+def check_random_input_shapes(shapes: dict, hint: str = "give smaller sizes with --input-shape"):
+    """Raise ValueError for random float32 inputs (``{name: shape}``) with a negative dimension, or
+    that would take more than :data:`MAX_RANDOM_INPUT_BYTES` together: before anything is drawn."""
+    for name, shape in shapes.items():
+        if any(d < 0 for d in shape):
+            raise ValueError(f"input {name!r} has a negative dimension {tuple(shape)}")
     total = sum(4 * math.prod(s) for s in shapes.values())
     if total > MAX_RANDOM_INPUT_BYTES:
-        sizes = ", ".join(f"{n!r} {s}" for n, s in shapes.items())
-        raise ValueError(f"random inputs would take {total / 2**30:,.1f} GiB ({sizes}); give smaller sizes "
-                         f"with --input-shape")
-    return {name: rng.standard_normal(shape, dtype=np.float32) for name, shape in shapes.items()}
+        sizes = ", ".join(f"{n!r} {tuple(s)}" for n, s in shapes.items())
+        raise ValueError(f"random inputs would take {total / 2**30:,.1f} GiB ({sizes}); {hint}")
 
 
 def run(model_or_path, feeds: dict, outputs=None) -> dict:

@@ -29,27 +29,31 @@ class WeightsWarning(UserWarning):
     pass
 
 
-def load_weights(path, trust_pickle: bool = False):
+def load_weights(path, trust_pickle: bool = False, lazy: bool = False):
     """The parameter arrays of a weights file: ``(weights, manifest_json_or_None, extras)``.
 
     An ``.npz`` (``np.savez(path, *get_all_param_values(net))``, perhaps with an embedded manifest),
     or, with ``trust_pickle``, a pickle of the parameter list: a Lasagne model-zoo ``.pkl`` dict
     (whose other entries, such as ``'synset words'``, come back in ``extras``) or a plain list.
+    ``lazy``: an npz's arrays stay in the archive (see :func:`load_npz`) until :func:`bind_weights`
+    has checked them against the architecture.
     """
     path = os.fspath(path)
     if os.path.isfile(path) and not zipfile.is_zipfile(path) and looks_like_pickle(path):
         weights, extras = load_pickle_weights(path, trust_pickle)
         return weights, None, extras
-    weights, manifest = load_npz(path, trust_pickle)
+    weights, manifest = load_npz(path, trust_pickle, lazy=lazy)
     return weights, manifest, {}
 
 
-def load_npz(path, trust_pickle: bool = False):
+def load_npz(path, trust_pickle: bool = False, lazy: bool = False):
     """Return ``(weights, manifest_json_or_None)``; ``weights`` maps ``arr_<i>`` to arrays.
 
     Each array is read straight from the archive into its own buffer (one copy, no intermediate
     bytes objects), after checking that its header agrees with the member's size: a corrupt header
     cannot ask for an absurd allocation, and the zip CRC of every member is verified.
+    ``lazy``: the values are :class:`NpzMember` s, read (and their headers too) only when asked for,
+    so that nothing is decompressed before the architecture has vetted each array's shape and dtype.
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -60,40 +64,116 @@ def load_npz(path, trust_pickle: bool = False):
         raise WeightsError(f"{path}: not an .npz file (not a zip archive, or truncated)")
     weights, manifest = {}, None
     try:
-        with zipfile.ZipFile(path) as zf:
+        zf = zipfile.ZipFile(path)  # lazy members keep it open: they read the file that was vetted
+        try:
+            _refuse_cut_comment(path)
             for info in zf.infolist():
                 key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
                 if key in weights or (key == MANIFEST_KEY and manifest is not None):
                     raise WeightsError(f"{path}: array {key!r} appears twice in the archive")
-                arr = _read_member(zf, info, key, path, trust_pickle)
+                member = NpzMember(zf, path, info, key, trust_pickle)
                 if key == MANIFEST_KEY:
+                    arr = member.read(limit=_MAX_MANIFEST_BYTES)
                     if arr.dtype != np.uint8 or arr.ndim != 1:
                         raise WeightsError(f"{path}: the embedded manifest {key!r} is not a uint8 vector")
                     manifest = arr.tobytes().decode("utf-8")
                     continue
-                weights[key] = arr
+                weights[key] = member if lazy else member.read()
             manifest = _comment_manifest(zf.comment, path) or manifest
+        except BaseException:
+            zf.close()
+            raise
+        if not lazy:
+            zf.close()
     except WeightsError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError, OSError, KeyError,
-            UnicodeDecodeError, SyntaxError, TypeError, OverflowError, NotImplementedError, RuntimeError) as e:
-        raise WeightsError(f"{path}: cannot read npz ({type(e).__name__}: {_one_line(e)}); "
-                           f"the file may be truncated or corrupt") from None
+    except _ZIP_ERRORS as e:
+        raise _corrupt(path, e) from None
     return weights, manifest
+
+
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, ValueError, OSError, KeyError,
+               UnicodeDecodeError, SyntaxError, TypeError, OverflowError, NotImplementedError, RuntimeError)
+
+
+def _corrupt(path, e) -> WeightsError:
+    return WeightsError(f"{path}: cannot read npz ({type(e).__name__}: {_one_line(e)}); "
+                        f"the file may be truncated or corrupt")
+
+
+def _refuse_cut_comment(path):
+    """A file cut short inside its zip comment (where the manifest is embedded) still opens, with the
+    comment silently shortened: report the truncation, not a corrupt manifest."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - (0xFFFF + 22)))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at >= 0 and len(tail) - at >= 22:
+        declared = int.from_bytes(tail[at + 20:at + 22], "little")
+        if declared > len(tail) - at - 22:
+            raise WeightsError(f"{path}: the file is truncated (its zip comment, which holds an embedded manifest, "
+                               f"is cut short: {len(tail) - at - 22:,} of {declared:,} bytes)")
 
 
 _CHUNK = 1 << 24  # bytes read at a time: no transient copy larger than this
 
 
-def _read_member(zf, info, key, path, trust_pickle):
-    """One ``.npy`` member of the archive as an array, read in place into its final buffer."""
+class NpzMember:
+    """One ``.npy`` member of an open npz, known by name until read: :attr:`shape` and :attr:`dtype`
+    come from its header (read on first use, without the data); :meth:`read` decompresses the array."""
+
+    def __init__(self, zf, path, info, key, trust_pickle=False):
+        self.zf, self.path, self.info, self.key, self.trust_pickle = zf, path, info, key, trust_pickle
+        self._header = None
+
+    def header(self):
+        """``(shape, fortran_order, dtype)``, read once."""
+        if self._header is None:
+            try:
+                with self.zf.open(self.info) as fp:
+                    self._header = _read_header(fp, self.key, self.path)
+            except WeightsError:
+                raise
+            except _ZIP_ERRORS as e:
+                raise _corrupt(self.path, e) from None
+        return self._header
+
+    @property
+    def shape(self):
+        return tuple(self.header()[0])
+
+    @property
+    def dtype(self):
+        return self.header()[2]
+
+    def read(self, limit=None) -> np.ndarray:
+        """The array; ``limit``: the most bytes its data may take (checked before decompressing it)."""
+        try:
+            return _read_member(self.zf, self.info, self.key, self.path, self.trust_pickle, limit, self._header)
+        except WeightsError:
+            raise
+        except _ZIP_ERRORS as e:
+            raise _corrupt(self.path, e) from None
+
+
+def _read_member(zf, info, key, path, trust_pickle, limit=None, expected_header=None):
+    """One ``.npy`` member of the archive as an array, read in place into its final buffer.  No data is
+    decompressed when it would take more than ``limit`` bytes (a pickled member: its pickle)."""
     with zf.open(info) as fp:
-        shape, fortran, dtype = _read_header(fp, key, path)
+        shape, fortran, dtype = header = _read_header(fp, key, path)
+        if expected_header is not None and _header_key(header) != _header_key(expected_header):
+            raise WeightsError(f"{path}: array {key!r} changed while it was being read")
         if dtype.hasobject:
             if not trust_pickle:
                 raise WeightsError(
                     f"{path}: array {key!r} contains pickled Python objects, which can run code when "
                     f"loaded; refusing (pass --trust-pickle only if you trust this file)")
+            pickled = info.file_size - fp.tell()
+            if limit is not None and pickled > limit:
+                raise WeightsError(f"{path}: array {key!r} is a pickle of {pickled:,} bytes, more than the "
+                                   f"{limit:,} its parameter can need; refusing to read it")
             return _trusted_pickle_member(fp, key, path)
         count = 1
         for d in shape:
@@ -104,6 +184,8 @@ def _read_member(zf, info, key, path, trust_pickle):
             raise WeightsError(
                 f"{path}: array {key!r} claims shape {tuple(shape)} {dtype} ({nbytes:,} bytes) but the archive "
                 f"holds {available:,} bytes for it; the file is truncated or corrupt")
+        if limit is not None and nbytes > limit:
+            raise WeightsError(f"{path}: array {key!r} takes {nbytes:,} bytes, more than the {limit:,} allowed")
         flat = np.empty(count, dtype)
         buf = memoryview(flat).cast("B") if nbytes else memoryview(b"")
         pos = 0
@@ -116,6 +198,11 @@ def _read_member(zf, info, key, path, trust_pickle):
     if fortran:
         return flat.reshape(tuple(shape)[::-1]).T
     return flat.reshape(shape)
+
+
+def _header_key(header):
+    shape, fortran, dtype = header
+    return tuple(shape), bool(fortran), dtype.str
 
 
 # what numpy's .npy header parser raises on a corrupt header (its Python 2 fallback tokenizes it)
@@ -153,6 +240,9 @@ def _trusted_pickle_member(fp, key, path):
     if arr.ndim == 0 and isinstance(arr.item(), np.ndarray):
         arr = arr.item()
     if arr.dtype == object:
+        # numbers only: containers (which pickle's memo can nest into an exponential tree) are refused
+        if not all(isinstance(v, (int, float, np.number)) for v in arr.flat):
+            raise WeightsError(f"{path}: array {key!r} is an object array, not numeric weights")
         try:
             arr = np.asarray(arr.tolist(), dtype=np.float64)
         except (TypeError, ValueError, OverflowError):
@@ -190,28 +280,48 @@ def bind_weights(graph: LayerGraph, weights: dict, path: str = "weights") -> dic
             f"{path}: holds {len(arr_keys)} arrays but the network has {len(expected)} parameters "
             f"(get_all_params order); was it saved from a different architecture?")
     owners = graph.param_specs()
-    bound = {}
-    for key in expected:
+    declared = {}
+    for key in expected:  # every array's shape and dtype, from the npz headers: no data is read yet
         if key not in weights:
             raise WeightsError(f"{path}: missing array {key!r}")
-        arr = weights[key]
         if key not in owners:
             raise WeightsError(f"{path}: the architecture lists parameter {key!r} but no layer uses it")
+        declared[key] = _check_array(weights[key], key, owners[key], path)
+    bound = {}
+    for key in expected:
+        arr = weights[key]
+        if isinstance(arr, NpzMember):  # read now, at most what the architecture needs
+            arr = arr.read(limit=declared[key])
+            _check_array(arr, key, owners[key], path)
         layer, p = owners[key]
-        if tuple(arr.shape) != tuple(p.shape):
-            raise WeightsError(
-                f"{path}: array {key} has shape {tuple(arr.shape)} but {layer.describe()} expects "
-                f"parameter {p.role!r} of shape {tuple(p.shape)}")
-        if arr.dtype.kind not in "fiu":
-            raise WeightsError(f"{path}: array {key} ({layer.name}.{p.role}) has dtype {arr.dtype}, not real numbers")
         with np.errstate(over="ignore"):  # float64 beyond float32's range becomes Inf: reported just below
-            arr = arr.astype(np.float32, copy=False)
-        if not _all_finite(arr):
+            value = arr.astype(np.float32, copy=False)
+        if not _all_finite(value):
             warnings.warn(f"{path}: array {key} ({layer.name}.{p.role}) contains NaN or Inf values"
-                          + (" (or values beyond float32's range)" if weights[key].dtype.itemsize > 4 else ""),
+                          + (" (or values beyond float32's range)" if arr.dtype.itemsize > 4 else ""),
                           WeightsWarning, stacklevel=2)
-        bound[key] = arr
+        bound[key] = value
     return bound
+
+
+_PICKLE_BYTES_PER_VALUE = 32  # a trusted pickled array may take this much per value (plus a little)
+
+
+def _check_array(arr, key, owner, path) -> int:
+    """Check the (declared) shape and dtype of one parameter; returns the most bytes reading it may take."""
+    layer, p = owner
+    count = 1
+    for d in p.shape:
+        count *= int(d)
+    if isinstance(arr, NpzMember) and arr.dtype.hasobject:  # a pickle: its shape is known once unpickled
+        return (64 << 10) + _PICKLE_BYTES_PER_VALUE * count
+    if tuple(arr.shape) != tuple(p.shape):
+        raise WeightsError(
+            f"{path}: array {key} has shape {tuple(arr.shape)} but {layer.describe()} expects "
+            f"parameter {p.role!r} of shape {tuple(p.shape)}")
+    if arr.dtype.kind not in "fiu":
+        raise WeightsError(f"{path}: array {key} ({layer.name}.{p.role}) has dtype {arr.dtype}, not real numbers")
+    return count * arr.dtype.itemsize
 
 
 def _arr_order(key):
@@ -239,29 +349,58 @@ def _comment_manifest(comment: bytes, path):
         raise WeightsError(f"{path}: the manifest embedded in the archive's comment is corrupt ({e})") from None
 
 
-def embed_manifest(npz_path, graph: LayerGraph, out_path):
-    """Write a copy of ``npz_path`` with the architecture manifest stored inside it: in the zip
-    comment (the arrays are copied byte for byte), or, for a manifest that does not fit there
-    (64 KB compressed: thousands of layers), as an extra array, which ``len(np.load(path).files)``
-    then counts."""
-    from .io import atomic_output
+def check_rewritable(npz_path):
+    """Refuse (WeightsError) to embed a manifest into a weights file that is read-only or has other hard
+    links: embedding replaces the file (a symbolic link's target), which would ignore the first and
+    break the second."""
+    from .io import remove_stale_stages
 
+    how = "keep the manifest apart instead: 'capture --out ARCH.json', then '--manifest ARCH.json'"
+    remove_stale_stages(os.path.dirname(os.path.realpath(npz_path)))  # a killed run's link to the file
+    try:
+        st = os.stat(npz_path)
+    except OSError:  # reading it says why
+        return
+    if not os.access(npz_path, os.W_OK) or not st.st_mode & 0o222:
+        raise WeightsError(f"{npz_path}: is read-only; embedding the manifest would rewrite it (make it writable, "
+                           f"or {how})")
+    if st.st_nlink > 1:
+        raise WeightsError(f"{npz_path}: has {st.st_nlink - 1} other hard link{'s' if st.st_nlink > 2 else ''}; "
+                           f"embedding the manifest rewrites the file, and the other names would keep the old one "
+                           f"(copy it first, or {how})")
+
+
+def embed_manifest(npz_path, graph: LayerGraph, outputs=None):
+    """Rewrite ``npz_path`` with the architecture manifest stored inside it: in the zip comment (the
+    arrays are copied byte for byte), or, for a manifest that does not fit there (64 KB compressed:
+    thousands of layers), as an extra array, which ``len(np.load(path).files)`` then counts.
+
+    The new file is staged in ``outputs`` (an :class:`exporter.io.StagedOutputs`) and moved into place
+    with the command's other outputs; without ``outputs``, at once.  A symbolic link is followed (its
+    target is rewritten); a read-only file or one with other hard links is refused.
+    """
+    from .io import staged_outputs
+
+    if outputs is None:
+        with staged_outputs() as outputs:
+            return embed_manifest(npz_path, graph, outputs)
+    check_rewritable(npz_path)
     comment = COMMENT_MARKER + zlib.compress(graph.to_json(indent=None).encode("utf-8"), 9)
     fits = len(comment) <= 0xFFFF
     with zipfile.ZipFile(npz_path) as zf:
         legacy_member = MANIFEST_KEY + ".npy" in zf.namelist()
-    with atomic_output(out_path) as tmp:
-        if fits and not legacy_member:
-            shutil.copyfile(npz_path, tmp)
-        else:  # rewrite the arrays: without an earlier version's manifest array, or with this one
-            weights, _ = load_npz(npz_path)
-            extra = {}
-            if not fits:
-                warnings.warn(f"{out_path}: the manifest is too large for the archive comment; it is stored as the "
-                              f"array {MANIFEST_KEY!r}, which np.load(...).files lists", WeightsWarning, stacklevel=2)
-                extra = {MANIFEST_KEY: np.frombuffer(graph.to_json().encode("utf-8"), dtype=np.uint8)}
-            with open(tmp, "wb") as f:
-                np.savez(f, **weights, **extra)
-        if fits:
-            with zipfile.ZipFile(tmp, "a") as zf:
-                zf.comment = comment
+    tmp = outputs.add(npz_path)
+    if fits and not legacy_member:
+        shutil.copyfile(npz_path, tmp)
+    else:  # rewrite the arrays: without an earlier version's manifest array, or with this one
+        weights, _ = load_npz(npz_path)
+        extra = {}
+        if not fits:
+            warnings.warn(f"{npz_path}: the manifest is too large for the archive comment; it is stored as the "
+                          f"array {MANIFEST_KEY!r}, which np.load(...).files lists", WeightsWarning, stacklevel=2)
+            extra = {MANIFEST_KEY: np.frombuffer(graph.to_json().encode("utf-8"), dtype=np.uint8)}
+        with open(tmp, "wb") as f:
+            np.savez(f, **weights, **extra)
+    if fits:
+        with zipfile.ZipFile(tmp, "a") as zf:
+            zf.comment = comment

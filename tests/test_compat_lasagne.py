@@ -749,7 +749,8 @@ def describe(build, out_prefix):
     np.savez(out_prefix + ".npz", *[p.get_value() for p in params])
     try:
         from exporter.frontends.lasagne_live import capture
-        desc["capture"] = capture(net).to_dict()
+        # these nets are Lasagne 0.2 code: the real 0.2's LSTM source says so itself, the compat API is told
+        desc["capture"] = capture(net, options={"lstm_peepholes": "0.2"}).to_dict()
     except Exception as e:
         desc["capture"] = "error: " + type(e).__name__
     with open(out_prefix + ".json", "w") as f:
@@ -1023,5 +1024,5 @@ def test_matches_real_lasagne_02(net_name, real_lasagne02_dir, lasagne, tmp_path
             np.testing.assert_array_equal(ov[k], rv[k], err_msg=f"{net_name}: {k}")
     if isinstance(real["capture"], dict):
         assert ours["capture"] == real["capture"]
-    else:
-        assert isinstance(ours["capture"], str)
+    else:  # real Lasagne's capture refuses a layer without converter; the Theano-free API traces it (issue 10)
+        assert isinstance(ours["capture"], str) or any(l["kind"] == "Expression" for l in ours["capture"]["layers"])

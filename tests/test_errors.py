@@ -4,6 +4,7 @@ and no output file (nor a temporary one) left behind.
 Every network here is built by the Theano-free Lasagne API (``--lasagne compat``), so these tests
 need no Theano.
 """
+import json
 import os
 import subprocess
 import sys
@@ -17,7 +18,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 BUILD = textwrap.dedent('''
     import lasagne
+    import theano
     from lasagne.layers import Conv2DLayer, DenseLayer, InputLayer, Layer, MaxPool2DLayer
+    from theano.sandbox.rng_mrg import MRG_RandomStreams
 
 
     def build():
@@ -44,6 +47,48 @@ BUILD = textwrap.dedent('''
 
     def build_subclass():
         return MyDense(InputLayer((None, 4), name="input"), 3, name="mine")
+
+
+    class NoisyLayer(Layer):  # random sampling on the deterministic path
+        def get_output_for(self, input, **kwargs):
+            return input + MRG_RandomStreams(1).normal(input.shape)  # sampling here
+
+
+    class BranchyLayer(Layer):  # Python control flow on a symbolic value
+        def get_output_for(self, input, **kwargs):
+            if input > 0:  # branching here
+                return input
+            return -input
+
+
+    class LoopLayer(Layer):  # a symbolic loop
+        def get_output_for(self, input, **kwargs):
+            out, _ = theano.scan(lambda x: x * 2, sequences=input)  # scan here
+            return out
+
+
+    class NoOutputLayer(Layer):
+        pass
+
+
+    def build_refused(cls):
+        return cls(DenseLayer(InputLayer((None, 4), name="input"), 3, name="fc"), name="custom")
+
+
+    def build_noisy():
+        return build_refused(NoisyLayer)
+
+
+    def build_branchy():
+        return build_refused(BranchyLayer)
+
+
+    def build_loop():
+        return build_refused(LoopLayer)
+
+
+    def build_no_output():
+        return build_refused(NoOutputLayer)
 
 
     def build_raises():
@@ -219,16 +264,43 @@ def test_float64_beyond_float32_and_extra_arrays_are_named_in_warnings(work):
 
 
 # -- the architecture ---------------------------------------------------------------------------------
-def test_unsupported_custom_layer(work):
+def test_custom_layer_is_traced(work):
+    """Issue 10: a layer of the user's is captured by tracing its get_output_for (it was refused)."""
     np.savez(work / "m.npz", *arrays([(4, 3), (3,)]))
     r, out = export(work, work / "m.npz", network="build_custom")
-    assert_refused(r, out, "unsupported layer", "'double'", "Doubler", "position 2")
+    assert r.returncode == 0, r.stderr
+    assert "traced custom computation in 1 layer: 'double' (Doubler.get_output_for (net.py))" in r.stdout
+    assert json.loads(onnx_meta(out)["lasagne2onnx.traced"]) == {"double": "Doubler.get_output_for (net.py)"}
 
 
-def test_subclass_of_a_known_layer_is_refused(work):
+def test_subclass_of_a_known_layer_is_traced(work):
+    """A subclass of a Lasagne class is traced, not trusted by its name (it was refused)."""
     np.savez(work / "m.npz", *arrays([(4, 3), (3,)]))
     r, out = export(work, work / "m.npz", network="build_subclass")
-    assert_refused(r, out, "'mine'", "MyDense", "position 1")
+    assert r.returncode == 0, r.stderr
+    assert "'mine' (DenseLayer.get_output_for (Lasagne))" in r.stdout
+
+
+def _line(marker):
+    return next(i for i, line in enumerate(BUILD.splitlines(), 1) if marker in line)
+
+
+@pytest.mark.parametrize("network,words", [
+    ("build_noisy", ("random sampling", "theano.sandbox.rng_mrg.MRG_RandomStreams.normal", "net.py:{sampling here}")),
+    ("build_branchy", ("Python control flow on a symbolic value", "theano.tensor.gt", "net.py:{branching here}")),
+    ("build_loop", ("theano.scan", "not traced", "net.py:{scan here}")),
+    ("build_no_output", ("implements no get_output_for",)),
+])
+def test_untraceable_custom_layer_is_refused(work, network, words):
+    """Refusals name the layer, the op and the user's line: never a silent approximation."""
+    np.savez(work / "m.npz", *arrays([(4, 3), (3,)]))
+    r, out = export(work, work / "m.npz", network=network)
+    words = [w.split("{")[0] + str(_line(w.split("{")[1][:-1])) if "{" in w else w for w in words]
+    assert_refused(r, out, "unsupported layer 'custom' (class", "position 2", *words)
+
+
+def onnx_meta(path):
+    return {p.key: p.value for p in onnx.load(str(path)).metadata_props}
 
 
 def test_build_function_raises(work):

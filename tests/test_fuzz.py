@@ -395,3 +395,124 @@ def test_fuzz_embedded_manifest(base, capsys):
         payload = np.frombuffer(text if isinstance(text, bytes) else text.encode(), np.uint8)
         np.savez(buf, *base["weights"], **{key: payload})
         run(f"embedded #{i} ({what})", buf.getvalue(), None, ["--no-optimize"])
+
+
+# -- manifests attribute by attribute -----------------------------------------------------------------
+# sizes and counts Lasagne needs >= 1, and amounts it needs >= 0 (a captured value never breaks these)
+SIZE_ATTRS = {"num_filters", "num_units", "filter_size", "stride", "pool_size", "scale_factor", "n", "outdim",
+              "num_groups", "dilation"}
+NON_NEGATIVE_ATTRS = {"pad", "pads", "output_padding", "crop", "axes", "shared_axes", "num_leading_axes"}
+
+
+def wrong_values(attr, value):
+    """Values of another type than the captured ``value`` of attribute ``attr``, or out of its range or enum."""
+    if isinstance(value, bool):
+        return [None, 0, 1, 1.0, "true", "no", [], {}]
+    if isinstance(value, int):
+        out = [None, True, str(value), float(value), value + 0.5, [value], {}, 2 ** 40, -(2 ** 40)]
+        return out + ([0, -1] if attr in SIZE_ATTRS else [-1] if attr in NON_NEGATIVE_ATTRS else [])
+    if isinstance(value, float):
+        return [None, True, str(value), [value], {}]
+    if isinstance(value, str):  # every string attribute is one of a few names
+        return [None, 0, True, "bogus", "", value.upper(), [value], {}]
+    if value is None:
+        return [True, "bogus", 1.5, {}]
+    if isinstance(value, list):
+        return [None, 0, "x", True, {}]
+    return [None, 0, "x", True, []]
+
+
+def attribute_mutations(attrs):
+    """(label, mutated attrs) for every attribute and every value inside it: wrong values, deleted keys,
+    unknown keys."""
+    for path, value in _paths(attrs):
+        if path:
+            for v in wrong_values(path[0], value):
+                m = copy.deepcopy(attrs)
+                _set(m, path, v)
+                yield f"{list(path)}={v!r}", m
+            if isinstance(path[-1], str):
+                m = copy.deepcopy(attrs)
+                _set(m, path, _DELETE)
+                yield f"del {list(path)}", m
+        if isinstance(value, dict):
+            m = copy.deepcopy(attrs)
+            _set(m, path + ("bogus",), 1) if path else m.update(bogus=1)
+            yield f"{list(path)}+bogus", m
+
+
+@pytest.fixture(scope="module")
+def kind_samples():
+    """For each layer kind and each set of attributes it is captured with: a case's manifest, the layer's
+    index and weights (tests/cases, captured by the Theano-free API)."""
+    from exporter import compat
+    from exporter.frontends.lasagne_live import capture
+    from tests.cases import load_all
+
+    compat.activate()
+    samples = {}
+    rng = np.random.default_rng(0)
+    for name, case in sorted(load_all().items()):
+        if case.expect_error or "lasagne-0.1-only" in case.tags:
+            continue
+        graph = capture(case.build(), options={"lstm_peepholes": "0.1"})
+        for i, layer in enumerate(graph.layers):
+            key = (layer.kind, tuple(sorted(layer.attrs)), tuple(sorted(type(v).__name__ for v in layer.attrs.values())))
+            if key not in samples:
+                shapes = {p.key: p.shape for l in graph.layers for p in l.params}
+                weights = {k: rng.standard_normal(shapes[k]).astype(np.float32) for k in graph.param_keys}
+                samples[key] = (name, json.loads(graph.to_json()), i, weights)
+    return samples
+
+
+def _export(manifest, weights):
+    """What ``export --manifest`` builds (exporter.commands.export._build), or the refusal it reports."""
+    from passes.check_and_infer import ValidationFailed
+
+    from exporter.convert import build
+    from exporter.errors import ExportError
+    from exporter.manifest_schema import load_manifest
+    from exporter.manifest_check import check_declared_shapes
+    from exporter.weights import bind_weights
+
+    try:
+        graph = load_manifest(manifest, origin="arch.json")
+    except ExportError as e:
+        return None, str(e)
+    try:
+        skeleton, payloads = build(graph, bind_weights(graph, weights, "model.npz"))
+        check_declared_shapes(graph, skeleton, "arch.json")
+    except (ExportError, ValidationFailed) as e:
+        return None, f"refused at export: {e}"
+    return (skeleton.SerializeToString(), {k: v.tobytes() for k, v in payloads.items()}), None
+
+
+def test_fuzz_manifest_attributes(kind_samples):
+    """For every kind and every attribute, a value of the wrong type, range or enum is refused with an
+    error naming the layer and the attribute, or (rarely: a value the schema admits and that means
+    the same) the export is the very model the captured value gives: never a silently different one."""
+    from exporter import registry
+
+    kinds = {key[0] for key in kind_samples}
+    assert kinds == set(registry.ATTRS_SCHEMAS), kinds ^ set(registry.ATTRS_SCHEMAS)
+    counts = {"refused": 0, "same model": 0}
+    for (kind, _, _), (case, manifest, index, weights) in sorted(kind_samples.items(), key=lambda kv: str(kv[0])):
+        baseline, problem = _export(manifest, weights)
+        assert problem is None, f"{case}: {problem}"
+        layer = manifest["layers"][index]
+        for label, attrs in attribute_mutations(layer["attrs"]):
+            m = copy.deepcopy(manifest)
+            m["layers"][index]["attrs"] = attrs
+            model, problem = _export(m, weights)
+            what = f"{kind} layer {layer['name']!r} of {case}: attrs {label}"
+            if problem is None:
+                assert model == baseline, f"{what}: accepted, and the exported model changed"
+                counts["same model"] += 1
+                continue
+            counts["refused"] += 1
+            if problem.startswith("refused at export"):  # a value the schema admits (stop=None, say) giving
+                continue  # shapes that do not fit together: ONNX shape inference or the declared shapes say so
+            top = label.split("'")[1] if "'" in label else "bogus"
+            assert "\n" not in problem and f"layer {layer['name']!r}" in problem and top in problem, \
+                f"{what}: {problem}"
+    assert counts["refused"] > 1000 and counts["same model"] < counts["refused"] // 20, counts

@@ -1,6 +1,6 @@
 """The importers' ops beyond what the layer families emit: elementwise math, comparisons and logic (bool
-tensors), Where, Cast, ArgMax/ArgMin, the Reduce* family, Tile/Expand/Gather, MatMul of tensors, the
-opset-versioned forms (Softmax/LogSoftmax before 13, Clip before 11), each compared with onnxruntime:
+tensors), Where, Cast, ArgMax/ArgMin, the Reduce* family, Tile/Expand/Gather and MatMul of tensors,
+each compared with onnxruntime:
 PyTorch once, Keras in both data formats (bool and integer outputs must be equal, float ones within
 TOL relative to the output scale), and the Keras refusals of what would move the batch axis."""
 import os
@@ -149,16 +149,6 @@ def pow_div_sum_mean_clip_softmax():
     return model(nodes, [X, Y], outs, inits), {"x": (2, 3, 4, 5), "y": (2, 3, 4, 5)}
 
 
-@case
-def opset11_softmax_and_opset10_clip():
-    """Before opset 13 Softmax/LogSoftmax coerce the input to 2-D at ``axis`` (default 1); before 11 Clip's
-    bounds are attributes: the registries' older entries."""
-    nodes = [n("Softmax", ["v"], "sm_out"), n("LogSoftmax", ["v"], "lsm_out"), n("Softmax", ["x"], "last_out", axis=3),
-             n("Clip", ["x"], "clip_out", min=-0.5, max=0.75), n("Clip", ["x"], "clipmin_out", min=0.0)]
-    outs = [(o, F) for _, _, o, _ in nodes]
-    return model(nodes, [X, ("v", [None, 6])], outs, opset=10), {"x": (2, 3, 4, 5), "v": (2, 6)}
-
-
 def feeds(shapes, seed=0):
     rng = np.random.default_rng(seed)
     return {k: (rng.standard_normal(v) * 2).astype(np.float32) for k, v in shapes.items()}
@@ -224,9 +214,3 @@ def test_keras_refuses_what_moves_the_batch_axis(nodes, inits, detail):
     assert "o/" in str(e.value) and detail in str(e.value)
 
 
-def test_keras_refuses_coerced_log_softmax_over_several_axes():
-    m = model([n("LogSoftmax", ["x"], "o", axis=1)], [X], [("o", F)], opset=11)
-    with pytest.raises(UnsupportedNodeError, match="opset < 13 LogSoftmax over several axes"):
-        to_keras.build(onnx_reader.load(m))
-    got, _ = torch_outputs(m, feeds({"x": (2, 3, 4, 5)}))  # PyTorch reshapes to 2-D, exactly as ONNX does
-    check(got, ort_outputs(m, feeds({"x": (2, 3, 4, 5)})))

@@ -468,8 +468,8 @@ def test_parity_suite_covers_every_emitted_op(references):
 
     emitted = set(ALSO_COVERED)
     for name, c in sorted(load_all().items()):
-        if c.expect_error:
-            continue
+        if c.expect_error or "traced" in c.tags:  # traced layers' ops: imported or refused by name in
+            continue  # test_importers_vs_theano (the op table lists what they emit: docs/theano_ops.md)
         ref = references(name)
         assert ref.error is None, f"{name}: the reference itself failed:\n{ref.error}"
         graph = LayerGraph.from_json(ref.graph_json)

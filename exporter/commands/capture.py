@@ -16,19 +16,23 @@ def add_arguments(parser):
 def run(args):
     from ..cli import load_architecture
     from ..errors import NetworkError
-    from ..io import atomic_output
-    from ..weights import bind_weights, embed_manifest, load_npz
+    from ..io import staged_outputs
+    from ..weights import bind_weights, check_rewritable, embed_manifest, load_npz
 
     if not args.network:
         raise NetworkError("capture needs --network FILE.py:build_fn")
-    graph = load_architecture(args, None)
-    with atomic_output(args.out) as tmp:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(graph.to_json())
     if args.embed_into:
-        weights, _ = load_npz(args.embed_into, trust_pickle=args.trust_pickle)
+        check_rewritable(args.embed_into)  # before the work, not after it
+    graph = load_architecture(args, None)
+    if args.embed_into:
+        weights, _ = load_npz(args.embed_into, trust_pickle=args.trust_pickle, lazy=True)
         bind_weights(graph, weights, args.embed_into)  # refuse to embed a manifest that does not fit
-        embed_manifest(args.embed_into, graph, args.embed_into)
+        del weights
+    with staged_outputs() as outputs:  # the manifest and the npz, both or neither
+        with open(outputs.add(args.out), "w", encoding="utf-8") as f:
+            f.write(graph.to_json())
+        if args.embed_into:
+            embed_manifest(args.embed_into, graph, outputs)
     if not args.quiet:
         print(f"wrote {args.out}: {len(graph.layers)} layers, {len(graph.param_keys)} parameters")
     return 0

@@ -62,13 +62,15 @@ def run(args):
     print(f"checking {args.model} against {result['source']} ({_describe_feeds(result['feeds'])}, "
           f"tolerance {args.tolerance:g})")
     print(_table(result["rows"]))
+    _print_traced(result["model"])
     print(result["summary"])
     return result["status"]
 
 
 def compare(args) -> dict:
     """Everything ``check`` prints, as data: ``rows`` (one dict per Lasagne layer, network order),
-    ``summary`` (the closing line), ``status`` (0 or :data:`EXIT_DIFFERS`), ``source``, ``feeds``.
+    ``summary`` (the closing line), ``status`` (0 or :data:`EXIT_DIFFERS`), ``source``, ``feeds``,
+    ``model`` (the ONNX model compared).
     Shared with :func:`exporter.api.check`."""
     if args.reference and args.reference_python:
         raise ExportError("give one reference: --reference LAYERS.npz or --reference-python PY")
@@ -117,7 +119,8 @@ def compare(args) -> dict:
     rows = _compare(layer_map, actual, ref, _classes(graph, meta), args.tolerance)
     done()
     return {"rows": rows, "summary": _summary(rows, args.tolerance, _inputs_of(graph, meta)), "source": source,
-            "feeds": feeds, "status": EXIT_DIFFERS if any(r["status"] == "DIFFERS" for r in rows) else 0}
+            "feeds": feeds, "model": model,
+            "status": EXIT_DIFFERS if any(r["status"] == "DIFFERS" for r in rows) else 0}
 
 
 # -- inputs ----------------------------------------------------------------------------------------
@@ -128,11 +131,16 @@ def _load_model(path):
         raise ExportError(f"{path}: ONNX model not found")
     if os.path.isdir(path):
         raise ExportError(f"{path}: is a directory, not an ONNX model")
+    from ..importers.common import check_model
+    from ..metadata import LAYER_MAP_KEY
+
     try:
-        return onnx.load(path)
+        model = onnx.load(path)
     except Exception as e:
         raise ExportError(f"{path}: cannot read the ONNX model ({type(e).__name__}: "
                           f"{' '.join(str(e).split())[:200]})") from None
+    check_model(model, path, keys=(LAYER_MAP_KEY,))  # the layer map well-formed, no negative input dimension
+    return model
 
 
 def _graph_inputs(model) -> dict:
@@ -160,8 +168,10 @@ def _random_feeds(args, onnx_inputs, input_layers) -> dict:
     from ..cli import parse_input_shapes
 
     overrides = parse_input_shapes(args.input_shape)
+    from ..validate import check_random_input_shapes
+
     rng = np.random.default_rng(args.seed)
-    feeds = {}
+    shapes = {}
     for name, shape in onnx_inputs.items():
         layer = input_layers.get(name, name)
         shape = overrides.get(layer, overrides.get(name, overrides.get(None) if len(onnx_inputs) == 1 else None))
@@ -172,8 +182,12 @@ def _random_feeds(args, onnx_inputs, input_layers) -> dict:
             if any(d is None for d in shape):
                 raise NetworkError(f"input {layer!r} has unknown dimensions {onnx_inputs[name]}; "
                                    f"give --input-shape {layer}=D0,D1,... or --input IN.npz")
-        feeds[name] = rng.standard_normal(tuple(shape)).astype(np.float32)
-    return feeds
+        shapes[name] = tuple(shape)
+    try:
+        check_random_input_shapes(shapes, hint="give smaller sizes with --input-shape, or inputs with --input IN.npz")
+    except ValueError as e:
+        raise NetworkError(str(e)) from None
+    return {name: rng.standard_normal(shape).astype(np.float32) for name, shape in shapes.items()}
 
 
 def _feeds_from(arrays, path, onnx_inputs, input_layers) -> dict:
@@ -249,7 +263,7 @@ def _architecture(args):
     from ..weights import bind_weights, load_weights
 
     if args.against:
-        weights, embedded, _ = load_weights(args.against, trust_pickle=args.trust_pickle)
+        weights, embedded, _ = load_weights(args.against, trust_pickle=args.trust_pickle, lazy=True)
     else:
         weights, embedded = None, None
     if not (args.network or args.manifest or embedded):
@@ -276,7 +290,7 @@ def _reference_python(path):
 
 def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
     """Run exporter/reference_run.py with the user's old Python on the inputs the check uses."""
-    from ..io import atomic_output
+    from ..io import staged_outputs
     from ..weights import load_weights
 
     python = _reference_python(args.reference_python)
@@ -290,7 +304,10 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
     net_file, fn = parse_spec(args.network)
     if not os.path.exists(net_file):
         raise NetworkError(f"{net_file}: network file not found")
-    load_weights(args.against, trust_pickle=args.trust_pickle)  # report an unreadable weights file here, in one line
+    weights = load_weights(args.against, trust_pickle=args.trust_pickle, lazy=True)[0]  # report an unreadable
+    for member in weights.values():  # weights file here, in one line (headers only: the worker reads the data)
+        getattr(member, "header", lambda: None)()
+    del weights
     feeds = _user_feeds(args, onnx_inputs, input_layers)
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     with tempfile.TemporaryDirectory(prefix="lasagne2onnx-check-") as tmp:
@@ -306,7 +323,8 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
         cmd = [python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from exporter.reference_run import main; "
                              "sys.exit(main(sys.argv[2:]))", tmp,
                "--network", os.path.abspath(net_file) + ":" + fn, "--weights", os.path.abspath(args.against),
-               "--input", inputs_path, "--out", out_path] + (["--trust-pickle"] if args.trust_pickle else [])
+               "--input", inputs_path, "--out", out_path] + (["--trust-pickle"] if args.trust_pickle else []) \
+            + _build_choices(args, model)
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True)
         except OSError as e:
@@ -322,9 +340,19 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
         if args.save_reference:
             import shutil
 
-            with atomic_output(args.save_reference) as dst:
-                shutil.copyfile(out_path, dst)
+            with staged_outputs() as outputs:
+                shutil.copyfile(out_path, outputs.add(args.save_reference))
     return ref, meta
+
+
+def _build_choices(args, model) -> list:
+    """reference_run.py options that build the network as the export was built: ``--cudnn`` as given,
+    else as the export recorded it (metadata ``lasagne2onnx.cudnn``); ``--python2``."""
+    from ..metadata import cudnn_choice
+
+    recorded = cudnn_choice(model)
+    cudnn = getattr(args, "cudnn", None) or (recorded if recorded in ("yes", "no") else None)
+    return (["--cudnn", cudnn] if cudnn else []) + (["--python2"] if getattr(args, "python2", False) else [])
 
 
 # -- comparing -----------------------------------------------------------------------------------
@@ -401,6 +429,15 @@ def _shape(row) -> str:
     if "onnx_shape" in row:
         text += " vs onnx (" + ", ".join(map(str, row["onnx_shape"])) + ")"
     return text
+
+
+def _print_traced(model):
+    """Name the layers whose custom computation was traced (exported op by op)."""
+    from ..metadata import traced_record
+
+    traced = traced_record(model)
+    if traced:
+        print("traced custom computation: " + "; ".join(f"{name!r} ({what})" for name, what in traced.items()))
 
 
 def _table(rows) -> str:

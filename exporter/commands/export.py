@@ -1,6 +1,7 @@
 """``python -m exporter MODEL.npz OUT.onnx``: export weights + architecture to ONNX."""
 from __future__ import annotations
 
+import os
 import sys
 import zipfile
 
@@ -25,6 +26,9 @@ def add_architecture_arguments(parser):
                              "1,3,224,224 for a network's only input; with --network Lasagne computes every "
                              "layer's shape from it (the export then has those sizes); with a manifest it sizes "
                              "the onnxruntime check")
+    from ..frontends.isolation import add_build_arguments
+
+    add_build_arguments(parser)  # --cudnn, --build-timeout, --python2
 
 
 def add_arguments(parser):
@@ -32,7 +36,11 @@ def add_arguments(parser):
                                         "parameter list such as a Lasagne model-zoo .pkl (with --trust-pickle)")
     parser.add_argument("output", help="the ONNX file to write")
     add_architecture_arguments(parser)
-    parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17, what importers accept)")
+    from ..onnx_graph import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
+
+    parser.add_argument("--opset", type=int, default=DEFAULT_OPSET,
+                        help=f"ONNX opset of the export: {MIN_OPSET} to {MAX_OPSET} (default {DEFAULT_OPSET}, what "
+                             f"most other importers accept)")
     parser.add_argument("--embed-manifest", action="store_true",
                         help="also store the architecture inside the npz (in its zip comment: np.load still sees only "
                              "arr_0..arr_N) so later runs need no --network")
@@ -57,15 +65,20 @@ def add_arguments(parser):
 def run(args):
     from ..cli import load_architecture, progress_printer
     from ..errors import NetworkError
-    from ..io import staged_output
+    from ..io import staged_outputs
     from ..model_io import save_model
-    from ..weights import bind_weights, embed_manifest, load_weights
+    from ..weights import bind_weights, check_rewritable, embed_manifest, load_weights
 
-    weights, embedded, extras = load_weights(args.weights, trust_pickle=args.trust_pickle)
+    # build code runs (in a child process) before the weights are read: the two never share the memory
+    graph = load_architecture(args, None) if args.network else None
+    weights, embedded, extras = load_weights(args.weights, trust_pickle=args.trust_pickle, lazy=True)
     if args.embed_manifest and not zipfile.is_zipfile(args.weights):
         raise NetworkError(f"--embed-manifest: {args.weights} is a pickle; the manifest can only be stored in an .npz "
                           f"(keep it apart with 'capture --out ARCH.json' and pass --manifest ARCH.json)")
-    graph = load_architecture(args, embedded)
+    graph = graph or load_architecture(args, embedded)
+    embed = args.embed_manifest and not _same_manifest(embedded, graph)
+    if embed:
+        check_rewritable(args.weights)  # before the work, not after it
     bound = bind_weights(graph, weights, args.weights)
     del weights
     n_params = sum(int(np.prod(a.shape)) for a in bound.values())
@@ -79,28 +92,69 @@ def run(args):
     if not args.quiet and report["nodes_after"] != report["nodes_before"]:
         print(describe_optimization(report))
     external = {"auto": None, "always": True, "never": False}[args.external_data]
-    with staged_output(args.output) as staged:  # moved onto args.output only once every check passed
+    with staged_outputs() as outputs:  # every output is moved into place only once every check passed
+        staged = outputs.add(args.output, companions={".data": uses_external_data})
         save_model(skeleton, staged, progress=progress, payloads=payloads, external=external)
         del payloads, skeleton
         if args.check:
             _check_runs(args, staged)
         if args.expect:
             compare_with_reference(staged, args.expect, quiet=args.quiet)
-    if args.embed_manifest and not _same_manifest(embedded, graph):
-        embed_manifest(args.weights, graph, args.weights)
+        if embed:
+            embed_manifest(args.weights, graph, outputs)
     if not args.quiet:
         print(f"wrote {args.output}: {len(graph.layers)} Lasagne layers, {n_params:,} parameters, opset {args.opset}"
               + (", checked in onnxruntime" if args.check else ""))
+        _describe_traced(graph)
     return 0
+
+
+_MAX_PREVIOUS_MODEL_BYTES = 256 << 20  # a model with external data is small: its weights are in the companion
+
+
+def uses_external_data(model_path, data_path) -> bool:
+    """Whether the ONNX file at ``model_path`` keeps tensors in ``data_path`` (its external data)."""
+    import onnx
+
+    directory, wanted = os.path.dirname(os.path.abspath(model_path)), os.path.normpath(os.path.abspath(data_path))
+    try:
+        if os.path.getsize(model_path) > _MAX_PREVIOUS_MODEL_BYTES:
+            return False
+        model = onnx.load(model_path, load_external_data=False)
+        return any(entry.key == "location" and os.path.normpath(os.path.join(directory, entry.value)) == wanted
+                   for tensor in _all_tensors(model.graph) for entry in tensor.external_data)
+    except Exception:  # not an ONNX file (or not one we can read): nothing proves the companion is its
+        return False
+
+
+def _all_tensors(graph):
+    yield from graph.initializer
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("t"):
+                yield attr.t
+            yield from attr.tensors
+            for sub in ([attr.g] if attr.HasField("g") else []) + list(attr.graphs):
+                yield from _all_tensors(sub)
+
+
+def _describe_traced(graph):
+    """Say which layers hold custom computation that was traced (exported op by op, see README)."""
+    from ..ir import traced_parts
+
+    traced = traced_parts(graph)
+    if traced:
+        print(f"traced custom computation in {len(traced)} layer{'s' if len(traced) != 1 else ''}: "
+              + "; ".join(f"{name!r} ({what})" for name, what in traced.items()))
 
 
 def _same_manifest(embedded, graph) -> bool:
     """Whether the npz already holds this architecture (a changed --network is embedded anew)."""
     from ..errors import ExportError
-    from ..ir import LayerGraph
+    from ..manifest_schema import read_manifest
 
     try:
-        return embedded is not None and LayerGraph.from_json(embedded).to_dict() == graph.to_dict()
+        return embedded is not None and read_manifest(embedded).to_dict() == graph.to_dict()
     except ExportError:  # an unusable old manifest: replace it
         return False
 
@@ -110,14 +164,16 @@ def _build(args, graph, bound, progress, manifest=None):
 
 
 def build_model(graph, bound, opset, progress=None, manifest=None):
-    """The detached model; a failure inside the converters on a hand-written manifest is the
-    manifest's fault and is reported as such (a captured network reaching one is a bug).
-    ``manifest`` names the manifest the graph came from (None: captured from live build code).
-    Shared by the CLI and :func:`exporter.api.export`."""
+    """The detached model.  ``manifest`` names the manifest the graph came from (None: captured from
+    live build code).  A manifest passed its schemas when it was read (exporter.manifest_schema): each
+    layer's attributes have their types, ranges and sizes, so what can still be wrong is how its layers
+    fit together, which ONNX validation and the declared shapes tell, and that is the manifest's fault.
+    Anything else a converter raises is a bug, and is not hidden as one.  Shared by the CLI and
+    :func:`exporter.api.export`."""
     from passes.check_and_infer import ValidationFailed
 
     from ..convert import build
-    from ..errors import ExportError, NetworkError
+    from ..errors import NetworkError
 
     try:
         skeleton, payloads = build(graph, bound, opset=opset, progress=progress)
@@ -126,14 +182,6 @@ def build_model(graph, bound, opset, progress=None, manifest=None):
             raise
         raise NetworkError(f"{manifest}: the manifest does not describe a network that can be exported ({e})") \
             from None
-    except ExportError:
-        raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, AssertionError, ZeroDivisionError) as e:
-        if not manifest:
-            raise
-        detail = " ".join(str(e).split())[:200]
-        raise NetworkError(f"{manifest}: the manifest does not describe a network that can be exported "
-                           f"({type(e).__name__}: {detail})") from None
     if manifest:
         from ..manifest_check import check_declared_shapes
 

@@ -9,7 +9,9 @@ a real Theano is already imported, ``import theano``) resolve to the project's s
   constructors and the functions user code passes as layer arguments (``T.tanh``,
   ``T.nnet.sigmoid``, ``T.mean``, ``T.max``, ``T.maximum`` ...); every other public name and
   submodule (``T.grad``, ``theano.sandbox.rng_mrg``...) is a stand-in too, so build files import.
-  Nothing computes: calling any of them raises.
+  Nothing computes numbers: inside ``lasagne._shared.tracing()`` (the exporter runs build code in
+  it) Theano operations build an expression graph (``lasagne._symbolic``) that the exporter traces
+  custom layers with; outside it, calling them raises.
 
 ``deactivate()`` undoes it.  This package imports nothing but the standard library; the stand-ins
 need only numpy (they work under numpy 1.23 and 2.x alike).

@@ -14,7 +14,7 @@ import sys
 import types
 
 from .. import registry
-from ..errors import NetworkError, UnsupportedLayerError
+from ..errors import NetworkError, UnsupportedLayerError, UnsupportedLayersError
 from ..ir import LayerGraph, LayerSpec, ParamSpec, to_jsonable
 
 
@@ -36,8 +36,10 @@ class CaptureContext:
     def unsupported(self, detail):
         return UnsupportedLayerError(self.name, self.cls_name, self.position, detail)
 
-    def nonlinearity(self, fn):
-        return describe_nonlinearity(fn, self)
+    def nonlinearity(self, fn, shape=None):
+        """``fn`` described as plain data; a callable Lasagne does not name is traced (``shape``: the
+        shape it is applied to, by default the layer's output shape)."""
+        return describe_nonlinearity(fn, self, shape)
 
 
 def _default_name(cls_name: str, position: int) -> str:
@@ -104,16 +106,18 @@ def _param_shape(p):
     return tuple(p.shape)
 
 
-def capture(output_layers, source: str = "", options: dict | None = None) -> LayerGraph:
+def capture(output_layers, source: str = "", options: dict | None = None, build: str = "") -> LayerGraph:
     """Describe the network ending in ``output_layers`` (a layer or a list of layers).  ``options``
-    hold what the user declared about it that the layers cannot tell (``lstm_peepholes``)."""
+    hold what the user declared about it that the layers cannot tell (``lstm_peepholes``); ``build``
+    names the build function (``FILE.py:FN``) in errors."""
     registry.load_all()
     outs = list(output_layers) if isinstance(output_layers, (list, tuple)) else [output_layers]
+    where = f"{build}: " if build else ""
     if not outs:
-        raise NetworkError("the build function returned no layers")
+        raise NetworkError(f"{where}the build function returned no layers")
     for o in outs:
         if not hasattr(o, "get_output_shape_for") and not hasattr(o, "output_shape"):
-            raise NetworkError(f"the build function must return a Lasagne layer, got {type(o).__name__}")
+            raise NetworkError(f"{where}the build function must return a Lasagne layer, got {type(o).__name__}")
     L = _lasagne_layers_module(outs[0])
     all_layers = L.get_all_layers(outs)
     all_params = L.get_all_params(outs)
@@ -121,41 +125,94 @@ def capture(output_layers, source: str = "", options: dict | None = None) -> Lay
 
     names = {id(layer): name for layer, name in zip(all_layers, layer_names(all_layers))}
 
-    specs = []
+    specs, unsupported = [], []  # every unsupported layer is reported at once, not the first only
+    outputs = {}  # id(layer) -> the traced output variable of a traced layer (its type feeds the next trace)
     for pos, layer in enumerate(all_layers):
         cls_name = type(layer).__name__
         name = names[id(layer)]
         rule = registry.CAPTURE_RULES.get(cls_name)
-        if rule is None:
-            raise UnsupportedLayerError(
-                name, cls_name, pos,
-                "no converter for this class; supported: " + ", ".join(registry.supported_classes()))
-        foreign = foreign_class(type(layer), allow_reimplementation=rule.foreign_ok)
-        if foreign:
-            raise UnsupportedLayerError(name, cls_name, pos, foreign)
         ctx = CaptureContext(layer, name, cls_name, pos, _input_shapes(layer), options)
-        attrs = rule.fn(layer, ctx) or {}
-        params = []
-        roles = {}
-        for role in rule.params:
-            v = getattr(layer, role, None)
-            if v is not None:
-                roles[id(v)] = role
-        for p in layer.get_params():
-            role = roles.get(id(p))
-            if role is None:
-                raise ctx.unsupported(f"parameter {getattr(p, 'name', p)!r} is not one of the "
-                                      f"parameters this converter knows ({', '.join(rule.params) or 'none'})")
-            params.append(ParamSpec(role=role, shape=_param_shape(p), key=f"arr_{param_index[id(p)]}"))
+        refusal = NO_CONVERTER if rule is None else foreign_class(type(layer), allow_reimplementation=rule.foreign_ok)
+        try:
+            if refusal is None:
+                try:
+                    attrs, params = _captured(layer, ctx, rule, param_index)
+                except UnsupportedLayerError as e:
+                    if not _traceable(layer):
+                        raise
+                    refusal = e.detail
+            if refusal is not None:
+                attrs, params = _traced(layer, ctx, refusal, rule is None, param_index, outputs)
+                kind = "Expression"
+            else:
+                kind = rule.kind
+        except UnsupportedLayerError as e:
+            unsupported.append(e)
+            continue
         specs.append(LayerSpec(
-            name=name, kind=rule.kind, lasagne_class=cls_name,
+            name=name, kind=kind, lasagne_class=cls_name,
             inputs=[names[id(i)] for i in incoming(layer)],
             attrs=to_jsonable(attrs), params=params,
             output_shape=tuple(layer.output_shape), position=pos,
             user_named=bool(getattr(layer, "name", None)),
         ))
+    if unsupported:
+        raise UnsupportedLayersError(unsupported, ", ".join(registry.supported_classes()))
     return LayerGraph(layers=specs, outputs=[names[id(o)] for o in outs],
                       param_keys=[f"arr_{i}" for i in range(len(all_params))], source=source)
+
+
+NO_CONVERTER = "no converter for this class"
+
+
+def _captured(layer, ctx, rule, param_index):
+    """(attrs, params) of a layer its capture rule reads."""
+    attrs = rule.fn(layer, ctx) or {}
+    params = []
+    roles = {}
+    for role in rule.params:
+        v = getattr(layer, role, None)
+        if v is not None:
+            roles[id(v)] = role
+    for p in layer.get_params():
+        role = roles.get(id(p))
+        if role is None:
+            raise ctx.unsupported(f"parameter {getattr(p, 'name', p)!r} is not one of the "
+                                  f"parameters this converter knows ({', '.join(rule.params) or 'none'})")
+        params.append(ParamSpec(role=role, shape=_param_shape(p), key=f"arr_{param_index[id(p)]}"))
+    return attrs, params
+
+
+def _traceable(layer) -> bool:
+    from . import theano_trace
+
+    return theano_trace.available(layer)
+
+
+def _traced(layer, ctx, refusal, no_rule, param_index, outputs):
+    """(attrs, params) of a layer captured by tracing its get_output_for (kind Expression), or the
+    UnsupportedLayerError saying why neither its converter nor a trace can export it."""
+    if not _traceable(layer):
+        raise ctx.unsupported(refusal)
+    from . import theano_trace
+
+    input_types = []
+    for i in incoming(layer):
+        input_types.append(outputs.get(id(i)) or getattr(i, "input_var", None))
+    try:
+        expr, params, what = theano_trace.trace_layer(layer, ctx, input_types, param_index)
+    except UnsupportedLayerError as e:
+        raise ctx.unsupported(f"{e.detail} ({refusal})" if no_rule else f"{refusal}; tracing it instead: {e.detail}") \
+            from None
+    out = expr["nodes"][-1] if expr["nodes"] and expr["nodes"][-1]["name"] == expr["outputs"][0] else \
+        next(i for i in expr["inputs"] if i["name"] == expr["outputs"][0])
+    outputs[id(layer)] = _Typed(out["dtype"], out["broadcastable"])
+    return {"expr": expr, "traced": what}, params
+
+
+class _Typed:
+    def __init__(self, dtype, broadcastable):
+        self.dtype, self.broadcastable = dtype, tuple(broadcastable)
 
 
 def foreign_class(cls, allow_reimplementation: bool = False) -> str | None:
@@ -242,11 +299,13 @@ _NONLINEARITIES = {
 }
 
 
-def describe_nonlinearity(fn, ctx=None) -> dict:
+def describe_nonlinearity(fn, ctx=None, shape=None) -> dict:
     """Describe a Lasagne nonlinearity as plain data: ``{"name": ..., **parameters}``.
 
-    Only ``lasagne.nonlinearities`` (functions and instances of its classes) and the Theano
-    functions they stand for are recognised, by identity."""
+    ``lasagne.nonlinearities`` (functions and instances of its classes) and the Theano functions they
+    stand for are recognised, by identity.  Any other callable is traced on the Theano-free API
+    (``{"name": "traced", "function": ..., "expr": <ExprGraph>}``, applied to ``shape``: by default
+    the output shape of the layer being captured), else refused."""
     if fn is None:
         return {"name": "linear"}
     cls = type(fn)
@@ -261,6 +320,15 @@ def describe_nonlinearity(fn, ctx=None) -> dict:
         return {"name": name}
     detail = (f"nonlinearity {describe_callable(fn)!r} is not supported: only lasagne.nonlinearities and the Theano "
               f"functions they use are recognised")
+    if ctx is not None and _traceable(ctx.layer):
+        from .theano_trace import callable_name, trace_callable
+
+        shape = tuple(ctx.layer.output_shape) if shape is None else tuple(shape)
+        try:
+            expr = trace_callable(fn, shape, f"nonlinearity {callable_name(fn)}")
+        except ValueError as e:
+            raise ctx.unsupported(str(e)) from None
+        return {"name": "traced", "function": callable_name(fn), "expr": expr}
     if ctx is not None:
         raise ctx.unsupported(detail)
     raise NetworkError(detail)

@@ -3,19 +3,32 @@
 ``implementation`` picks the Lasagne the build code imports: ``real`` (Lasagne on Theano, which
 must be installed), ``compat`` (the project's Theano-free Lasagne API), or ``auto`` (real when it
 imports, compat otherwise).
+
+The build file and the modules it imports from its own folder are compiled here, never from a
+bytecode cache and never writing one: a file that is not valid Python 3 (or every file, with
+``python2=True``) is read as Python 2 (:mod:`exporter.frontends.py2`).  ``gpu_modules`` decides what
+``import lasagne.layers.dnn`` (or ``corrmm``, ``cuda_convnet``) does while the build code runs:
+``"block"`` makes it fail as on a machine without cuDNN; either way the attempts are recorded.
+This module runs inside the build process (``exporter.frontends.isolation``) and in the reference run.
 """
 from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.abc
+import importlib.machinery
 import importlib.util
 import inspect
 import os
 import sys
+import sysconfig
 import traceback
 
 from ..errors import ExportError, NetworkError
-from .lasagne_live import capture, network_output
+from .lasagne_live import capture, layer_names, network_output
+
+# modules that import only on a machine with a GPU (cuDNN, GpuCorrMM, cuda-convnet)
+GPU_MODULES = ("lasagne.layers.dnn", "lasagne.layers.corrmm", "lasagne.layers.cuda_convnet")
 
 
 def parse_spec(spec: str):
@@ -62,7 +75,87 @@ def _package_of(path: str):
     return (folder, ".".join(parts)) if len(parts) > 1 else None
 
 
-def _import_file(path: str):
+class UserSources(importlib.abc.MetaPathFinder):
+    """Finds the modules under the build file's folder (its package, if it is in one) and compiles
+    them with :func:`exporter.frontends.py2.compile_user_source`: as Python 3, or as Python 2 when
+    they are not valid Python 3 or when the build file itself was read as Python 2."""
+
+    def __init__(self, main_path: str, scope: str, python2: bool = False):
+        self.main_path = os.path.abspath(main_path)
+        self.scope = os.path.abspath(scope)
+        self.python2 = python2
+        self.read_as_python2 = []  # absolute paths, in the order they were imported
+
+    def find_spec(self, fullname, path=None, target=None):
+        if path is None:  # a top-level module: only if the folder has one of that name (a quick look first)
+            head = os.path.join(self.scope, fullname)
+            if not (os.path.exists(head + ".py") or os.path.exists(os.path.join(head, "__init__.py"))
+                    or os.path.basename(self.scope) == fullname):
+                return None
+        elif not any(_inside(os.path.join(p, "x"), self.scope) for p in path):
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        origin = getattr(spec, "origin", None)
+        if not origin or not origin.endswith(".py") or not _inside(origin, self.scope):
+            return None
+        spec.loader = _UserSourceLoader(fullname, origin, self)
+        return spec
+
+    def loader(self, fullname: str, path: str):
+        return _UserSourceLoader(fullname, path, self)
+
+
+class _UserSourceLoader(importlib.machinery.SourceFileLoader):
+    def __init__(self, fullname, path, sources):
+        super().__init__(fullname, path)
+        self.sources = sources
+
+    def _compile(self, fullname):
+        from .py2 import compile_user_source
+
+        path = self.get_filename(fullname)
+        in_package = "." in fullname or self.is_package(fullname)
+        code, python2 = compile_user_source(self.get_data(path), path, python2=self.sources.python2,
+                                            in_package=in_package)
+        if python2:
+            if os.path.abspath(path) == self.sources.main_path:
+                self.sources.python2 = True  # a Python 2 project: read the modules beside it as Python 2 too
+            self.sources.read_as_python2.append(os.path.abspath(path))
+        return code, python2
+
+    def get_code(self, fullname):
+        return self._compile(fullname)[0]
+
+    def exec_module(self, module):
+        from .py2 import NAMESPACE
+
+        code, python2 = self._compile(module.__name__)
+        if python2:
+            module.__dict__.update(NAMESPACE)
+        exec(code, module.__dict__)
+
+
+def _inside(path: str, folder: str) -> bool:
+    return os.path.abspath(path).startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _sources_for(path: str, python2: bool) -> UserSources:
+    """The finder for ``path``'s folder, installed first on ``sys.meta_path`` (one per folder)."""
+    package = _package_of(path)
+    scope = os.path.join(package[0], package[1].split(".")[0]) if package else os.path.dirname(os.path.abspath(path))
+    for finder in sys.meta_path:
+        if isinstance(finder, UserSources) and finder.scope == os.path.abspath(scope) \
+                and finder.main_path == os.path.abspath(path):
+            finder.python2 = finder.python2 or python2
+            return finder
+    sources = UserSources(path, scope, python2)
+    sys.meta_path.insert(0, sources)
+    return sources
+
+
+def _import_file(path: str, python2: bool = False):
+    path = os.path.abspath(path)  # tracebacks then tell the user's files by their absolute names
+    sources = _sources_for(path, python2)
     package = _package_of(path)
     if package is not None:  # e.g. models/zoo/vgg16.py, which does `from ._vgg import build_vgg`
         root, dotted = package
@@ -77,7 +170,7 @@ def _import_file(path: str):
         finally:
             sys.path.remove(root)
     mod_name = "_lasagne2onnx_user_network_" + os.path.splitext(os.path.basename(path))[0]
-    module_spec = importlib.util.spec_from_file_location(mod_name, path)
+    module_spec = importlib.util.spec_from_file_location(mod_name, path, loader=sources.loader(mod_name, path))
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[mod_name] = module
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
@@ -88,39 +181,100 @@ def _import_file(path: str):
     return module
 
 
-def load_build_function(spec: str):
+def load_build_function(spec: str, python2: bool = False):
     path, fn_name = parse_spec(spec)
     if not os.path.exists(path):
         raise NetworkError(f"{path}: network file not found")
     try:
-        module = _import_file(path)
+        module = _import_file(path, python2)
     except ExportError:
         raise
-    except Exception as e:
-        raise NetworkError(f"{path}: importing the network file failed: {_where(e)}") from e
+    except (Exception, SystemExit, GeneratorExit) as e:  # sys.exit() in build code must not end the exporter
+        raise NetworkError(f"{path}: importing the network file failed: "
+                           f"{'it called ' if isinstance(e, SystemExit) else ''}{_where(e, read_as_python2(spec))}") from e
     fn = getattr(module, fn_name, None)
     if not callable(fn):
         raise NetworkError(f"{path}: no function named {fn_name!r}")
     return fn
 
 
-def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_shapes=None, options=None):
+def read_as_python2(spec: str) -> list:
+    """The files of ``spec``'s folder that were read as Python 2 (absolute paths)."""
+    path = os.path.abspath(parse_spec(spec)[0])
+    for finder in sys.meta_path:
+        if isinstance(finder, UserSources) and finder.main_path == path:
+            return list(finder.read_as_python2)
+    return []
+
+
+def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_shapes=None, options=None,
+                    python2: bool = False, gpu_modules: str = "allow", report: dict | None = None):
     """Build the user's network and return its layer graph.
 
     ``input_shapes`` (input layer name -> shape) replaces the shape of those input layers as they
-    are created, so Lasagne computes every other layer's shape from it.
+    are created, so Lasagne computes every other layer's shape from it.  ``gpu_modules``: "allow"
+    or "block" (see the module's docstring).  ``report``, when given, receives what the build did
+    that the graph does not say: ``lasagne`` (the implementation chosen), ``gpu_modules_imported``
+    ({module: whether it imported} for the GPU modules the build code asked for) and
+    ``read_as_python2`` (the files translated).
     """
     chosen = select_lasagne(implementation)
-    fn = load_build_function(spec)
-    import lasagne
+    report = {} if report is None else report
+    report["lasagne"] = chosen
+    try:
+        with _tracing(chosen):  # on the Theano-free API, Theano calls at import and build time build a graph
+            return _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_modules, report)
+    except NetworkError as e:
+        # read as Python 3, did it fail the way Python 2 code does? (the caller may read it as Python 2)
+        cause = e.__cause__ if e.__cause__ is not None else e
+        main = os.path.abspath(parse_spec(spec)[0])
+        if not python2 and main not in report.get("read_as_python2", ()):
+            from .py2 import looks_like_python2
 
-    shapes = dict(input_shapes or {})
-    with _watch_input_layers(lasagne.layers.InputLayer, shapes) as seen:
+            report["looks_python2"] = looks_like_python2(cause)
+        raise
+
+
+def _tracing(chosen):
+    """The Theano-free API's tracing context (``lasagne._symbolic``), or nothing on the real Lasagne."""
+    if chosen != "compat":
+        return contextlib.nullcontext()
+    from lasagne._shared import tracing
+
+    return tracing()
+
+
+def _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_modules, report):
+    with gpu_module_probe(block=gpu_modules == "block") as attempts:
+        report["gpu_modules_imported"] = attempts
         try:
-            net = fn(**(kwargs or {}))
+            fn = load_build_function(spec, python2)
+        finally:
+            report["read_as_python2"] = read_as_python2(spec)
+        import lasagne
+
+        shapes = dict(input_shapes or {})
+        net, seen = _build(fn, spec, kwargs, lasagne.layers.InputLayer, shapes, report)
+        by_position = _unnamed_dict_inputs(net, shapes, seen)
+        if by_position:  # --input-shape NAME for a model-zoo dict's unnamed input net[NAME]: build again, sizing it
+            net, seen = _build(fn, spec, kwargs, lasagne.layers.InputLayer, shapes, report, by_position)
+    _check_input_shapes_used(shapes, seen)
+    net = network_output(net)  # a model-zoo dict: its last entry; its keys name its layers
+    _check_whole_sizes(spec, net)
+
+    version = getattr(lasagne, "__version__", "?")
+    source = f"{spec} (lasagne {version}, {chosen}" + (f", input shapes {shapes})" if shapes else ")")
+    return capture(net, source=source, options=options, build=spec)
+
+
+def _build(fn, spec, kwargs, input_cls, shapes, report, by_position=None):
+    """``(what the build function returned, the input layers seen)``; see :func:`_watch_input_layers`."""
+    with _watch_input_layers(input_cls, shapes, by_position) as seen:
+        try:
+            return fn(**(kwargs or {})), seen
         except ExportError:
             raise
-        except Exception as e:
+        except (Exception, SystemExit, GeneratorExit) as e:  # sys.exit() in build code must not end the exporter
             if seen["unknown"]:  # an input left unsized, most likely by a misnamed --input-shape
                 _check_input_shapes_used(shapes, seen)
             hint = "".join(
@@ -128,13 +282,86 @@ def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_
                 f"{name + '=' if name else ''}{','.join('N' if d is None else str(d) for d in shape)} "
                 f"(N: your sizes)"
                 for name, shape in seen["unknown"][:1])
-            raise NetworkError(f"{spec}: the build function raised {_where(e)}{hint}") from e
-    _check_input_shapes_used(shapes, seen)
-    net = network_output(net)  # a model-zoo dict: its last entry; its keys name its layers
+            raise NetworkError(f"{spec}: the build function {_failure(e, report['read_as_python2'])}{hint}") from e
+        finally:
+            report["read_as_python2"] = read_as_python2(spec)
 
-    version = getattr(lasagne, "__version__", "?")
-    source = f"{spec} (lasagne {version}, {chosen}" + (f", input shapes {shapes})" if shapes else ")")
-    return capture(net, source=source, options=options)
+
+def _unnamed_dict_inputs(net, shapes, seen) -> dict:
+    """``{creation position: NAME}`` for each --input-shape NAME that no input layer was named but that
+    is the key of an unnamed input layer in the model-zoo dict the build function returned (the
+    layer is shown, and exported, as NAME)."""
+    if not isinstance(net, dict):
+        return {}
+    by_position = {}
+    for name in shapes:
+        if name is None or name in seen["replaced"]:
+            continue
+        layer = net.get(name)
+        for i, created in enumerate(seen["layers"]):
+            if created is layer and seen["names"][i] is None:
+                by_position[i] = name
+    return by_position
+
+
+def _check_whole_sizes(spec, net):
+    """Refuse a layer whose output shape holds a fraction (2.5 channels: Python 2's integer ``/``
+    read as Python 3, typically), which would otherwise be rounded away unseen."""
+    import numbers
+
+    try:
+        import lasagne
+
+        layers = lasagne.layers.get_all_layers(net)
+    except Exception:  # not layers: capture says so
+        return
+    for name, layer in zip(layer_names(layers), layers):
+        shape = tuple(getattr(layer, "output_shape", ()) or ())
+        if any(isinstance(d, numbers.Real) and not isinstance(d, numbers.Integral) and not float(d).is_integer()
+               for d in shape):
+            from .py2 import WHOLE_SIZES
+
+            raise NetworkError(f"{spec}: the build function returned a network whose layer {name!r} "
+                               f"({type(layer).__name__}) has output shape {shape}: {WHOLE_SIZES}")
+
+
+class _GpuModuleProbe(importlib.abc.MetaPathFinder):
+    """Notes the build code's imports of :data:`GPU_MODULES`; with ``block``, makes them fail."""
+
+    def __init__(self, block: bool):
+        self.block = block
+        self.attempts = {}  # module -> imported (bool)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in GPU_MODULES:
+            return None
+        if self.block:
+            self.attempts[fullname] = False
+            raise ImportError(f"No module named {fullname!r} (building as on a machine without cuDNN or a GPU: "
+                              f"--cudnn no)", name=fullname)
+        self.attempts.setdefault(fullname, None)  # resolved below, once the import is over
+        return None
+
+
+@contextlib.contextmanager
+def gpu_module_probe(block: bool = False):
+    """While the build code runs: record its imports of the GPU-only Lasagne modules (module ->
+    whether it imported) and, with ``block``, make them raise ImportError."""
+    probe = _GpuModuleProbe(block)
+    if block:  # forget them if something imported them already, so the import reaches the probe
+        for name in GPU_MODULES:
+            sys.modules.pop(name, None)
+            parent, _, child = name.rpartition(".")
+            if parent in sys.modules and hasattr(sys.modules[parent], child):
+                delattr(sys.modules[parent], child)
+    sys.meta_path.insert(0, probe)
+    try:
+        yield probe.attempts
+    finally:
+        sys.meta_path.remove(probe)
+        for name, imported in list(probe.attempts.items()):
+            if imported is None:
+                probe.attempts[name] = name in sys.modules
 
 
 def _check_input_shapes_used(shapes, seen):
@@ -152,12 +379,14 @@ def _check_input_shapes_used(shapes, seen):
 
 
 @contextlib.contextmanager
-def _watch_input_layers(input_cls, shapes):
-    """While the build function runs: give input layers named in ``shapes`` that shape, and note
-    the input layers created with unknown dimensions beyond the batch axis (for error hints)."""
+def _watch_input_layers(input_cls, shapes, by_position=None):
+    """While the build function runs: give input layers named in ``shapes`` (or created at a position
+    in ``by_position``, ``{position: name in shapes}``) that shape, and note the input layers created
+    with unknown dimensions beyond the batch axis (for error hints)."""
     original = input_cls.__init__
     signature = inspect.signature(original)
-    seen = {"replaced": set(), "unknown": [], "names": []}
+    seen = {"replaced": set(), "unknown": [], "names": [], "layers": []}
+    by_position = by_position or {}
 
     def __init__(self, *args, **kwargs):
         try:
@@ -165,17 +394,21 @@ def _watch_input_layers(input_cls, shapes):
         except TypeError:
             return original(self, *args, **kwargs)
         name, shape = bound.arguments.get("name"), bound.arguments.get("shape")
+        position = len(seen["names"])
         seen["names"].append(name)
+        seen["layers"].append(self)
         try:
             have = tuple(shape)
         except TypeError:
             return original(self, *args, **kwargs)
         key = name if name in shapes else (None if None in shapes and None not in seen["replaced"] else False)
+        if key is False and position in by_position:
+            key = by_position[position]
         if key is not False:
             want = tuple(shapes[key])
             if len(have) != len(want) or any(h is not None and h != d for h, d in zip(have, want)):
                 raise NetworkError(f"--input-shape {'' if key is None else key + '='}{','.join(map(str, want))} "
-                                   f"does not fit the shape {have} of input layer {name!r}")
+                                   f"does not fit the shape {have} of input layer {key if name is None else name!r}")
             bound.arguments["shape"] = want
             seen["replaced"].add(key)
         elif any(d is None for d in have[1:]):
@@ -189,8 +422,43 @@ def _watch_input_layers(input_cls, shapes):
         input_cls.__init__ = original
 
 
-def _where(e: BaseException) -> str:
-    tb = [f for f in traceback.extract_tb(e.__traceback__)  # the user's code, not the machinery loading it
-          if not f.filename.startswith("<frozen") and os.path.abspath(f.filename) != os.path.abspath(__file__)]
-    loc = f" at {os.path.basename(tb[-1].filename)}:{tb[-1].lineno}" if tb else ""
-    return f"{type(e).__name__}: {e}{loc}"
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # exporter/
+_LIBRARY_DIRS = tuple(sorted({os.path.abspath(p) for key in ("stdlib", "platstdlib", "purelib", "platlib")
+                              for p in [sysconfig.get_paths().get(key)] if p}))
+
+
+def _machinery(filename: str) -> bool:
+    """Whether a traceback frame is ours, the standard library's or an installed package's (Lasagne,
+    Theano, numpy) rather than the user's."""
+    if filename.startswith("<") or not os.path.isabs(filename):  # <frozen ...>, compiled code (_common.pyx)
+        return True
+    path = os.path.abspath(filename)
+    return any(path.startswith(d + os.sep) for d in (_PACKAGE_DIR,) + _LIBRARY_DIRS)
+
+
+def user_frame(tb):
+    """The innermost frame of ``tb`` in the user's code (their build file or a module of theirs),
+    else the innermost frame; None for an empty traceback."""
+    frames = traceback.extract_tb(tb)
+    return next((f for f in reversed(frames) if not _machinery(f.filename)), frames[-1] if frames else None)
+
+
+def _where(e: BaseException, python2_files=()) -> str:
+    """``TypeError: message at build.py:12``: the user's line, not a line of Lasagne's or of the
+    Theano-free API's; marked when that file was read as Python 2."""
+    frame = user_frame(e.__traceback__)
+    loc = ""
+    if frame is not None:
+        loc = f" at {os.path.basename(frame.filename)}:{frame.lineno}"
+        if os.path.abspath(frame.filename) in python2_files:
+            loc += " (read as Python 2)"
+    elif isinstance(e, SyntaxError) and e.filename and os.path.abspath(e.filename) in python2_files:
+        loc = " (read as Python 2)"
+    if isinstance(e, SystemExit):
+        return f"sys.exit({e.code!r}){loc}"
+    return f"{type(e).__name__}{': ' if str(e) else ''}{e}{loc}"
+
+
+def _failure(e: BaseException, python2_files=()) -> str:
+    """What the build code did: ``raised TypeError: ... at build.py:12`` or ``called sys.exit(0) at ...``."""
+    return f"{'called' if isinstance(e, SystemExit) else 'raised'} {_where(e, python2_files)}"

@@ -73,10 +73,10 @@ def build_checked(model_path, data_format="channels_last", check_outputs=True, p
     select_torch_backend()
     from . import onnx_reader
     from ..accuracy import relative_error
-    from .common import folded_note, model_label, reference_inputs, run_onnxruntime
+    from .common import folded_note, model_label, reference_inputs, run_onnxruntime, vetted_model
     from .to_keras import build
 
-    view = onnx_reader.load(model_path)
+    view = onnx_reader.load(vetted_model(model_path))
     if folded_note(view):
         print(folded_note(view), file=sys.stderr)
     model, info = build(view, data_format, name=os.path.splitext(model_label(model_path))[0],
@@ -112,11 +112,9 @@ def layers_module_source() -> str:
     return source
 
 
-def write_layers_module(folder) -> str:
-    """``folder/lasagne2onnx_keras_layers.py``: written, or left when it already holds this source; a file
-    of that name that is not ours is refused, never replaced."""
-    from ..io import atomic_output
-
+def layers_module_to_write(folder):
+    """``(path, source)`` of ``folder/lasagne2onnx_keras_layers.py`` when it is to be written, None when it
+    already holds this source; a file of that name that is not ours is refused, never replaced."""
     source = layers_module_source()
     path = os.path.join(folder, LAYERS_MODULE + ".py")
     if os.path.exists(path):
@@ -126,10 +124,21 @@ def write_layers_module(folder) -> str:
         except (OSError, UnicodeDecodeError):
             existing = None
         if existing == source:
-            return path
+            return None
         if existing is None or existing.partition("\n")[0] != source.partition("\n")[0]:
             raise ExportError(f"{path}: exists and is not lasagne2onnx's Keras layers module; not replaced "
                               f"(move it, or write the model to another folder)")
+    return path, source
+
+
+def write_layers_module(folder) -> str:
+    """Write (or leave, when it is there already) ``folder/lasagne2onnx_keras_layers.py``; returns its path."""
+    from ..io import atomic_output
+
+    todo = layers_module_to_write(folder)
+    if todo is None:
+        return os.path.join(folder, LAYERS_MODULE + ".py")
+    path, source = todo
     with atomic_output(path) as tmp:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(source)
@@ -137,26 +146,22 @@ def write_layers_module(folder) -> str:
 
 
 def save(model, out, progress=None, custom_layers=()):
-    """Write the Keras model to ``out`` (a .keras file), atomically; with ``custom_layers`` (the layers of
-    keras_layers it uses), :data:`LAYERS_MODULE` beside it, so that plain Keras can load it."""
-    from ..io import atomic_output
+    """Write the Keras model to ``out`` (a .keras file) and, with ``custom_layers`` (the layers of
+    keras_layers it uses), :data:`LAYERS_MODULE` beside it, so that plain Keras can load it: both or neither."""
+    from ..io import staged_outputs
     from ..progress import steps
 
     step, done = steps(progress, STEPS)
     step(STEPS[1])
-    if custom_layers:
-        write_layers_module(os.path.dirname(os.path.abspath(out)))
-
-    with atomic_output(out) as tmp:
-        keras_tmp = tmp + ".keras"  # Keras insists on the suffix
-        try:
-            with warnings.catch_warnings():  # keras' saver converts torch tensors with np.asarray(copy=False)
-                warnings.filterwarnings("ignore", message=".*__array__ implementation doesn't accept a copy")
-                model.save(keras_tmp)
-            os.replace(keras_tmp, tmp)
-        finally:
-            if os.path.exists(keras_tmp):
-                os.unlink(keras_tmp)
+    module = layers_module_to_write(os.path.dirname(os.path.abspath(out))) if custom_layers else None
+    with staged_outputs() as outputs:
+        staged = outputs.add(out)  # ends in .keras, as Keras insists
+        if module is not None:
+            with open(outputs.add(module[0]), "w", encoding="utf-8") as f:
+                f.write(module[1])
+        with warnings.catch_warnings():  # keras' saver converts torch tensors with np.asarray(copy=False)
+            warnings.filterwarnings("ignore", message=".*__array__ implementation doesn't accept a copy")
+            model.save(staged)
     done()
 
 

@@ -99,6 +99,7 @@ def load(path_or_model) -> "OnnxView":
             model = onnx.load_model(path)
         except Exception as e:  # protobuf decode errors have many types
             raise OnnxInputError(f"{path}: not a readable ONNX model ({type(e).__name__}: {e})") from None
+    _check_opset(model)  # before the checker, which knows newer opsets than the importers read
     try:
         onnx.checker.check_model(model)
     except onnx.checker.ValidationError as e:
@@ -115,10 +116,7 @@ def view(model) -> OnnxView:
     from onnx import helper, numpy_helper
 
     g = model.graph
-    opset = 0
-    for imp in model.opset_import:
-        if imp.domain in ("", "ai.onnx"):
-            opset = imp.version
+    opset = _check_opset(model)
     for n in g.node:
         if n.domain not in ("", "ai.onnx"):
             raise UnsupportedNodeError(_node(n, {}, 0, None), f"custom domain {n.domain!r} is not supported")
@@ -147,6 +145,19 @@ def view(model) -> OnnxView:
             if i:
                 v.consumers.setdefault(i, []).append(n)
     return v
+
+
+def _check_opset(model) -> int:
+    """The model's ONNX opset, when the importers read its ops' forms: those of the opsets exports are
+    written for (and tested at)."""
+    from ..onnx_graph import DEFAULT_OPSET, MAX_OPSET, MIN_OPSET
+
+    opset = next((imp.version for imp in model.opset_import if imp.domain in ("", "ai.onnx")), 0)
+    if not MIN_OPSET <= opset <= MAX_OPSET:
+        raise OnnxInputError(f"the model uses ONNX opset {opset}; the importers read opsets {MIN_OPSET} to {MAX_OPSET} "
+                             f"(export it again with --opset {DEFAULT_OPSET}, or convert it with "
+                             f"onnx.version_converter)")
+    return opset
 
 
 def _attr_value(v):

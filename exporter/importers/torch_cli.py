@@ -11,6 +11,7 @@ import sys
 
 from ..accuracy import IMPORTER_TOLERANCE
 from ..errors import ExportError
+from ..io import WriteError
 
 
 class ImporterCheckError(ExportError):
@@ -30,9 +31,9 @@ def add_arguments(parser):
 def convert(model_path):
     """(view, source, state arrays, torch model) for an ONNX file or ModelProto; raises ExportError subclasses."""
     from . import onnx_reader, to_torch
-    from .common import model_label
+    from .common import model_label, vetted_model
 
-    view = onnx_reader.load(model_path)
+    view = onnx_reader.load(vetted_model(model_path))
     source, state = to_torch.generate(view, model_label(model_path))
     model = to_torch.load_generated(source, state)
     return view, source, state, model
@@ -87,19 +88,22 @@ def check_out_dir(out):
 
 
 def write_outputs(out, source, model, progress=None):
-    """``out/model.py`` and ``out/state_dict.pt``."""
+    """``out/model.py`` and ``out/state_dict.pt``: both or neither."""
     import torch
 
-    from ..io import atomic_output
+    from ..io import staged_outputs
     from ..progress import steps
 
     step, done = steps(progress, STEPS)
     step(STEPS[2])
-
-    with atomic_output(os.path.join(out, "state_dict.pt")) as tmp:
-        torch.save(model.state_dict(), tmp)
-    with atomic_output(os.path.join(out, "model.py")) as tmp:
-        with open(tmp, "w", encoding="utf-8") as f:
+    with staged_outputs() as outputs:  # both files or neither
+        state_path = outputs.add(os.path.join(out, "state_dict.pt"))
+        source_path = outputs.add(os.path.join(out, "model.py"))
+        try:
+            torch.save(model.state_dict(), state_path)
+        except RuntimeError as e:  # torch's writer reports a full disk this way
+            raise WriteError(os.path.join(out, "state_dict.pt"), " ".join(str(e).split())[:200]) from None
+        with open(source_path, "w", encoding="utf-8") as f:
             f.write(source)
     done()
 

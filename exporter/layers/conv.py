@@ -11,7 +11,8 @@ import types
 import numpy as np
 
 from ..frontends.lasagne_live import describe_callable
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import BOOL, NON_NEGATIVE, NONLINEARITY, POSITIVE, lengths_problem, obj, shape_problem, spatial
 
 # classes whose flip_filters default is True (true convolution, Theano's conv2d default)
 _CONV_CLASSES = ("Conv1DLayer", "Conv2DLayer", "Conv3DLayer")
@@ -41,6 +42,31 @@ def capture_conv(layer, ctx):
         "num_groups": int(getattr(layer, "num_groups", 1)),
         "nonlinearity": ctx.nonlinearity(layer.nonlinearity),
     }
+
+
+@attrs_schema("Conv", obj({
+    "num_filters": POSITIVE,
+    "filter_size": spatial(),
+    "stride": spatial(),
+    "pad": {"anyOf": [{"enum": ["full", "same", "valid"]}, spatial(NON_NEGATIVE)]},
+    "flip_filters": BOOL,
+    "untie_biases": BOOL,
+    "num_groups": POSITIVE,
+    "nonlinearity": NONLINEARITY,
+}), required_params=("W",))
+def check_conv(layer):
+    a = layer.attrs
+    problem = lengths_problem(a, "filter_size", "stride", "pad", rank=layer.rank)
+    if problem:
+        return problem
+    channels = layer.input_shape[1]
+    if channels is not None and channels % a["num_groups"]:
+        return f"num_groups {a['num_groups']} does not divide the input's {channels} channels"
+    per_group = None if channels is None else channels // a["num_groups"]
+    out = layer.output_shape[2:] if a["untie_biases"] else ()
+    return (shape_problem("W", layer, [a["num_filters"], per_group, *a["filter_size"]],
+                          ("num_filters", "num_groups", "filter_size"))
+            or shape_problem("b", layer, [a["num_filters"], *out], ("num_filters", "untie_biases")))
 
 
 # what Lasagne's convolution layers call (``convolution=``): Theano's convolutions, with filter_flip
@@ -99,6 +125,17 @@ def capture_nin(layer, ctx):
         "untie_biases": bool(layer.untie_biases),
         "nonlinearity": ctx.nonlinearity(layer.nonlinearity),
     }
+
+
+@attrs_schema("NIN", obj({"num_units": POSITIVE, "untie_biases": BOOL, "nonlinearity": NONLINEARITY}),
+              required_params=("W",))
+def check_nin(layer):
+    a = layer.attrs
+    if layer.rank < 2:
+        return f"a {layer.rank}-d input (NINLayer needs (batch, channels, ...))"
+    return (shape_problem("W", layer, [layer.input_shape[1], a["num_units"]], ("num_units",))
+            or shape_problem("b", layer, [a["num_units"], *(layer.output_shape[2:] if a["untie_biases"] else ())],
+                             ("num_units", "untie_biases")))
 
 
 @converter("NIN", emits=("Conv", "Add"))

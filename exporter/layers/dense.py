@@ -1,5 +1,6 @@
 """DenseLayer: ``nonlinearity(dot(flatten(x, num_leading_axes), W) + b)`` with W of shape (in, out)."""
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import NON_NEGATIVE, NONLINEARITY, POSITIVE, obj, product, shape_problem
 
 
 @capture_rule("Dense", "DenseLayer", params=("W", "b"))
@@ -10,6 +11,18 @@ def capture_dense(layer, ctx):
         "num_leading_axes": lead + len(ctx.input_shape) if lead < 0 else lead,
         "nonlinearity": ctx.nonlinearity(layer.nonlinearity),
     }
+
+
+@attrs_schema("Dense", obj({"num_units": POSITIVE, "num_leading_axes": NON_NEGATIVE, "nonlinearity": NONLINEARITY}),
+              required_params=("W",))
+def check_dense(layer):
+    a = layer.attrs
+    lead = a["num_leading_axes"]
+    if lead >= layer.rank:
+        return f"num_leading_axes {lead} leaves no axis of its {layer.rank}-d input to multiply"
+    return (shape_problem("W", layer, [product(layer.input_shape[lead:]), a["num_units"]],
+                          ("num_units", "num_leading_axes"))
+            or shape_problem("b", layer, [a["num_units"]], ("num_units",)))
 
 
 @converter("Dense", emits=("Flatten", "Gemm", "MatMul", "Reshape", "Add"))

@@ -1,10 +1,18 @@
 """InputLayer -> a graph input."""
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import POSITIVE, array, obj
 
 
 @capture_rule("Input", "InputLayer")
 def capture_input(layer, ctx):
     return {"shape": list(layer.shape)}
+
+
+@attrs_schema("Input", obj({"shape": array({"anyOf": [POSITIVE, {"type": "null"}]}, 1)}))
+def check_input(layer):
+    if tuple(layer.attrs["shape"]) != tuple(layer.output_shape):
+        return f"attribute 'shape' {layer.attrs['shape']} is not its output_shape {list(layer.output_shape)}"
+    return None
 
 
 @converter("Input", emits=())

@@ -2,13 +2,40 @@
 import numpy as np
 
 from ..frontends.lasagne_live import describe_callable, identify
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import CROPPING, INT, NUMBER, array, obj
 
 
 @capture_rule("Concat", "ConcatLayer")
 def capture_concat(layer, ctx):
     cropping = getattr(layer, "cropping", None)
     return {"axis": int(layer.axis), "cropping": None if cropping is None else list(cropping)}
+
+
+@attrs_schema("Concat", obj({"axis": INT, "cropping": CROPPING}))
+def check_concat(layer):
+    return _axis_problem(layer) or _cropping_problem(layer)
+
+
+def _axis_problem(layer):
+    rank, axis = layer.rank, layer.attrs["axis"]
+    if not -rank <= axis < rank:
+        return f"axis {axis} is not an axis of its {rank}-d inputs"
+    return None
+
+
+def _cropping_problem(layer):
+    """Inputs of one rank, whose cropped axes (autocrop) are known; ``cropping`` covers at most that rank."""
+    ranks = {len(s) for s in layer.input_shapes}
+    if len(ranks) != 1:
+        return f"its inputs have different ranks ({', '.join(str(len(s)) for s in layer.input_shapes)})"
+    cropping = layer.attrs.get("cropping") or []
+    if len(cropping) > layer.rank:
+        return f"'cropping' names {len(cropping)} axes of its {layer.rank}-d inputs"
+    for axis, mode in enumerate(cropping):
+        if mode is not None and any(s[axis] is None for s in layer.input_shapes):
+            return f"cropping needs known sizes on axis {axis}"
+    return None
 
 
 @converter("Concat", emits=("Concat", "Slice"))
@@ -52,6 +79,14 @@ def capture_sum(layer, ctx):
     return {"coeffs": [float(c) for c in coeffs], "cropping": _cropping(layer)}
 
 
+@attrs_schema("ElemwiseSum", obj({"coeffs": array(NUMBER, 1), "cropping": CROPPING}))
+def check_sum(layer):
+    n = len(layer.input_shapes)
+    if len(layer.attrs["coeffs"]) != n:
+        return f"'coeffs' has {len(layer.attrs['coeffs'])} values for {n} inputs"
+    return _cropping_problem(layer)
+
+
 @converter("ElemwiseSum", emits=("Slice", "Mul", "Add", "Identity"))
 def convert_sum(spec, g):
     terms = []
@@ -71,6 +106,11 @@ def capture_merge(layer, ctx):
         raise ctx.unsupported(f"merge_function {describe_callable(layer.merge_function)!r} (supported: theano.tensor "
                               f"{', '.join(_MERGE_FUNCTIONS)})")
     return {"merge_function": fn, "cropping": _cropping(layer)}
+
+
+@attrs_schema("ElemwiseMerge", obj({"merge_function": {"enum": sorted(_MERGE_FUNCTIONS)}, "cropping": CROPPING}))
+def check_merge(layer):
+    return _cropping_problem(layer)
 
 
 @converter("ElemwiseMerge", emits=("Slice", "Identity", *_MERGE_FUNCTIONS.values()))

@@ -3,12 +3,16 @@
 The ``remove_identity_layers`` pass drops them before lowering; the converter exists for graphs
 that skip that pass.
 """
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import obj
 
 
 @capture_rule("Identity", "DropoutLayer", "GaussianNoiseLayer", "AlphaDropoutLayer")
 def capture_noise(layer, ctx):
     return {}
+
+
+attrs_schema("Identity", obj({}))
 
 
 @converter("Identity", emits=("Identity",))

@@ -4,7 +4,8 @@ Layers with a ``nonlinearity`` argument (Conv, Dense, NIN, ...) are split by the
 ``split_nonlinearities`` pass into the linear layer plus a NonlinearityLayer, so this module is the
 only place activations are lowered.
 """
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import NONLINEARITY, obj
 
 # name -> (ONNX op, attribute builder)
 _SIMPLE = {
@@ -17,7 +18,7 @@ _SIMPLE = {
     "tanh": ("Tanh", lambda nl: {}),
     "softmax": ("Softmax", lambda nl: {"axis": 1}),
 }
-SUPPORTED = sorted(list(_SIMPLE) + ["scaled_tanh", "linear"])
+SUPPORTED = sorted(list(_SIMPLE) + ["scaled_tanh", "linear", "traced"])
 
 
 @capture_rule("Nonlinearity", "NonlinearityLayer")
@@ -26,6 +27,13 @@ def capture_nonlinearity(layer, ctx):
     if nl["name"] == "softmax" and len(ctx.input_shape) != 2:
         raise ctx.unsupported("lasagne softmax needs a 2-D input (it is Theano's row-wise softmax)")
     return {"nonlinearity": nl}
+
+
+@attrs_schema("Nonlinearity", obj({"nonlinearity": NONLINEARITY}))
+def check_nonlinearity(layer):
+    if layer.attrs["nonlinearity"]["name"] == "softmax" and layer.rank != 2:
+        return "lasagne softmax needs a 2-D input (it is Theano's row-wise softmax)"
+    return None
 
 
 @converter("Nonlinearity", emits=(*(op for op, _ in _SIMPLE.values()), "Mul", "Identity"))
@@ -43,4 +51,9 @@ def convert_nonlinearity(spec, g):
         return g.node("Mul", [t, b], spec.name, output=g.out(spec))
     if name == "linear":
         return g.node("Identity", [x], spec.name, output=g.out(spec))
+    if name == "traced":  # a callable Lasagne does not name, traced (see frontends/theano_trace.py)
+        from ..theano_ops import lower_expr
+
+        return lower_expr(nl["expr"], g, spec, [x], {}, output=g.out(spec),
+                          what=f"nonlinearity {nl.get('function')} of {spec.describe()}")
     raise ValueError(f"{spec.describe()}: unknown nonlinearity {name!r}")

@@ -7,7 +7,8 @@ pass rewrites both into ONNX's ``(scale, bias, mean, var, epsilon)``; when that 
 (normalisation over other axes than "all but channels", or a would-be negative variance) it
 rewrites them into an exact per-element affine ``x * scale + shift`` instead.
 """
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import NON_NEGATIVE, NONLINEARITY, NUMBER, array, axes_problem, obj, shape_problem
 
 
 # foreign_ok: the community BatchNormLayer (and early copies of Lasagne's) lived in users' own projects;
@@ -30,6 +31,26 @@ def capture_batchnorm(layer, ctx):
     nl = getattr(layer, "nonlinearity", None)  # the community layer applies one itself
     attrs["nonlinearity"] = ctx.nonlinearity(nl)
     return attrs
+
+
+# the form as captured; the batchnorm_to_variance pass rewrites it to "variance" or "affine" before lowering
+@attrs_schema("BatchNorm", obj({"form": {"enum": ["inv_std", "std"]}, "axes": array(NON_NEGATIVE, 1, unique=True),
+                                "epsilon": NUMBER, "alpha": NUMBER, "nonlinearity": NONLINEARITY}),
+              required_params=("mean",))
+def check_batchnorm(layer):
+    form = layer.attrs["form"]
+    other = "std" if form == "inv_std" else "inv_std"
+    if form not in layer.param_shapes or other in layer.param_shapes:
+        return f"form {form!r} needs parameter {form!r} (and no {other!r})"
+    problem = axes_problem("axes", layer.attrs["axes"], layer)
+    if problem:
+        return problem
+    kept = [d for ax, d in enumerate(layer.input_shape) if ax not in layer.attrs["axes"]]
+    for role in ("mean", form, "beta", "gamma"):
+        problem = shape_problem(role, layer, kept, ("axes",))
+        if problem:
+            return problem
+    return None
 
 
 @converter("BatchNorm", emits=("BatchNormalization", "Mul", "Add"))

@@ -5,7 +5,8 @@ Lasagne's ``ignore_border=False`` keeps a trailing partial window (Theano's own 
 rule); the ``explicit_pads`` pass turns ``pad``/``ignore_border`` into ONNX ``pads``/``ceil_mode``.
 """
 from ..frontends.lasagne_live import describe_callable, identify
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import BOOL, NON_NEGATIVE, lengths_problem, obj, spatial
 
 _POOL_CLASSES = ("MaxPool1DLayer", "Pool1DLayer", "MaxPool2DLayer", "Pool2DLayer", "MaxPool3DLayer",
                  "Pool3DLayer", "MaxPool2DDNNLayer", "Pool2DDNNLayer", "MaxPool3DDNNLayer", "Pool3DDNNLayer")
@@ -25,6 +26,18 @@ def capture_pool(layer, ctx):
         "ignore_border": bool(getattr(layer, "ignore_border", True)),
         "mode": mode,
     }
+
+
+@attrs_schema("Pool", obj({"pool_size": spatial(), "stride": spatial(), "pad": spatial(NON_NEGATIVE),
+                           "ignore_border": BOOL, "mode": {"enum": list(_MODES)}}))
+def check_pool(layer):
+    a = layer.attrs
+    problem = lengths_problem(a, "pool_size", "stride", "pad", rank=layer.rank)
+    if problem:
+        return problem
+    if any(p >= k for p, k in zip(a["pad"], a["pool_size"])):
+        return f"pad {a['pad']} must be smaller than pool_size {a['pool_size']}"
+    return None
 
 
 @converter("Pool", emits=("MaxPool", "AveragePool"))
@@ -53,6 +66,11 @@ def capture_global_pool(layer, ctx):
     if len(ctx.input_shape) < 3:
         raise ctx.unsupported("GlobalPoolLayer needs an input with at least 3 dimensions here")
     return {"pool_function": fn}
+
+
+@attrs_schema("GlobalPool", obj({"pool_function": {"enum": sorted(_POOL_FUNCTIONS)}}))
+def check_global_pool(layer):
+    return None if layer.rank >= 3 else "GlobalPoolLayer needs an input with at least 3 dimensions here"
 
 
 @converter("GlobalPool", emits=(*_GLOBAL.values(), "Flatten", "ReduceSum", "ReduceMin"))

@@ -2,7 +2,8 @@
 non-shared axes ('auto': per channel, 'all': one scalar).  ONNX PRelu broadcasts its slope from
 the right, so alpha is reshaped with unit sizes on the shared axes (the batch axis dropped when
 shared)."""
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import NON_NEGATIVE, array, axes_problem, obj, shape_problem
 from .scale_bias import broadcast_shape
 
 
@@ -17,6 +18,13 @@ def capture_prelu(layer, ctx):
     elif isinstance(axes, int):
         axes = (axes,)
     return {"shared_axes": [int(a) % rank for a in axes]}
+
+
+@attrs_schema("PRelu", obj({"shared_axes": array(NON_NEGATIVE, unique=True)}), required_params=("alpha",))
+def check_prelu(layer):
+    axes = layer.attrs["shared_axes"]
+    return axes_problem("shared_axes", axes, layer) or shape_problem(
+        "alpha", layer, [d for ax, d in enumerate(layer.input_shape) if ax not in axes], ("shared_axes",))
 
 
 @converter("PRelu", emits=("PRelu",))

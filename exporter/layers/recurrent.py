@@ -28,7 +28,8 @@ import inspect
 
 import numpy as np
 
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import BOOL, NONLINEARITY, POSITIVE, obj, product, shape_problem
 from .nonlinearity import _SIMPLE
 
 LSTM_GATES = ("ingate", "forgetgate", "cell", "outgate")  # Lasagne's stacking order
@@ -70,8 +71,9 @@ def _capture_common(layer, ctx, inits):
 @capture_rule("LSTM", "LSTMLayer", params=_LSTM_PARAMS)
 def capture_lstm(layer, ctx):
     attrs = _capture_common(layer, ctx, ("cell_init", "hid_init"))
-    attrs["gate_nonlinearities"] = {g: ctx.nonlinearity(getattr(layer, f"nonlinearity_{g}")) for g in LSTM_GATES}
-    attrs["hid_nonlinearity"] = ctx.nonlinearity(layer.nonlinearity)
+    step = (None, attrs["num_units"])  # what a gate's nonlinearity is applied to (a traced one is traced on it)
+    attrs["gate_nonlinearities"] = {g: ctx.nonlinearity(getattr(layer, f"nonlinearity_{g}"), step) for g in LSTM_GATES}
+    attrs["hid_nonlinearity"] = ctx.nonlinearity(layer.nonlinearity, step)
     attrs["peepholes"] = bool(layer.peepholes)
     if attrs["peepholes"]:
         attrs["outgate_peephole"] = _outgate_formula(layer, ctx)
@@ -102,10 +104,11 @@ def _outgate_formula(layer, ctx) -> str:
 @capture_rule("GRU", "GRULayer", params=_GRU_PARAMS)
 def capture_gru(layer, ctx):
     attrs = _capture_common(layer, ctx, ("hid_init",))
+    step = (None, attrs["num_units"])
     attrs["gate_nonlinearities"] = {
-        "resetgate": ctx.nonlinearity(layer.nonlinearity_resetgate),
-        "updategate": ctx.nonlinearity(layer.nonlinearity_updategate),
-        "hidden_update": ctx.nonlinearity(layer.nonlinearity_hid),
+        "resetgate": ctx.nonlinearity(layer.nonlinearity_resetgate, step),
+        "updategate": ctx.nonlinearity(layer.nonlinearity_updategate, step),
+        "hidden_update": ctx.nonlinearity(layer.nonlinearity_hid, step),
     }
     return attrs
 
@@ -121,7 +124,7 @@ def capture_rnn(layer, ctx):
     if not ok:
         raise ctx.unsupported("RecurrentLayer whose input_to_hidden / hidden_to_hidden are not the DenseLayers "
                               "it builds itself")
-    attrs["hid_nonlinearity"] = ctx.nonlinearity(layer.nonlinearity)
+    attrs["hid_nonlinearity"] = ctx.nonlinearity(layer.nonlinearity, (None, attrs["num_units"]))
     return attrs
 
 
@@ -130,6 +133,57 @@ def capture_custom_recurrent(layer, ctx):
     raise ctx.unsupported("CustomRecurrentLayer runs arbitrary input_to_hidden / hidden_to_hidden sub-networks "
                           "inside the recurrence, which this exporter does not lower; RecurrentLayer, LSTMLayer "
                           "and GRULayer are supported")
+
+
+# -- what a manifest may hold --------------------------------------------------------------------------
+_COMMON = {"num_units": POSITIVE, "backwards": BOOL, "only_return_final": BOOL, "mask": BOOL}
+_PEEPHOLES = ("W_cell_to_ingate", "W_cell_to_forgetgate", "W_cell_to_outgate")
+
+
+def _check_recurrent(layer, gates, stacked):
+    """Inputs (sequence, and the mask when ``mask``) and every parameter's shape against ``num_units``."""
+    a, h = layer.attrs, layer.attrs["num_units"]
+    if len(layer.input_shapes) != (2 if a["mask"] else 1):
+        return f"{len(layer.input_shapes)} inputs with mask={a['mask']} (the sequence, then the mask when there is one)"
+    if layer.rank < 3:
+        return f"an input of shape {list(layer.input_shape)}: recurrent layers need (batch, time, features...)"
+    if a["mask"] and len(layer.input_shapes[1]) != 2:
+        return f"a mask of shape {list(layer.input_shapes[1])}: a (batch, time) mask is needed"
+    n_in = product(layer.input_shape[2:])
+    shapes = {"hid_init": [1, h], "cell_init": [1, h]}
+    for g in gates:
+        roles = (f"W_in_to_{g}", f"W_hid_to_{g}", f"b_{g}") if stacked else ("W_in_to_hid", "W_hid_to_hid", "b")
+        shapes.update(zip(roles, ([n_in, h], [h, h], [h])))
+    shapes.update({role: [h] for role in _PEEPHOLES})
+    return next(filter(None, (shape_problem(role, layer, shape, ("num_units",)) for role, shape in shapes.items())),
+                None)
+
+
+@attrs_schema("LSTM", {
+    **obj({**_COMMON, "gate_nonlinearities": obj({g: NONLINEARITY for g in LSTM_GATES}),
+           "hid_nonlinearity": NONLINEARITY, "peepholes": BOOL,
+           "outgate_peephole": {"enum": ["lasagne-0.1", "lasagne-0.2"]}}, optional=("outgate_peephole",)),
+    "if": {"properties": {"peepholes": {"const": True}}}, "then": {"required": ["outgate_peephole"]},
+}, required_params=tuple(r for r in _LSTM_PARAMS if r not in _PEEPHOLES))
+def check_lstm(layer):
+    if "outgate_peephole" in layer.attrs and not layer.attrs["peepholes"]:
+        return "'outgate_peephole' is only for peepholes=true"
+    peepholes = [r for r in _PEEPHOLES if r in layer.param_shapes]
+    if layer.attrs["peepholes"] and len(peepholes) != 3 or not layer.attrs["peepholes"] and peepholes:
+        return f"peepholes={layer.attrs['peepholes']} with parameters {peepholes or 'none'} of {', '.join(_PEEPHOLES)}"
+    return _check_recurrent(layer, LSTM_GATES, True)
+
+
+@attrs_schema("GRU", obj({**_COMMON, "gate_nonlinearities": obj({g: NONLINEARITY for g in GRU_GATES})}),
+              required_params=_GRU_PARAMS)
+def check_gru(layer):
+    return _check_recurrent(layer, GRU_GATES, True)
+
+
+@attrs_schema("RNN", obj({**_COMMON, "hid_nonlinearity": NONLINEARITY}),
+              required_params=tuple(r for r in _RNN_PARAMS if r != "b"))
+def check_rnn(layer):
+    return _check_recurrent(layer, ("hid",), False)
 
 
 # -- lowering helpers -----------------------------------------------------------------------------------
@@ -270,6 +324,10 @@ class _Body:
         if name == "scaled_tanh":
             t = self.op("Tanh", [self.op("Mul", [x, self.const("scale_in", nl["scale_in"])])])
             return self.op("Mul", [t, self.const("scale_out", nl["scale_out"])])
+        if name == "traced":  # a callable Lasagne does not name, traced at capture: its ops in the step
+            from ..theano_ops import lower_expr
+
+            return lower_expr(nl["expr"], self.g, self.spec, [x], {}, what=f"nonlinearity {nl.get('function')}")
         op, attrs = _SIMPLE[name]
         return self.op(op, [x], **attrs(nl))
 

@@ -3,7 +3,8 @@
 The parameter holds one value per non-shared axis; it is reshaped so that ONNX broadcasting puts
 those values on the right axes.
 """
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import NON_NEGATIVE, array, axes_problem, obj, shape_problem
 
 
 def _shared_axes(layer, ctx):
@@ -23,6 +24,17 @@ def capture_bias(layer, ctx):
 @capture_rule("Scale", "ScaleLayer", params=("scales",))
 def capture_scale(layer, ctx):
     return {"shared_axes": _shared_axes(layer, ctx)}
+
+
+def _check_shared_axes(layer):
+    axes = layer.attrs["shared_axes"]
+    kept = [d for ax, d in enumerate(layer.input_shape) if ax not in axes]
+    return axes_problem("shared_axes", axes, layer) or next(
+        filter(None, (shape_problem(role, layer, kept, ("shared_axes",)) for role in layer.param_shapes)), None)
+
+
+for _kind in ("Bias", "Scale"):
+    attrs_schema(_kind, obj({"shared_axes": array(NON_NEGATIVE, unique=True)}), check=_check_shared_axes)
 
 
 def broadcast_shape(spec, g, shared_axes):

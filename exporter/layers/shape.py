@@ -1,10 +1,17 @@
 """FlattenLayer, ReshapeLayer (with ``[i]`` references) and DimshuffleLayer."""
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import NON_NEGATIVE, POSITIVE, array, obj
 
 
 @capture_rule("Flatten", "FlattenLayer")
 def capture_flatten(layer, ctx):
     return {"outdim": int(layer.outdim)}
+
+
+@attrs_schema("Flatten", obj({"outdim": POSITIVE}))
+def check_flatten(layer):
+    k = layer.attrs["outdim"]
+    return None if k <= layer.rank else f"outdim {k} is more than its input's {layer.rank} axes"
 
 
 @converter("Flatten", emits=("Flatten", "Reshape"))
@@ -19,6 +26,18 @@ def convert_flatten(spec, g):
 @capture_rule("Reshape", "ReshapeLayer")
 def capture_reshape(layer, ctx):
     return {"shape": [[int(s[0])] if isinstance(s, (list, tuple)) else int(s) for s in layer.shape]}
+
+
+# a size, -1 (the rest), or [i]: input dimension i (0 would mean "copy" in ONNX, a zero size in Lasagne)
+@attrs_schema("Reshape", obj({"shape": array({"anyOf": [POSITIVE, {"const": -1}, array(NON_NEGATIVE, 1, 1)]}, 1)}))
+def check_reshape(layer):
+    shape = layer.attrs["shape"]
+    refs = [s[0] for s in shape if isinstance(s, list)]
+    if any(i >= layer.rank for i in refs):
+        return f"shape {shape} refers to an axis its {layer.rank}-d input does not have"
+    if shape.count(-1) > 1:
+        return f"shape {shape} has more than one -1"
+    return None
 
 
 @converter("Reshape", emits=("Reshape", "Shape", "Gather", "Concat"))
@@ -61,6 +80,18 @@ def capture_dimshuffle(layer, ctx):
         if ax not in pattern and ctx.input_shape[ax] not in (1, None):
             raise ctx.unsupported(f"pattern {pattern} drops axis {ax} of size {ctx.input_shape[ax]}")
     return {"pattern": pattern}
+
+
+@attrs_schema("Dimshuffle", obj({"pattern": array({"anyOf": [NON_NEGATIVE, {"const": "x"}]})}))
+def check_dimshuffle(layer):
+    pattern, shape = layer.attrs["pattern"], layer.input_shape
+    kept = [p for p in pattern if p != "x"]
+    if len(set(kept)) != len(kept) or any(p >= layer.rank for p in kept):
+        return f"pattern {pattern} must list distinct axes of its {layer.rank}-d input (and 'x')"
+    dropped = [ax for ax in range(layer.rank) if ax not in kept and shape[ax] not in (1, None)]
+    if dropped:
+        return f"pattern {pattern} drops axis {dropped[0]} of size {shape[dropped[0]]}"
+    return None
 
 
 @converter("Dimshuffle", emits=("Squeeze", "Transpose", "Unsqueeze", "Identity"))

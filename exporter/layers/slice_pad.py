@@ -2,7 +2,8 @@
 every axis from ``batch_ndim`` on; ``width`` an int, or per axis an int or a (before, after) pair)."""
 import numpy as np
 
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import INT, NON_NEGATIVE, NUMBER, OPTIONAL_INT, array, obj
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -2**63
@@ -27,6 +28,28 @@ def capture_slice(layer, ctx):
     if isinstance(s, int) or (hasattr(s, "item") and getattr(s, "shape", 0) == ()):
         return {"axis": axis, "index": int(s)}
     raise ctx.unsupported(f"indices={s!r}: only an int or a slice is exported")
+
+
+# x[..., index] (drops the axis), or x[..., start:stop:step] with index null
+_SLICE_PARTS = ("start", "stop", "step")
+
+
+@attrs_schema("Slice", {
+    **obj({"axis": NON_NEGATIVE, "index": OPTIONAL_INT, "start": OPTIONAL_INT, "stop": OPTIONAL_INT,
+           "step": {"anyOf": [{**INT, "not": {"const": 0}}, {"type": "null"}]}}, optional=_SLICE_PARTS),
+    "if": {"properties": {"index": {"type": "null"}}, "required": ["index"]},
+    "then": {"required": list(_SLICE_PARTS)},
+})
+def check_slice(layer):
+    a = layer.attrs
+    if a["index"] is not None and any(k in a for k in _SLICE_PARTS):
+        return "'start', 'stop' and 'step' are only for a slice (index null)"
+    if a["axis"] >= layer.rank:
+        return f"axis {a['axis']} is not an axis of its {layer.rank}-d input"
+    size = layer.input_shape[a["axis"]]
+    if a["index"] is not None and size is not None and not -size <= a["index"] < size:
+        return f"index {a['index']} is out of range for axis {a['axis']} of size {size}"
+    return None
 
 
 @converter("Slice", emits=("Gather", "Squeeze", "Slice"))
@@ -74,6 +97,12 @@ def capture_pad(layer, ctx):
     if not isinstance(val, (int, float)) and not (hasattr(val, "item") and getattr(val, "shape", 0) == ()):
         raise ctx.unsupported(f"val={val!r}: only a constant number is exported")
     return {"pads": before + after, "val": float(val)}
+
+
+@attrs_schema("Pad", obj({"pads": array(NON_NEGATIVE, 2), "val": NUMBER}))
+def check_pad(layer):
+    n = len(layer.attrs["pads"])
+    return None if n == 2 * layer.rank else f"'pads' has {n} values for its {layer.rank}-d input (2 per axis)"
 
 
 @converter("Pad", emits=("Identity", "Pad"))

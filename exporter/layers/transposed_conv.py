@@ -14,7 +14,8 @@ ONNX Conv's (F, C_in, k...).  Lasagne refuses padding and flipped filters for it
 """
 import numpy as np
 
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import BOOL, NON_NEGATIVE, NONLINEARITY, POSITIVE, array, lengths_problem, obj, shape_problem, spatial
 
 
 def _flip(w):
@@ -75,6 +76,36 @@ def capture_transposed_conv(layer, ctx):
     }
 
 
+@attrs_schema("TransposedConv", obj({
+    "num_filters": POSITIVE,
+    "filter_size": spatial(),
+    "stride": spatial(),
+    "crop": {"anyOf": [{"enum": ["full", "same", "valid"]}, spatial(NON_NEGATIVE)]},
+    "pads": array(NON_NEGATIVE, 2, 6),
+    "output_padding": spatial(NON_NEGATIVE),
+    "flip_filters": BOOL,
+    "untie_biases": BOOL,
+    "nonlinearity": NONLINEARITY,
+}), required_params=("W",))
+def check_transposed_conv(layer):
+    a = layer.attrs
+    problem = lengths_problem(a, "filter_size", "stride", "crop", "output_padding", rank=layer.rank)
+    if problem:
+        return problem
+    if a["pads"] != _crop_amounts(a["crop"], a["filter_size"]) * 2:
+        return f"pads {a['pads']} are not what crop {a['crop']!r} gives for filter_size {a['filter_size']}"
+    if any(p >= s for p, s in zip(a["output_padding"], a["stride"])):
+        return f"output_padding {a['output_padding']} must be smaller than stride {a['stride']}"
+    return _check_weights(layer, [layer.input_shape[1], a["num_filters"], *a["filter_size"]])
+
+
+def _check_weights(layer, w_shape):
+    a = layer.attrs
+    return shape_problem("W", layer, w_shape, ("num_filters", "filter_size")) or shape_problem(
+        "b", layer, [a["num_filters"], *(layer.output_shape[2:] if a["untie_biases"] else ())],
+        ("num_filters", "untie_biases"))
+
+
 def _conv_with_bias(spec, g, op, inputs, attrs):
     tied = spec.param("b") is not None and not spec.attrs["untie_biases"]
     if tied:
@@ -115,6 +146,14 @@ def capture_dilated_conv(layer, ctx):
         "untie_biases": bool(getattr(layer, "untie_biases", False)),
         "nonlinearity": ctx.nonlinearity(layer.nonlinearity),
     }
+
+
+@attrs_schema("DilatedConv", obj({"num_filters": POSITIVE, "filter_size": spatial(), "dilation": spatial(),
+                                  "untie_biases": BOOL, "nonlinearity": NONLINEARITY}), required_params=("W",))
+def check_dilated_conv(layer):
+    a = layer.attrs
+    return lengths_problem(a, "filter_size", "dilation", rank=layer.rank) or _check_weights(
+        layer, [layer.input_shape[1], a["num_filters"], *a["filter_size"]])
 
 
 @converter("DilatedConv", emits=("Conv", "Add"))

@@ -8,7 +8,8 @@ end instead of broadcast.  No floating-point coordinate arithmetic is involved, 
 """
 import numpy as np
 
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import POSITIVE, lengths_problem, obj, spatial
 
 
 @capture_rule("Upscale", "Upscale1DLayer", "Upscale2DLayer", "Upscale3DLayer")
@@ -22,6 +23,11 @@ def capture_upscale(layer, ctx):
     if len(ctx.input_shape) != 2 + len(factors):
         raise ctx.unsupported(f"a {len(ctx.input_shape)}-D input for {len(factors)} spatial axes")
     return {"scale_factor": factors, "mode": mode}
+
+
+@attrs_schema("Upscale", obj({"scale_factor": spatial(POSITIVE), "mode": {"enum": ["repeat", "dilate"]}}))
+def check_upscale(layer):
+    return lengths_problem(layer.attrs, "scale_factor", rank=layer.rank)
 
 
 @converter("Upscale", emits=("Identity", "Unsqueeze", "Expand", "Pad", "Shape", "Mul", "Reshape"))
@@ -40,6 +46,10 @@ def convert_upscale(spec, g):
         rank = 2 + 2 * n
         ends = [0, 0] + [v for f in factors for v in (0, f - 1)]
         y = g.node("Pad", [y, g.ints(f"{spec.name}.pads", [0] * rank + ends)], spec.name, mode="constant")
-    shape = g.node("Mul", [g.node("Shape", [x], spec.name), g.ints(f"{spec.name}.factors", [1, 1] + factors)],
-                   spec.name)
+    spatial = g.input_shape(spec)[2:]
+    if all(d is not None for d in spatial):  # a constant target: opset 13's Reshape infers no shape otherwise
+        shape = g.ints(f"{spec.name}.shape", [0, 0] + [d * f for d, f in zip(spatial, factors)])
+    else:
+        shape = g.node("Mul", [g.node("Shape", [x], spec.name), g.ints(f"{spec.name}.factors", [1, 1] + factors)],
+                       spec.name)
     return g.node("Reshape", [y, shape], spec.name, output=g.out(spec))

@@ -13,7 +13,8 @@ tests of the model-zoo layers have a real Theano reference:
   factor-th position);
 * ParametricRectifierLayer / prelu (``T.nnet.relu(x, alpha)``);
 * the ``cropping`` of ConcatLayer / ElemwiseSumLayer / ElemwiseMergeLayer (0.2 ``autocrop``: every cropped axis cut to the smallest input size,
-  'lower' / 'upper' / 'center').
+  'lower' / 'upper' / 'center');
+* ExpressionLayer (``function(input)``; ``output_shape`` None, a tuple or a callable).
 
 ``install()`` is called at the end of ``lasagne02_backport.install()``.
 """
@@ -425,13 +426,32 @@ class ElemwiseSumLayer(L01.ElemwiseSumLayer):
         return super(ElemwiseSumLayer, self).get_output_for(_crop_inputs(inputs, self.cropping), **kwargs)
 
 
+class ExpressionLayer(Layer):
+    """0.2's ExpressionLayer: ``function(input)``; the output shape is the input's (None), a tuple, or
+    what a callable gives for the input shape."""
+
+    def __init__(self, incoming, function, output_shape=None, **kwargs):
+        super(ExpressionLayer, self).__init__(incoming, **kwargs)
+        self._output_shape = None if output_shape is None or callable(output_shape) else tuple(output_shape)
+        if callable(output_shape):
+            self.get_output_shape_for = output_shape
+        self.function = function
+
+    def get_output_shape_for(self, input_shape):
+        return input_shape if self._output_shape is None else self._output_shape
+
+    def get_output_for(self, input, **kwargs):
+        return self.function(input)
+
+
 def install():
     """Add the classes to ``lasagne.layers`` and the CPU stand-in ``lasagne.layers.dnn``."""
     from .lasagne02_backport import adopt
 
     names = ("Conv3DLayer", "TransposedConv2DLayer", "TransposedConv3DLayer", "DilatedConv2DLayer",
              "Pool3DLayer", "MaxPool3DLayer", "Upscale1DLayer", "Upscale2DLayer", "Upscale3DLayer",
-             "ParametricRectifierLayer", "prelu", "ConcatLayer", "ElemwiseMergeLayer", "ElemwiseSumLayer")
+             "ParametricRectifierLayer", "prelu", "ConcatLayer", "ElemwiseMergeLayer", "ElemwiseSumLayer",
+             "ExpressionLayer")
     for name in names:
         adopt(L01, name, globals()[name])
     L01.Deconv2DLayer = TransposedConv2DLayer

@@ -1,4 +1,4 @@
-"""``lasagne.objectives``: present so that imports work; training needs Theano, so calling raises."""
+"""``lasagne.objectives``: while tracing, lazy losses (training-only); otherwise training needs Theano."""
 from ._training import install
 
 install(globals(), "objectives", [

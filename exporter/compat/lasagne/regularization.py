@@ -1,4 +1,4 @@
-"""``lasagne.regularization``: present so that imports work; training needs Theano, so calling raises."""
+"""``lasagne.regularization``: while tracing, lazy penalties (training-only); otherwise training needs Theano."""
 from ._training import install
 
 install(globals(), "regularization", ["l1", "l2", "apply_penalty", "regularize_layer_params",

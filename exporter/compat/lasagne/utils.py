@@ -31,7 +31,17 @@ def shared_empty(dim=2, dtype=None):
 
 
 def as_theano_expression(input):
-    require_theano("lasagne.utils.as_theano_expression")
+    """A Theano expression of ``input`` (a variable, or a number/array made a constant); needs tracing."""
+    from ._shared import is_tracing
+    from ._symbolic.graph import as_variable
+
+    if not is_tracing():
+        require_theano("lasagne.utils.as_theano_expression")
+    try:
+        return as_variable(input)
+    except TypeError as e:
+        raise TypeError("Input of type %s is not a Theano expression and cannot be wrapped as a Theano constant "
+                        "(original exception: %s)" % (type(input), e))
 
 
 def collect_shared_vars(expressions):

@@ -6,8 +6,8 @@ tensor-variable constructors (``theano.tensor.tensor4('x')``) and functions such
 ``maximum`` -- as plain Python objects, and random streams that can be constructed.  Any other
 public name (``theano.grad``, ``T.set_subtensor``, ``theano.ifelse.ifelse``) and any submodule
 (``import theano.gpuarray``) is a stand-in too (see ``_standin``), so that build files import.
-Nothing here computes: calling a Theano function, or doing arithmetic on a variable, raises a
-clear error.
+Nothing here computes numbers: inside ``tracing()`` (``lasagne._symbolic``) Theano functions and
+operators on variables build an expression graph; outside it they raise a clear error.
 """
 import sys
 import types

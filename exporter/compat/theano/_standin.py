@@ -16,7 +16,8 @@ import importlib.machinery
 import sys
 import weakref
 
-from lasagne._shared import require_theano
+from lasagne._shared import is_tracing, require_theano, theano_op
+from lasagne._symbolic import BUILDERS, call_builder
 
 
 def _public(name):
@@ -34,7 +35,9 @@ class TheanoStandIn(object):
         self.__doc__ = f"Stand-in for {path} (needs Theano when called)."
 
     def __call__(self, *args, **kwargs):
-        require_theano(self._path)
+        if not is_tracing():
+            require_theano(self._path)
+        return call_builder(self._path, args, kwargs)  # a lazy value unless the tracer models it
 
     def __getattr__(self, name):  # names not set yet; reads vars() so that a half-made copy cannot recurse
         path = vars(self).get("_path")
@@ -62,6 +65,25 @@ class RandomStreamsStandIn(object):
         if not _public(name):
             raise AttributeError(f"{type(self).__name__} (a Theano stand-in) has no attribute {name!r}")
         return TheanoStandIn(f"{type(self).__module__}.{type(self).__name__}.{name}")
+
+    # while tracing, sampling gives a "random" variable: fine for training code, refused on the
+    # deterministic path of an exported layer
+    def _sample(self, method, size, ndim, dtype):
+        path = f"{type(self).__module__}.{type(self).__name__}.{method}"
+        if not is_tracing():
+            require_theano(path)
+        from lasagne._symbolic.lazy import random_sample
+
+        return random_sample(path, size, ndim, dtype)
+
+    def normal(self, size=None, avg=0.0, std=1.0, ndim=None, dtype=None, **kwargs):
+        return self._sample("normal", size, ndim, dtype)
+
+    def uniform(self, size=None, low=0.0, high=1.0, ndim=None, dtype=None, **kwargs):
+        return self._sample("uniform", size, ndim, dtype)
+
+    def binomial(self, size=None, n=1, p=0.5, ndim=None, dtype="int64", **kwargs):
+        return self._sample("binomial", size, ndim, dtype)
 
 
 def module_getattr(namespace):
@@ -103,6 +125,15 @@ class _SubmoduleFinder(object):
         module.__file__ = __file__
         module.__doc__ = f"Stand-in for {module.__name__}: every public name needs Theano when called."
         module.__getattr__ = module_getattr(vars(module))
+
+
+def install_builders(namespace, prefix):
+    """Give the module ``namespace`` a function stand-in for each op the tracer models directly in it
+    (``prefix`` + a name without dots), unless it has one already."""
+    for qualname in sorted(BUILDERS):
+        short = qualname[len(prefix):]
+        if qualname.startswith(prefix) and "." not in short and short not in namespace:
+            namespace[short] = theano_op(qualname)
 
 
 def install_finder(theano_module):

@@ -109,16 +109,6 @@ def softmax(b, n):
     _softmax(b, n, n.attr("axis", -1))
 
 
-@op("Softmax", attrs=("axis",))
-def softmax_coerced(b, n):
-    """Before opset 13: over every axis from ``axis`` (default 1) on; one axis only when it is the last."""
-    rank = b.rank(n.inputs[0], n)
-    axis = n.attr("axis", 1)
-    if (axis + rank if axis < 0 else axis) != rank - 1:
-        raise UnsupportedNodeError(n, "opset < 13 Softmax over several axes is not supported", TARGET)
-    _softmax(b, n, axis)
-
-
 def _softmax(b, n, axis):
     rank = b.rank(n.inputs[0], n)
     axis = axis + rank if axis < 0 else axis
@@ -195,13 +185,6 @@ def clip(b, n):
     onnx_op(b, n, inputs=n.inputs[:1], params=bounds)
 
 
-@op("Clip", attrs=("min", "max"), since=6)
-def clip_attributes(b, n):
-    """Opsets 6 to 10: the bounds are attributes."""
-    bounds = {k: float_literal(n.attr(k)) for k in ("min", "max") if n.attr(k) is not None}
-    onnx_op(b, n, params=bounds)
-
-
 @op("HardSigmoid", attrs=("alpha", "beta"))
 def hard_sigmoid(b, n):
     """max(0, min(1, alpha * x + beta)) (Keras' hard_sigmoid has fixed alpha = 1/6)."""
@@ -212,16 +195,6 @@ def hard_sigmoid(b, n):
 def log_softmax(b, n):
     """From opset 13: over the one axis ``axis`` (default -1)."""
     _log_softmax(b, n, n.attr("axis", -1))
-
-
-@op("LogSoftmax", attrs=("axis",))
-def log_softmax_coerced(b, n):
-    """Before opset 13: over every axis from ``axis`` (default 1) on; one axis only when it is the last."""
-    rank = b.rank(n.inputs[0], n)
-    axis = n.attr("axis", 1)
-    if (axis + rank if axis < 0 else axis) != rank - 1:
-        raise UnsupportedNodeError(n, "opset < 13 LogSoftmax over several axes is not supported", TARGET)
-    _log_softmax(b, n, axis)
 
 
 def _log_softmax(b, n, axis):

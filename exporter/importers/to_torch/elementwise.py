@@ -152,19 +152,6 @@ def softmax(g, n):
     g.assign(n, n.outputs[0], f"{m}({g.x(n.inputs[0], n)})")
 
 
-@op("Softmax", "LogSoftmax", attrs=("axis",))
-def softmax_coerced(g, n):
-    """Before opset 13: over every axis from ``axis`` (default 1) on, the input coerced to 2-D there."""
-    x = g.x(n.inputs[0], n)
-    axis, rank = n.attr("axis", 1), g.view.rank(n.inputs[0], n)
-    axis = axis + rank if axis < 0 else axis
-    m = g.module(n, f"{_softmax_class(n)}(dim={axis})")
-    if axis == rank - 1:
-        g.assign(n, n.outputs[0], f"{m}({x})")
-    else:
-        g.assign(n, n.outputs[0], f"{m}({x}.flatten({axis})).reshape({x}.shape)")
-
-
 @op("PRelu")
 def prelu(g, n):
     slope = g.weight(n, 1, "slope")
@@ -192,13 +179,6 @@ def clip(g, n):
         if len(n.inputs) > i and n.inputs[i] and v is None:
             raise UnsupportedNodeError(n, "Clip bounds must be constants", TARGET)
     _clamp(g, n, lo, hi)
-
-
-@op("Clip", attrs=("min", "max"), since=6)
-def clip_attributes(g, n):
-    """Opsets 6 to 10: the bounds are attributes."""
-    lo, hi = n.attr("min"), n.attr("max")
-    _clamp(g, n, None if lo is None else np.float32(lo), None if hi is None else np.float32(hi))
 
 
 def _clamp(g, n, lo, hi):

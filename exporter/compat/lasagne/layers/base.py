@@ -1,8 +1,47 @@
-"""``lasagne.layers.base``: Layer and MergeLayer."""
+"""``lasagne.layers.base``: Layer and MergeLayer.
+
+``get_output_for`` works while tracing (see ``lasagne._symbolic``): the layer classes whose output
+the tracer models compute it with the stand-in's Theano ops, as Lasagne 0.2 does; the others give
+a lazy value (fine for training code, refused where an exported layer depends on it).
+"""
+import functools
 from collections import OrderedDict
 
 from .. import utils
-from .._shared import require_theano
+from .._shared import is_tracing, require_theano
+from .._symbolic.graph import _LazyUse, make_node
+
+
+def symbolic(method):
+    """Mark a compat layer's ``get_output_for``: it runs while tracing and refuses otherwise."""
+
+    @functools.wraps(method)
+    def get_output_for(self, *args, **kwargs):
+        if not is_tracing():
+            require_theano("%s.get_output_for" % type(self).__name__)
+        try:
+            return method(self, *args, **kwargs)
+        except _LazyUse as e:  # an input is a lazy value: so is the output
+            return e.lazy
+
+    return get_output_for
+
+
+def untraced_output(layer, abstract=(), message=None):
+    """The output of a Lasagne layer whose computation the tracer does not model: a lazy variable
+    of the layer's output type.  A user's class that does not override get_output_for raises, as
+    Lasagne's base class does."""
+    if not is_tracing():
+        require_theano("%s.get_output_for" % type(layer).__name__)
+    lasagne_cls = next(c for c in type(layer).__mro__ if (c.__module__ or "").startswith("lasagne."))
+    if lasagne_cls in (Layer, MergeLayer) + tuple(abstract):  # as Lasagne's base classes do
+        raise NotImplementedError(message or "%s does not implement get_output_for" % type(layer).__name__)
+    cls = lasagne_cls
+    shape = layer.output_shape
+    reason = ("lasagne2onnx's tracer does not model the output of Lasagne's %s (it has a converter of its own "
+              "when it is not traced)" % cls.__name__)
+    return make_node("lasagne.layers.%s" % cls.__name__, [], {"reason": reason}, broadcastable=[False] * len(shape),
+                     shape=shape, kind="lazy")
 
 __all__ = ["Layer", "MergeLayer"]
 
@@ -53,7 +92,7 @@ class Layer(object):
         return input_shape
 
     def get_output_for(self, input, **kwargs):
-        require_theano("%s.get_output_for" % type(self).__name__)
+        return untraced_output(self)
 
     def add_param(self, spec, shape, name=None, **tags):
         """Create a parameter from ``spec`` (see ``lasagne.utils.create_param``) and register it.
@@ -93,4 +132,4 @@ class MergeLayer(Layer):
         raise NotImplementedError
 
     def get_output_for(self, inputs, **kwargs):
-        require_theano("%s.get_output_for" % type(self).__name__)
+        return untraced_output(self)

@@ -3,8 +3,9 @@ from .. import init
 from .. import nonlinearities
 from .._shared import theano_op
 from ..theano_extensions import conv as _conv_ext
+from .._symbolic import elemwise as E, shape as S
 from ..utils import as_tuple, int_types
-from .base import Layer
+from .base import Layer, symbolic, untraced_output
 
 __all__ = ["Conv1DLayer", "Conv2DLayer", "Conv3DLayer", "TransposedConv2DLayer", "Deconv2DLayer",
            "DilatedConv2DLayer", "TransposedConv3DLayer", "Deconv3DLayer"]
@@ -110,8 +111,32 @@ class BaseConvLayer(Layer):
             for length, f, s, p in zip(input_shape[2:], self.filter_size, self.stride, pad))
 
     def convolve(self, input, **kwargs):
-        raise NotImplementedError("BaseConvLayer does not implement the convolve() method. You will want to "
-                                  "use a subclass such as Conv2DLayer.")
+        """Lasagne's transposed, dilated convolutions have a ``convolve`` the tracer does not model: their
+        output is a lazy value (see ``untraced_output``)."""
+        return untraced_output(self, abstract=(BaseConvLayer,),
+                               message="BaseConvLayer does not implement the convolve() method. You will want to "
+                                       "use a subclass such as Conv2DLayer.")
+
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        conved = self.convolve(input, **kwargs)
+        if self.b is None:
+            activation = conved
+        elif self.untie_biases:
+            activation = E.add(conved, S.shape_padleft(self.b, 1))
+        else:
+            activation = E.add(conved, self.b.dimshuffle(("x", 0) + ("x",) * self.n))
+        return self.nonlinearity(activation)
+
+
+def _convolve(layer, input):
+    """Lasagne 0.2's ``convolve`` of the 1-d/2-d/3-d layers: ``layer.convolution`` called as Lasagne calls it."""
+    border_mode = "half" if layer.pad == "same" else layer.pad
+    extra_kwargs = {}
+    if layer.num_groups > 1:
+        extra_kwargs["num_groups"] = layer.num_groups
+    return layer.convolution(input, layer.W, layer.input_shape, layer.get_W_shape(), subsample=layer.stride,
+                             border_mode=border_mode, filter_flip=layer.flip_filters, **extra_kwargs)
 
 
 class Conv1DLayer(BaseConvLayer):
@@ -123,6 +148,9 @@ class Conv1DLayer(BaseConvLayer):
         super(Conv1DLayer, self).__init__(incoming, num_filters, filter_size, stride, pad, untie_biases, W, b,
                                           nonlinearity, flip_filters, n=1, **kwargs)
         self.convolution = convolution
+
+    def convolve(self, input, **kwargs):
+        return _convolve(self, input)
 
 
 class Conv2DLayer(BaseConvLayer):
@@ -136,6 +164,9 @@ class Conv2DLayer(BaseConvLayer):
                                           nonlinearity, flip_filters, n=2, **kwargs)
         self.convolution = convolution
 
+    def convolve(self, input, **kwargs):
+        return _convolve(self, input)
+
 
 class Conv3DLayer(BaseConvLayer):
     """3-D convolution over (batch, channels, depth, rows, columns) inputs."""
@@ -146,6 +177,9 @@ class Conv3DLayer(BaseConvLayer):
         super(Conv3DLayer, self).__init__(incoming, num_filters, filter_size, stride, pad, untie_biases, W, b,
                                           nonlinearity, flip_filters, n=3, **kwargs)
         self.convolution = _conv3d if convolution is None else convolution
+
+    def convolve(self, input, **kwargs):
+        return _convolve(self, input)
 
 
 class TransposedConv2DLayer(BaseConvLayer):

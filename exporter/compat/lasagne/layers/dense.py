@@ -3,7 +3,8 @@ import numpy as np
 
 from .. import init
 from .. import nonlinearities
-from .base import Layer
+from .._symbolic import elemwise as E, linalg as LA
+from .base import Layer, symbolic
 
 __all__ = ["DenseLayer", "NINLayer"]
 
@@ -41,6 +42,18 @@ class DenseLayer(Layer):
     def get_output_shape_for(self, input_shape):
         return input_shape[:self.num_leading_axes] + (self.num_units,)
 
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        num_leading_axes = self.num_leading_axes
+        if num_leading_axes < 0:
+            num_leading_axes += input.ndim
+        if input.ndim > num_leading_axes + 1:
+            input = input.flatten(num_leading_axes + 1)
+        activation = LA.dot(input, self.W)
+        if self.b is not None:
+            activation = E.add(activation, self.b)
+        return self.nonlinearity(activation)
+
 
 class NINLayer(Layer):
     """Network-in-network layer: a dense layer over axis 1 applied at every position (W: (C_in, units))."""
@@ -64,3 +77,18 @@ class NINLayer(Layer):
 
     def get_output_shape_for(self, input_shape):
         return (input_shape[0], self.num_units) + tuple(input_shape[2:])
+
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        out_r = LA.tensordot(self.W, input, axes=[[0], [1]])
+        remaining_dims = range(2, input.ndim)
+        out = out_r.dimshuffle(1, 0, *remaining_dims)
+        if self.b is None:
+            activation = out
+        else:
+            if self.untie_biases:
+                remaining_dims_biases = range(1, input.ndim - 1)
+            else:
+                remaining_dims_biases = ["x"] * (input.ndim - 2)
+            activation = E.add(out, self.b.dimshuffle("x", 0, *remaining_dims_biases))
+        return self.nonlinearity(activation)

@@ -1,6 +1,6 @@
 """``lasagne.layers.embedding``: EmbeddingLayer."""
 from .. import init
-from .base import Layer
+from .base import Layer, symbolic
 
 __all__ = ["EmbeddingLayer"]
 
@@ -16,3 +16,7 @@ class EmbeddingLayer(Layer):
 
     def get_output_shape_for(self, input_shape):
         return tuple(input_shape) + (self.output_size,)
+
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        return self.W[input]

@@ -5,7 +5,7 @@ from itertools import chain
 import numpy as np
 
 from .. import utils
-from .._shared import require_theano
+from .._shared import is_tracing, require_theano
 
 __all__ = ["get_all_layers", "get_output", "get_output_shape", "get_all_params", "count_params",
            "get_all_param_values", "set_all_param_values"]
@@ -43,7 +43,62 @@ def get_all_layers(layer, treat_as_input=None):
 
 
 def get_output(layer_or_layers, inputs=None, **kwargs):
-    require_theano("lasagne.layers.get_output")
+    """Lasagne's ``get_output``, while tracing: each layer's ``get_output_for`` applied to its inputs'
+    expressions, in topological order (``inputs``: a variable for the only input layer, or a dict
+    from layers to variables).  Outside tracing it needs Theano."""
+    from .base import MergeLayer
+    from .input import InputLayer
+
+    if not is_tracing():
+        require_theano("lasagne.layers.get_output")
+    accepted_kwargs = {"deterministic"}
+    treat_as_input = inputs.keys() if isinstance(inputs, dict) else []
+    all_layers = get_all_layers(layer_or_layers, treat_as_input)
+    all_outputs = dict((layer, layer.input_var) for layer in all_layers
+                       if isinstance(layer, InputLayer) and layer not in treat_as_input)
+    if isinstance(inputs, dict):
+        all_outputs.update((layer, utils.as_theano_expression(expr)) for layer, expr in inputs.items())
+    elif inputs is not None:
+        if len(all_outputs) > 1:
+            raise ValueError("get_output() was called with a single input expression on a network with multiple "
+                             "input layers. Please call it with a dictionary of input expressions instead.")
+        for input_layer in all_outputs:
+            all_outputs[input_layer] = utils.as_theano_expression(inputs)
+    for layer in all_layers:
+        if layer not in all_outputs:
+            try:
+                if isinstance(layer, MergeLayer):
+                    layer_inputs = [all_outputs[input_layer] for input_layer in layer.input_layers]
+                else:
+                    layer_inputs = all_outputs[layer.input_layer]
+            except KeyError:
+                raise ValueError("get_output() was called without giving an input expression for the free-floating "
+                                 "layer %r. Please call it with a dictionary mapping this layer to an input "
+                                 "expression." % layer)
+            all_outputs[layer] = layer.get_output_for(layer_inputs, **kwargs)
+            try:
+                accepted_kwargs |= set(utils.inspect_kwargs(layer.get_output_for))
+            except (TypeError, ValueError):
+                pass
+            accepted_kwargs |= set(getattr(layer, "get_output_kwargs", []))
+    unused_kwargs = set(kwargs.keys()) - accepted_kwargs
+    if unused_kwargs:
+        import warnings
+
+        suggestions = []
+        for kwarg in unused_kwargs:
+            import difflib
+
+            suggestion = difflib.get_close_matches(kwarg, accepted_kwargs)
+            if suggestion:
+                suggestions.append("%s (perhaps you meant %s)" % (kwarg, suggestion[0]))
+            else:
+                suggestions.append(kwarg)
+        warnings.warn("get_output() was called with unused kwargs:\n\t%s" % "\n\t".join(suggestions))
+    try:
+        return [all_outputs[layer] for layer in layer_or_layers]
+    except TypeError:
+        return all_outputs[layer_or_layers]
 
 
 def get_output_shape(layer_or_layers, input_shapes=None):

@@ -19,7 +19,8 @@ class InputLayer(Layer):
         ndim = len(self.shape)
         if input_var is None:
             var_name = "%s.input" % name if name is not None else "input"
-            input_var = SymbolicVariable(var_name, dtype=float_x(), broadcastable=[s == 1 for s in self.shape])
+            input_var = SymbolicVariable(var_name, dtype=float_x(), broadcastable=[s == 1 for s in self.shape],
+                                         shape=self.shape)
         elif getattr(input_var, "ndim", ndim) != ndim:
             raise ValueError("shape has %d dimensions, but variable has %d" % (ndim, input_var.ndim))
         self.input_var = input_var

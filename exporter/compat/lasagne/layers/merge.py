@@ -1,6 +1,7 @@
 """``lasagne.layers.merge``: concatenation and elementwise merges (with optional cropping)."""
-from .._shared import require_theano, theano_op
-from .base import MergeLayer
+from .._shared import is_tracing, require_theano, theano_op
+from .._symbolic import elemwise as E, reduce as R, shape as S
+from .base import MergeLayer, symbolic
 
 __all__ = ["autocrop", "autocrop_array_shapes", "ConcatLayer", "concat", "ElemwiseMergeLayer", "ElemwiseSumLayer"]
 
@@ -8,7 +9,40 @@ _T_add = theano_op("theano.tensor.add")  # ElemwiseSumLayer's merge function
 
 
 def autocrop(inputs, cropping):
-    require_theano("lasagne.layers.autocrop")
+    """Crop the inputs to the smallest size on every axis with a cropping mode (Lasagne 0.2's formula)."""
+    if not is_tracing():
+        require_theano("lasagne.layers.autocrop")
+    if cropping is None:
+        return inputs
+    ndim = inputs[0].ndim
+    if not all(input.ndim == ndim for input in inputs):
+        raise ValueError("Not all inputs are of the same dimensionality. Got {0} inputs of dimensionalities {1}."
+                         .format(len(inputs), [input.ndim for input in inputs]))
+    shapes = [input.shape for input in inputs]
+    min_shape = R.min(S.stack(shapes), axis=0)
+    slices_by_input = [[] for _ in range(len(inputs))]
+    cropping = list(cropping)
+    if ndim > len(cropping):
+        cropping = list(cropping) + [None] * (ndim - len(cropping))
+    for dim, cr in enumerate(cropping):
+        if cr is None:
+            for slices in slices_by_input:
+                slices.append(slice(None))
+        else:
+            sz = min_shape[dim]
+            if cr == "lower":
+                for slices in slices_by_input:
+                    slices.append(slice(None, sz))
+            elif cr == "upper":
+                for slices in slices_by_input:
+                    slices.append(slice(E.neg(sz), None))
+            elif cr == "center":
+                for sh, slices in zip(shapes, slices_by_input):
+                    offset = E.int_div(E.sub(sh[dim], sz), 2)
+                    slices.append(slice(offset, E.add(offset, sz)))
+            else:
+                raise ValueError("Unknown crop mode '{0}'".format(cr))
+    return [input[tuple(slices)] for input, slices in zip(inputs, slices_by_input)]
 
 
 def autocrop_array_shapes(input_shapes, cropping):
@@ -62,6 +96,11 @@ class ConcatLayer(MergeLayer):
         output_shape[self.axis] = None if any(s is None for s in sizes) else sum(sizes)
         return tuple(output_shape)
 
+    @symbolic
+    def get_output_for(self, inputs, **kwargs):
+        inputs = autocrop(inputs, self.cropping)
+        return S.concatenate(inputs, axis=self.axis)
+
 
 concat = ConcatLayer
 
@@ -86,6 +125,14 @@ class ElemwiseMergeLayer(MergeLayer):
             raise ValueError("Mismatch: not all input shapes are the same")
         return output_shape
 
+    @symbolic
+    def get_output_for(self, inputs, **kwargs):
+        inputs = autocrop(inputs, self.cropping)
+        output = None
+        for input in inputs:
+            output = input if output is None else self.merge_function(output, input)
+        return output
+
 
 class ElemwiseSumLayer(ElemwiseMergeLayer):
     """Weighted elementwise sum ``sum(coeff_i * input_i)``; ``coeffs`` is a number or one per input."""
@@ -98,3 +145,8 @@ class ElemwiseSumLayer(ElemwiseMergeLayer):
         else:
             coeffs = [coeffs] * len(incomings)
         self.coeffs = coeffs
+
+    @symbolic
+    def get_output_for(self, inputs, **kwargs):
+        inputs = [E.mul(input, coeff) if coeff != 1 else input for coeff, input in zip(self.coeffs, inputs)]
+        return super(ElemwiseSumLayer, self).get_output_for(inputs, **kwargs)

@@ -4,7 +4,8 @@ Like Lasagne, each layer draws one seed from ``lasagne.random.get_rng()`` when c
 random stream (and the initial values of later layers' parameters) matches real Lasagne's.
 """
 from ..random import get_rng
-from .base import Layer
+from .._symbolic.lazy import random_sample
+from .base import Layer, symbolic
 
 __all__ = ["DropoutLayer", "dropout", "dropout_channels", "spatial_dropout", "dropout_locations",
            "GaussianNoiseLayer"]
@@ -21,6 +22,12 @@ class DropoutLayer(Layer):
         self.p = p
         self.rescale = rescale
         self.shared_axes = tuple(shared_axes)
+
+    @symbolic
+    def get_output_for(self, input, deterministic=False, **kwargs):
+        if deterministic or self.p == 0:
+            return input
+        return _noisy(self, input)
 
 
 dropout = DropoutLayer
@@ -49,3 +56,14 @@ class GaussianNoiseLayer(Layer):
         super(GaussianNoiseLayer, self).__init__(incoming, **kwargs)
         self._seed = get_rng().randint(1, _SEED_LIMIT)
         self.sigma = sigma
+
+    @symbolic
+    def get_output_for(self, input, deterministic=False, **kwargs):
+        if deterministic or self.sigma == 0:
+            return input
+        return _noisy(self, input)
+
+
+def _noisy(layer, input):
+    """The training-time output: random (refused if an exported layer depends on it)."""
+    return random_sample("lasagne.layers.%s" % type(layer).__name__, input.shape, ndim=input.ndim, dtype=input.dtype)

@@ -2,8 +2,9 @@
 standardization helpers (instance_norm, layer_norm)."""
 from .. import init
 from .. import nonlinearities
+from .._symbolic import elemwise as E, reduce as R, shape as S
 from ..utils import int_types
-from .base import Layer
+from .base import Layer, symbolic
 
 __all__ = ["LocalResponseNormalization2DLayer", "BatchNormLayer", "batch_norm", "StandardizationLayer",
            "instance_norm", "layer_norm"]
@@ -23,6 +24,20 @@ class LocalResponseNormalization2DLayer(Layer):
 
     def get_output_shape_for(self, input_shape):
         return input_shape
+
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        """Lasagne 0.2's formula: ``input / (k + alpha * sum of the squares of n neighbouring channels) ** beta``."""
+        half_n = self.n // 2
+        input_sqr = E.sqr(input)
+        b, ch, r, c = input.shape
+        extra_channels = S.alloc(0.0, b, E.add(ch, 2 * half_n), r, c)
+        input_sqr = S.set_subtensor(extra_channels[:, half_n:E.add(half_n, ch), :, :], input_sqr)
+        scale = self.k
+        for i in range(self.n):
+            scale = E.add(scale, E.mul(self.alpha, input_sqr[:, i:E.add(i, ch), :, :]))
+        scale = E.pow(scale, self.beta)
+        return E.true_div(input, scale)
 
 
 class BatchNormLayer(Layer):
@@ -56,6 +71,26 @@ class BatchNormLayer(Layer):
         self.mean = self.add_param(mean, shape, "mean", trainable=False, regularizable=False, batch_norm_stat=True)
         self.inv_std = self.add_param(inv_std, shape, "inv_std", trainable=False, regularizable=False,
                                       batch_norm_stat=True)
+
+    @symbolic
+    def get_output_for(self, input, deterministic=False, batch_norm_use_averages=None,
+                       batch_norm_update_averages=None, **kwargs):
+        """Lasagne 0.2's formula ``(input - mean) * (gamma * inv_std) + beta``: the stored averages when
+        deterministic, the batch's statistics otherwise (the running-average updates are not built)."""
+        if batch_norm_use_averages is None:
+            batch_norm_use_averages = deterministic
+        if batch_norm_use_averages:
+            mean, inv_std = self.mean, self.inv_std
+        else:
+            mean = input.mean(self.axes)
+            inv_std = E.inv(E.sqrt(E.add(input.var(self.axes), self.epsilon)))
+        param_axes = iter(range(input.ndim - len(self.axes)))
+        pattern = ["x" if input_axis in self.axes else next(param_axes) for input_axis in range(input.ndim)]
+        beta = 0 if self.beta is None else self.beta.dimshuffle(pattern)
+        gamma = 1 if self.gamma is None else self.gamma.dimshuffle(pattern)
+        mean = mean.dimshuffle(pattern)
+        inv_std = inv_std.dimshuffle(pattern)
+        return E.add(E.mul(E.sub(input, mean), E.mul(gamma, inv_std)), beta)
 
 
 def _strip_nonlinearity_and_bias(layer):
@@ -98,6 +133,12 @@ class StandardizationLayer(Layer):
             axes = (axes,)
         self.axes = axes
         self.epsilon = epsilon
+
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        mean = input.mean(self.axes, keepdims=True)
+        std = E.sqrt(E.add(input.var(self.axes, keepdims=True), self.epsilon))
+        return E.true_div(E.sub(input, mean), std)
 
 
 def instance_norm(layer, learn_scale=True, learn_bias=True, **kwargs):

@@ -1,7 +1,8 @@
 """``lasagne.layers.pool``: pooling, upscaling, feature pooling and global pooling."""
 from .._shared import theano_op
+from .._symbolic import elemwise as E, nnet as NN, reduce as R, shape as S
 from ..utils import as_tuple
-from .base import Layer
+from .base import Layer, symbolic
 
 __all__ = ["MaxPool1DLayer", "MaxPool2DLayer", "MaxPool3DLayer", "Pool1DLayer", "Pool2DLayer", "Pool3DLayer",
            "Upscale1DLayer", "Upscale2DLayer", "Upscale3DLayer", "FeaturePoolLayer", "FeatureWTALayer",
@@ -64,6 +65,13 @@ class Pool1DLayer(_PoolND):
     def __init__(self, incoming, pool_size, stride=None, pad=0, ignore_border=True, mode="max", **kwargs):
         super(Pool1DLayer, self).__init__(incoming, pool_size, stride, pad, ignore_border, mode, **kwargs)
 
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        input_4d = S.shape_padright(input, 1)
+        pooled = NN.pool_2d(input_4d, ws=(self.pool_size[0], 1), stride=(self.stride[0], 1),
+                            ignore_border=self.ignore_border, pad=(self.pad[0], 0), mode=self.mode)
+        return pooled[:, :, :, 0]
+
 
 class Pool2DLayer(_PoolND):
     """2-D pooling over (batch, channels, rows, columns)."""
@@ -71,6 +79,11 @@ class Pool2DLayer(_PoolND):
 
     def __init__(self, incoming, pool_size, stride=None, pad=(0, 0), ignore_border=True, mode="max", **kwargs):
         super(Pool2DLayer, self).__init__(incoming, pool_size, stride, pad, ignore_border, mode, **kwargs)
+
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        return NN.pool_2d(input, ws=self.pool_size, stride=self.stride, ignore_border=self.ignore_border, pad=self.pad,
+                          mode=self.mode)
 
 
 class Pool3DLayer(_PoolND):
@@ -116,6 +129,24 @@ class _UpscaleND(Layer):
                 output_shape[2 + k] *= self.scale_factor[k]
         return tuple(output_shape)
 
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        """Lasagne 0.2: 'repeat' repeats along each spatial axis (last first); 'dilate' writes the input
+        into every scale_factor-th position of zeros."""
+        upscaled = input
+        if self.mode == "repeat":
+            for k in reversed(range(self._n)):
+                if self.scale_factor[k] > 1:
+                    upscaled = S.repeat(upscaled, self.scale_factor[k], 2 + k)
+        elif any(f > 1 for f in self.scale_factor):
+            shape = list(input.shape)
+            for k in range(self._n):
+                shape[2 + k] = E.mul(shape[2 + k], self.scale_factor[k])
+            upscaled = S.zeros(shape, dtype=input.dtype)
+            index = (slice(None), slice(None)) + tuple(slice(None, None, f) for f in self.scale_factor)
+            upscaled = S.set_subtensor(upscaled[index], input)
+        return upscaled
+
 
 class Upscale1DLayer(_UpscaleND):
     """Upscale the last axis by an integer factor ('repeat' or 'dilate' with zeros)."""
@@ -159,6 +190,15 @@ class FeaturePoolLayer(Layer):
         output_shape[self.axis] = input_shape[self.axis] // self.pool_size
         return tuple(output_shape)
 
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        input_shape = tuple(input.shape)
+        num_feature_maps = input_shape[self.axis]
+        num_feature_maps_out = E.int_div(num_feature_maps, self.pool_size)
+        pool_shape = input_shape[:self.axis] + (num_feature_maps_out, self.pool_size) + input_shape[self.axis + 1:]
+        input_reshaped = input.reshape(pool_shape)
+        return self.pool_function(input_reshaped, axis=self.axis + 1)
+
 
 class FeatureWTALayer(Layer):
     """Winner-take-all within groups of ``pool_size`` features along ``axis`` (shape unchanged)."""
@@ -172,6 +212,26 @@ class FeatureWTALayer(Layer):
             raise ValueError("Number of input feature maps (%d) is not a multiple of the region size "
                              "(pool_size=%d)" % (num_feature_maps, self.pool_size))
 
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        num_feature_maps = input.shape[self.axis]
+        num_pools = E.int_div(num_feature_maps, self.pool_size)
+        pool_shape = ()
+        arange_shuffle_pattern = ()
+        for k in range(self.axis):
+            pool_shape += (input.shape[k],)
+            arange_shuffle_pattern += ("x",)
+        pool_shape += (num_pools, self.pool_size)
+        arange_shuffle_pattern += ("x", 0)
+        for k in range(self.axis + 1, input.ndim):
+            pool_shape += (input.shape[k],)
+            arange_shuffle_pattern += ("x",)
+        input_reshaped = input.reshape(pool_shape)
+        max_indices = R.argmax(input_reshaped, axis=self.axis + 1, keepdims=True)
+        arange = S.arange(self.pool_size).dimshuffle(*arange_shuffle_pattern)
+        mask = E.eq(max_indices, arange).reshape(input.shape, ndim=input.ndim)
+        return E.mul(input, mask)
+
 
 class GlobalPoolLayer(Layer):
     """Pool over all trailing axes: ``pool_function(input.flatten(3), axis=2)``; output (batch, channels)."""
@@ -182,6 +242,10 @@ class GlobalPoolLayer(Layer):
 
     def get_output_shape_for(self, input_shape):
         return input_shape[:2]
+
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        return self.pool_function(input.flatten(3), axis=2)
 
 
 class SpatialPyramidPoolingLayer(Layer):

@@ -2,8 +2,9 @@
 import numpy as np
 
 from .._shared import SymbolicVariable
+from ..theano_extensions import padding
 from ..utils import int_types
-from .base import Layer
+from .base import Layer, symbolic
 
 __all__ = ["FlattenLayer", "flatten", "ReshapeLayer", "reshape", "DimshuffleLayer", "dimshuffle", "PadLayer",
            "pad", "SliceLayer"]
@@ -25,6 +26,10 @@ class FlattenLayer(Layer):
         else:
             flattened = int(np.prod(to_flatten))
         return tuple(input_shape[:self.outdim - 1]) + (flattened,)
+
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        return input.flatten(self.outdim)
 
 
 flatten = FlattenLayer
@@ -83,6 +88,14 @@ class ReshapeLayer(Layer):
                              % (input_shape, self.shape))
         return tuple(output_shape)
 
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        output_shape = list(self.shape)
+        for dim, o in enumerate(output_shape):
+            if isinstance(o, list):
+                output_shape[dim] = input.shape[o[0]]
+        return input.reshape(tuple(output_shape))
+
 
 reshape = ReshapeLayer
 
@@ -124,6 +137,10 @@ class DimshuffleLayer(Layer):
                                  "!= 1/None are not broadcastable and cannot be collapsed".format(i, dim_size))
         return tuple(output_shape)
 
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        return input.dimshuffle(self.pattern)
+
 
 dimshuffle = DimshuffleLayer
 
@@ -154,6 +171,10 @@ class PadLayer(Layer):
             output_shape[k + self.batch_ndim] += l + r
         return tuple(output_shape)
 
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        return padding.pad(input, self.width, self.val, self.batch_ndim)
+
 
 pad = PadLayer
 
@@ -175,3 +196,10 @@ class SliceLayer(Layer):
         else:
             output_shape[self.axis] = None
         return tuple(output_shape)
+
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        axis = self.axis
+        if axis < 0:
+            axis += input.ndim
+        return input[(slice(None),) * axis + (self.slice,)]

@@ -5,9 +5,11 @@ import numpy as np
 from .. import init
 from .. import nonlinearities
 from .._shared import require_theano
+from .._symbolic import elemwise as E
+from .._symbolic.lazy import random_sample
 from ..random import get_rng
 from ..utils import as_tuple, floatX, int_types
-from .base import Layer, MergeLayer
+from .base import Layer, MergeLayer, symbolic
 
 __all__ = ["NonlinearityLayer", "BiasLayer", "ScaleLayer", "standardize", "ExpressionLayer", "InverseLayer",
            "TransformerLayer", "TPSTransformerLayer", "ParametricRectifierLayer", "prelu",
@@ -39,6 +41,16 @@ class NonlinearityLayer(Layer):
         super(NonlinearityLayer, self).__init__(incoming, **kwargs)
         self.nonlinearity = nonlinearities.identity if nonlinearity is None else nonlinearity
 
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        return self.nonlinearity(input)
+
+
+def _param_pattern(param, shared_axes, ndim):
+    """The dimshuffle pattern putting a parameter over the axes not in ``shared_axes``."""
+    axes = iter(range(param.ndim))
+    return ["x" if input_axis in shared_axes else next(axes) for input_axis in range(ndim)]
+
 
 class BiasLayer(Layer):
     """Adds a learned bias ``b``, one value per position along the axes not in ``shared_axes``."""
@@ -52,6 +64,12 @@ class BiasLayer(Layer):
             shape = _param_shape(self, self.shared_axes, "biases")
             self.b = self.add_param(b, shape, "b", regularizable=False)
 
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        if self.b is None:
+            return input
+        return E.add(input, self.b.dimshuffle(*_param_pattern(self.b, self.shared_axes, input.ndim)))
+
 
 class ScaleLayer(Layer):
     """Multiplies by learned ``scales``, one value per position along the axes not in ``shared_axes``."""
@@ -61,6 +79,10 @@ class ScaleLayer(Layer):
         self.shared_axes = _auto_shared_axes(shared_axes, len(self.input_shape))
         shape = _param_shape(self, self.shared_axes, "scales")
         self.scales = self.add_param(scales, shape, "scales", regularizable=False)
+
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        return E.mul(input, self.scales.dimshuffle(*_param_pattern(self.scales, self.shared_axes, input.ndim)))
 
 
 def standardize(layer, offset, scale, shared_axes="auto"):
@@ -96,6 +118,10 @@ class ExpressionLayer(Layer):
         if self._output_shape == "auto":
             require_theano("ExpressionLayer(output_shape='auto') (it evaluates the expression to find its shape)")
         return self._output_shape
+
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        return self.function(input)
 
 
 class InverseLayer(MergeLayer):
@@ -167,6 +193,10 @@ class ParametricRectifierLayer(Layer):
                              "shared over.")
         self.alpha = self.add_param(alpha, shape, name="alpha", regularizable=False)
 
+    @symbolic
+    def get_output_for(self, input, **kwargs):
+        return E.relu(input, self.alpha.dimshuffle(*_param_pattern(self.alpha, self.shared_axes, input.ndim)))
+
 
 def prelu(layer, **kwargs):
     """Replace ``layer``'s nonlinearity by a ParametricRectifierLayer on top of it."""
@@ -187,6 +217,13 @@ class RandomizedRectifierLayer(Layer):
         if lower > upper:
             raise ValueError("Upper bound for RandomizedRectifierLayer needs to be higher than lower bound.")
         self.shared_axes = _auto_shared_axes(shared_axes, len(self.input_shape), allow_all=True)
+
+    @symbolic
+    def get_output_for(self, input, deterministic=False, **kwargs):
+        if deterministic or self.upper == self.lower:
+            return E.relu(input, (self.upper + self.lower) / 2.0)
+        return random_sample("lasagne.layers.RandomizedRectifierLayer", input.shape, ndim=input.ndim,
+                             dtype=input.dtype)
 
 
 def rrelu(layer, **kwargs):

@@ -1,18 +1,20 @@
-"""``theano.tensor`` stand-in: variable constructors and named functions that raise when called.
+"""``theano.tensor`` stand-in: variable constructors and the functions of ``theano.tensor``.
 
 The functions keep the names real Theano's have (``theano.tensor.mean.__name__ == 'mean'``); the
 elementwise ops that are objects in Theano (``tanh``, ``maximum`` ...) are plain functions named
-after their scalar op here.  Any other public name is a stand-in (``theano._standin``).
+after their scalar op here.  While tracing they build graph nodes (``lasagne._symbolic``);
+otherwise they raise.  Any other public name is a stand-in (``theano._standin``).
 """
 from lasagne._shared import SymbolicVariable, theano_op
+from lasagne._symbolic.graph import Constant as TensorConstant, TensorType  # noqa: F401
 
-from .._standin import module_getattr
+from .._standin import install_builders, module_getattr
 from . import nnet, shared_randomstreams  # noqa: F401
 
 _FUNCTIONS = ("tanh mean max min sum prod var std maximum minimum add sub mul true_div int_div neg sqr sqrt "
               "exp log abs_ clip dot tensordot switch concatenate stack flatten reshape dimshuffle argmax "
               "argmin cast zeros ones zeros_like ones_like alloc arange eq neq lt le gt ge floor ceil "
-              "round pow sgn inv cos sin log1p expm1").split()
+              "round pow sgn inv cos sin log1p expm1 constant as_tensor_variable").split()
 for _name in _FUNCTIONS:
     globals()[_name] = theano_op(f"theano.tensor.{_name}")
 # Lasagne's layers default to these very functions (GlobalPoolLayer: mean, FeaturePoolLayer: max,
@@ -42,20 +44,9 @@ globals()["row"] = lambda name=None, dtype=None: SymbolicVariable(name, broadcas
 globals()["col"] = lambda name=None, dtype=None: SymbolicVariable(name, broadcastable=(False, True), dtype=dtype)
 
 
-class TensorType(object):
-    """``TensorType(dtype, broadcastable)(name)`` makes a symbolic placeholder variable."""
-
-    def __init__(self, dtype, broadcastable, name=None):
-        self.dtype = dtype
-        self.broadcastable = tuple(broadcastable)
-        self.name = name
-
-    def __call__(self, name=None):
-        return SymbolicVariable(name, dtype=self.dtype, broadcastable=self.broadcastable)
-
-
 TensorVariable = SymbolicVariable
 Variable = SymbolicVariable
+install_builders(globals(), "theano.tensor.")
 
 
 __getattr__ = module_getattr(globals())

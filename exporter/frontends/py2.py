@@ -1,0 +1,265 @@
+"""Python 2 build files, read as Python 3 in memory.
+
+A build file (or a module it imports from its own folder) that is not valid Python 3 is translated
+with fissix (a maintained fork of lib2to3) running 2to3's default fixers: print statements,
+backticks, ``except E, e``, ``xrange``, ``dict.keys()``/``map``/``zip``/``filter``/``range`` wrapped
+in ``list()`` where the code may index them, ``cPickle``/``urllib2``/``StringIO`` renamed,
+``raise E, msg``, ``0777``/``10L`` literals, ``<>``, ``has_key`` and the rest.  Three fixers of our
+own keep what Python 2 computed where 2to3 would change numbers or shapes:
+
+* ``a / b`` (without ``from __future__ import division``) becomes :func:`python2_division`: floor
+  division when both operands are integers (Python ints, numpy integer scalars or arrays), true
+  division otherwise.  The types are only known when the code runs, so it is decided then;
+* ``round(x[, n])`` becomes :func:`python2_round` (halves away from zero, a float result);
+* ``string.letters``/``lowercase``/``uppercase`` become ``string.ascii_*``.
+
+Nothing is written anywhere: the translation exists only as the code object that runs.
+"""
+from __future__ import annotations
+
+import numbers
+
+PY2_DIVISION = "__lasagne2onnx_py2_division__"
+PY2_ROUND = "__lasagne2onnx_py2_round__"
+
+
+# -- what the translated code calls -----------------------------------------------------------------
+def _integral(x) -> bool:
+    if isinstance(x, numbers.Integral):  # int, bool, numpy integer scalars
+        return True
+    kind = getattr(getattr(x, "dtype", None), "kind", None)  # numpy arrays (a dtype object, not a string)
+    return kind in ("i", "u", "b") and hasattr(x, "__floordiv__")
+
+
+def python2_division(a, b):
+    """Python 2's ``a / b``: floors when both are integers, else divides."""
+    if _integral(a) and _integral(b):
+        return a // b
+    div = getattr(type(a), "__div__", None)  # a Python 2 class that only defines __div__
+    if div is not None and not hasattr(type(a), "__truediv__"):
+        return div(a, b)
+    return a / b
+
+
+def python2_round(number, ndigits=0):
+    """Python 2.7's ``round``: the exact binary value rounded half away from zero, returned as a float."""
+    import decimal
+
+    if isinstance(number, numbers.Real) and not isinstance(number, numbers.Integral):
+        x = float(number)
+        if x != x or x in (float("inf"), float("-inf")):
+            return x
+        context = decimal.Context(prec=1200, rounding=decimal.ROUND_HALF_UP)  # exact for every float
+        q = decimal.Decimal(1).scaleb(-int(ndigits))
+        return float(decimal.Decimal(x).quantize(q, context=context))
+    if isinstance(number, numbers.Integral):
+        return python2_round(float(number), ndigits)
+    return round(number, ndigits)
+
+
+NAMESPACE = {PY2_DIVISION: python2_division, PY2_ROUND: python2_round}
+
+
+# -- telling Python 2 code that parses as Python 3 ------------------------------------------------------
+_PY2_NAMES = {"xrange", "unicode", "basestring", "long", "raw_input", "reduce", "unichr", "file", "execfile", "cmp",
+              "apply", "intern", "coerce", "buffer"}
+_PY2_MODULES = {"cPickle", "urllib2", "StringIO", "cStringIO", "Queue", "ConfigParser", "__builtin__", "httplib",
+                "HTMLParser", "cookielib", "urlparse", "Tkinter", "commands", "copy_reg", "SocketServer", "thread",
+                "dummy_thread", "anydbm", "dbhash", "htmlentitydefs", "robotparser", "xmlrpclib", "exceptions"}
+_PY2_MESSAGES = ("'float' object cannot be interpreted as an integer", "'range' object does not support item assignment", "indices must be integers or slices, not float",
+                 "has no attribute 'iteritems'", "has no attribute 'itervalues'", "has no attribute 'iterkeys'",
+                 "has no attribute 'has_key'", "has no attribute 'letters'", "has no attribute 'lowercase'",
+                 "has no attribute 'uppercase'", "has no attribute 'maketrans'", "has no attribute 'izip'",
+                 "has no attribute 'imap'", "has no attribute 'ifilter'", "cannot import name 'izip'",
+                 "cannot import name 'imap'", "cannot import name 'ifilter'", "cannot import name 'letters'")
+WHOLE_SIZES = "a size that is not a whole number"
+_SUBSCRIPTED = ("'dict_keys'", "'dict_values'", "'dict_items'", "'map'", "'zip'", "'filter'")
+
+
+def looks_like_python2(e: BaseException) -> bool:
+    """Whether ``e``, raised by code read as Python 3, is what Python 2 code does there: a Python 2
+    name or module, a list method on a view, a float where Python 2's ``/`` gave an int."""
+    if isinstance(e, NameError) and getattr(e, "name", None) in _PY2_NAMES:
+        return True
+    if isinstance(e, ImportError) and (getattr(e, "name", None) or "").split(".")[0] in _PY2_MODULES:
+        return True
+    text = str(e)
+    if WHOLE_SIZES in text:  # the capture's own check (exporter.frontends.network_file)
+        return True
+    if "object is not subscriptable" in text:
+        return text.startswith(_SUBSCRIPTED)
+    if "of int, got" in text:  # Lasagne's as_tuple given a float: "... an iterable of int, got 2.5 instead"
+        return True
+    return isinstance(e, (TypeError, AttributeError, ImportError, ValueError)) and any(m in text for m in _PY2_MESSAGES)
+
+
+# -- translation ----------------------------------------------------------------------------------
+def _fixers():
+    """Our three fixers (fissix's BaseFix subclasses), built on first use: fissix is imported only
+    when a Python 2 file turns up."""
+    from fissix import fixer_base, pytree
+    from fissix.fixer_util import Call, Comma, Name, is_probably_builtin
+    from fissix.pgen2 import token
+    from fissix.pygram import python_symbols as syms
+
+    class FixPython2Division(fixer_base.BaseFix):
+        """``a / b`` -> ``__lasagne2onnx_py2_division__(a, b)``; ``x /= y`` -> ``x = ...(x, y)``."""
+
+        PATTERN = "term< any+ > | expr_stmt< any '/=' any >"
+
+        def start_tree(self, tree, filename):
+            super().start_tree(tree, filename)
+            self.skip = "division" in getattr(tree, "future_features", ())
+
+        def match(self, node):
+            if self.skip:
+                return False
+            if node.type == syms.term:
+                return {"node": node} if any(c.type == token.SLASH for c in node.children) else False
+            return super().match(node)
+
+        def transform(self, node, results):
+            if node.type == syms.expr_stmt:
+                target, _, value = node.children
+                operand = target.clone()
+                operand.prefix = ""
+                call = Call(Name(PY2_DIVISION), [operand, Comma(), _spaced(value.clone())])
+                return pytree.Node(syms.expr_stmt, [target.clone(), pytree.Leaf(token.EQUAL, "=", prefix=" "),
+                                                    _spaced(call)], prefix=node.prefix)
+            kids = node.children
+            left = kids[0].clone()
+            left.prefix = ""
+            for op, right in zip(kids[1::2], kids[2::2]):
+                right = right.clone()
+                if op.type == token.SLASH:
+                    left = Call(Name(PY2_DIVISION), [left, Comma(), _spaced(right)])
+                else:
+                    left = pytree.Node(syms.term, [left, op.clone(), right])
+            left.prefix = node.prefix
+            return left
+
+    class FixPython2Round(fixer_base.BaseFix):
+        """The builtin ``round(...)`` -> ``__lasagne2onnx_py2_round__(...)``."""
+
+        PATTERN = "power< name='round' trailer< '(' [any] ')' > any* >"
+
+        def transform(self, node, results):
+            name = results["name"]
+            if is_probably_builtin(name):
+                name.replace(Name(PY2_ROUND, prefix=name.prefix))
+
+    class FixStringConstants(fixer_base.BaseFix):
+        """``string.letters`` -> ``string.ascii_letters`` (also ``lowercase``, ``uppercase``)."""
+
+        PATTERN = ("power< 'string' trailer< '.' (name='letters'|name='lowercase'|name='uppercase') > any* >"
+                   " | import_from< 'from' 'string' 'import' imported=any >")
+
+        def transform(self, node, results):
+            if "name" in results:
+                leaf = results["name"]
+                leaf.replace(Name("ascii_" + leaf.value, prefix=leaf.prefix))
+                return None
+            for leaf in results["imported"].leaves():
+                parent = leaf.parent
+                renamed = parent is not None and parent.type == syms.import_as_name and parent.children[0] is not leaf
+                if leaf.type == token.NAME and leaf.value in _STRING_CONSTANTS and not renamed:
+                    if parent is not None and parent.type == syms.import_as_name:
+                        leaf.replace(Name("ascii_" + leaf.value, prefix=leaf.prefix))
+                    else:  # from string import letters -> from string import ascii_letters as letters
+                        leaf.replace(pytree.Node(syms.import_as_name, [
+                            Name("ascii_" + leaf.value, prefix=leaf.prefix), Name("as", prefix=" "),
+                            Name(leaf.value, prefix=" ")]))
+            return None
+
+    def _spaced(node):
+        node.prefix = " "
+        return node
+
+    return [FixPython2Division, FixPython2Round, FixStringConstants]
+
+
+_STRING_CONSTANTS = ("letters", "lowercase", "uppercase")
+_TOOLS = {}
+
+
+def _tool(with_package_imports: bool):
+    """A fissix RefactoringTool with 2to3's default fixers plus ours.  ``fix_import`` (implicit
+    relative imports made explicit) applies to modules in packages only: a plain folder's modules
+    are found on ``sys.path``."""
+    if with_package_imports in _TOOLS:
+        return _TOOLS[with_package_imports]
+    from fissix.refactor import RefactoringTool, get_fixers_from_package
+
+    ours = _fixers()
+    names = [n for n in get_fixers_from_package("fissix.fixes")
+             if with_package_imports or not n.endswith(".fix_import")]
+
+    class Translator(RefactoringTool):
+        def get_fixers(self):
+            pre, post = super().get_fixers()
+            for cls in ours:
+                fixer = cls(self.options, self.fixer_log)
+                (pre if fixer.order == "pre" else post).append(fixer)
+            return sorted(pre, key=lambda f: f.run_order), sorted(post, key=lambda f: f.run_order)
+
+    tool = _TOOLS[with_package_imports] = Translator(names)
+    return tool
+
+
+class TranslationError(Exception):
+    """fissix could not parse the file as Python 2 either."""
+
+
+def translate(source: str, path: str, in_package: bool = False) -> str:
+    """The Python 3 text of the Python 2 ``source`` (the file at ``path``, used for messages and to
+    resolve implicit relative imports inside a package)."""
+    if not source.endswith("\n"):
+        source += "\n"
+    try:
+        tree = _tool(in_package).refactor_string(source, path)
+    except Exception as e:  # fissix's parse errors (ParseError, TokenError, IndentationError)
+        raise TranslationError(f"{type(e).__name__}: {e}") from None
+    return str(tree)
+
+
+def _expand_indent_tabs(source: str) -> str:
+    """Python 2 took a tab in indentation for 8 columns (Python 3 refuses to mix tabs and spaces)."""
+    lines = []
+    for line in source.splitlines(keepends=True):
+        body = line.lstrip(" \t")
+        lines.append(line[:len(line) - len(body)].expandtabs(8) + body)
+    return "".join(lines)
+
+
+def compile_user_source(data: bytes, path: str, python2: bool = False, in_package: bool = False):
+    """``(code object, read_as_python2)`` for the source ``data`` of ``path``: compiled as Python 3
+    unless ``python2`` is set or it is not valid Python 3, then translated (and compiled) as Python 2.
+    A file that is valid in neither raises Python 3's SyntaxError."""
+    import importlib.util
+
+    if not python2:
+        try:
+            return compile(data, path, "exec", dont_inherit=True), False
+        except SyntaxError as e:
+            py3_error = e
+    else:
+        py3_error = None
+    source = importlib.util.decode_source(data)
+    try:
+        text = translate(source, path, in_package)
+    except TranslationError:
+        if py3_error is not None:
+            raise py3_error from None
+        raise
+    except ImportError as e:  # fissix missing: an environment without it (the old Theano one) reads Python 3 only
+        raise ImportError(f"{py3_error or 'a Python 2 file'}: reading it as Python 2 needs fissix "
+                          f"(pip install fissix)") from e
+    try:
+        try:
+            return compile(text, path, "exec", dont_inherit=True), True
+        except TabError:
+            return compile(translate(_expand_indent_tabs(source), path, in_package), path, "exec",
+                           dont_inherit=True), True
+    except SyntaxError as e:
+        e.msg = f"{e.msg} (after reading the file as Python 2)"
+        raise

@@ -1,0 +1,360 @@
+"""Validation of architecture manifests (``--manifest``, manifests embedded in an npz, the manifest a
+build child process hands back): :func:`read_manifest` / :func:`load_manifest` are the only way a
+manifest from outside becomes a :class:`~exporter.ir.LayerGraph`.
+
+Three layers of checks, each naming the layer and the attribute at fault in one line:
+
+1. a walk that bounds the nesting (:data:`MAX_DEPTH`) and refuses numbers no layer can use (NaN,
+   infinities, beyond int64), so nothing later recurses without end or overflows;
+2. JSON Schemas, validated with ``jsonschema``: the manifest's structure (derived from the fields of
+   :class:`~exporter.ir.LayerGraph`, :class:`~exporter.ir.LayerSpec` and
+   :class:`~exporter.ir.ParamSpec`), then each layer's ``attrs`` against its kind's schema from the
+   registry (:func:`exporter.registry.attrs_schema`, registered beside each capture rule);
+3. what a schema cannot say: the topology (names, inputs defined before use, shared parameters of
+   one shape), the parameter roles of each kind, and the kind's own ``check`` (sizes that must agree
+   with the parameters and the input's rank).
+
+``jsonschema`` is imported only when a manifest is validated: the capture code, which imports this
+package in the legacy Theano environment too, never needs it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import reprlib
+
+from . import ir
+from .errors import NetworkError
+from .schema import ANY_ROLE, BOOL, INT, POSITIVE, LayerView, array
+MAX_DEPTH = 16  # a manifest's deepest value (a nonlinearity inside a recurrent layer's gates) is at 6
+_LARGEST_NUMBER = 2 ** 62  # ONNX holds sizes and attributes as int64
+
+_short = reprlib.Repr()
+_short.maxstring, _short.maxother, _short.maxlist, _short.maxdict, _short.maxlevel = 40, 40, 6, 4, 2
+
+# JSON Schema of each field of the IR dataclasses (exporter.ir); the required ones are those without a default
+PARAM_FIELDS = {"role": {"type": "string", "minLength": 1}, "shape": array({"type": "integer", "minimum": 0}),
+                "key": {"type": "string", "minLength": 1}}
+LAYER_FIELDS = {
+    "name": {"type": "string", "minLength": 1},
+    "kind": {"type": "string"},  # one of the registered kinds: added when the validator is made
+    "lasagne_class": {"type": "string"},
+    "inputs": array({"type": "string", "minLength": 1}),
+    "attrs": {"type": "object"},  # the kind's schema
+    "params": array(None),  # items: the ParamSpec schema
+    "output_shape": array({"anyOf": [POSITIVE, {"type": "null"}]}, 1),
+    "position": INT,
+    "user_named": BOOL,
+}
+GRAPH_FIELDS = {
+    "layers": array(None, 1),  # items: the LayerSpec schema
+    "outputs": array({"type": "string"}, 1, unique=True),
+    "param_keys": array({"type": "string"}, unique=True),
+    "source": {"type": "string"},
+    # choices the build made (ir.LayerGraph.build): {"cudnn": "yes"|"no"|"either", "read_as_python2": [files]}
+    "build": {"type": "object", "additionalProperties": {
+        "anyOf": [{"type": "string"}, array({"type": "string"})]}},
+}
+
+
+def _object_of(cls, field_schemas: dict, **extra) -> dict:
+    """The JSON Schema of a dataclass's ``asdict`` form: every field, no other key."""
+    fields = dataclasses.fields(cls)
+    props = {f.name: field_schemas[f.name] for f in fields}
+    props.update(extra)
+    required = [f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    return {"type": "object", "properties": props, "required": required + list(extra), "additionalProperties": False}
+
+
+def structure_schema(kinds) -> dict:
+    """The JSON Schema of a manifest (format and version are checked before it)."""
+    FORMAT, FORMAT_VERSION, LayerGraph, LayerSpec, ParamSpec = (
+        ir.FORMAT, ir.FORMAT_VERSION, ir.LayerGraph, ir.LayerSpec, ir.ParamSpec)
+    param = _object_of(ParamSpec, PARAM_FIELDS)
+    layer = _object_of(LayerSpec, {**LAYER_FIELDS, "kind": {"enum": sorted(kinds)},
+                                   "params": array(param)})
+    return _object_of(LayerGraph, {**GRAPH_FIELDS, "layers": array(layer, 1)},
+                      format={"const": FORMAT}, version={"const": FORMAT_VERSION})
+
+
+_VALIDATORS: dict = {}
+
+
+def _validator(key, make_schema):
+    """A cached ``jsonschema`` validator (draft 2020-12) whose integers are Python ints only (JSON
+    Schema's "integer" also admits 3.0, which ONNX attributes would take for a float)."""
+    if key not in _VALIDATORS:
+        from jsonschema import Draft202012Validator, validators
+
+        checker = Draft202012Validator.TYPE_CHECKER.redefine(
+            "integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool))
+        _VALIDATORS[key] = validators.extend(Draft202012Validator, type_checker=checker)(make_schema())
+    return _VALIDATORS[key]
+
+
+def read_manifest(text: str, origin: str = "") -> "ir.LayerGraph":
+    """The layer graph of manifest JSON ``text``; anything malformed is a NetworkError naming
+    ``origin`` (the manifest's file) and the layer at fault."""
+    where = f"{origin}: " if origin else ""
+    try:
+        d = json.loads(text)
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise NetworkError(f"{where}architecture manifest is not valid JSON: {e}") from None
+    return load_manifest(d, origin)
+
+
+def load_manifest(d, origin: str = "") -> "ir.LayerGraph":
+    """The layer graph a manifest dict describes, validated (see :func:`read_manifest`)."""
+    where = f"{origin}: " if origin else ""
+    if not isinstance(d, dict):
+        raise NetworkError(f"{where}architecture manifest must be a JSON object")
+    if d.get("format") != ir.FORMAT:
+        raise NetworkError(f"{where}not a lasagne2onnx architecture manifest (format={d.get('format')!r})")
+    if d.get("version") != ir.FORMAT_VERSION:
+        raise NetworkError(f"{where}manifest version {d.get('version')!r} is not supported "
+                           f"(expected {ir.FORMAT_VERSION})")
+    problem = manifest_problem(d)  # the JSON Schemas of the manifest and of each layer kind's attributes
+    if problem:
+        raise NetworkError(f"{where}malformed architecture manifest: {problem}")
+    return ir.LayerGraph.from_dict(d)
+
+
+def manifest_problem(d) -> str | None:
+    """What is wrong with a manifest (a dict read from JSON), in one line, or None."""
+    from . import registry
+
+    registry.load_all()
+    problem = _walk(d)
+    if problem:
+        return problem
+    schemas = tuple((kind, id(entry)) for kind, entry in sorted(registry.ATTRS_SCHEMAS.items()))
+    return _validated(json.dumps(d, sort_keys=True), schemas)
+
+
+@functools.lru_cache(maxsize=32)
+def _validated(text, schemas) -> str | None:
+    """The problem of the manifest ``text`` under the registered ``schemas``.  Validation is pure, and
+    (pure-Python) jsonschema takes about 2 ms a layer: a manifest read again (an export at several
+    opsets) is not validated again."""
+    from . import registry
+
+    d = json.loads(text)
+    kinds = tuple(kind for kind, _ in schemas)
+    structure = _validator(("structure", kinds), lambda: structure_schema(kinds))
+    error = _first_error(structure, d)
+    if error is not None:
+        return _explain(error, d)
+    problem = _topology_problem(d)
+    if problem:
+        return problem
+    shapes = {}
+    for i, l in enumerate(d["layers"]):
+        problem = _layer_problem(registry.ATTRS_SCHEMAS[l["kind"]], l, i, shapes)
+        if problem:
+            return f"{_layer_name(l, i)}: {problem}"
+        shapes[l["name"]] = tuple(l["output_shape"])
+    return None
+
+
+# -- 1. nesting and numbers --------------------------------------------------------------------------------
+def _walk(d) -> str | None:
+    """Bound the nesting and refuse unusable numbers, without recursion (in document order)."""
+    todo = [(d, ())]
+    while todo:
+        value, path = todo.pop()
+        if len(path) > MAX_DEPTH:
+            return f"{_where(d, path[:MAX_DEPTH])}: nested deeper than a manifest can be ({MAX_DEPTH} levels)"
+        if isinstance(value, dict):
+            todo.extend(reversed([(v, path + (k,)) for k, v in value.items()]))
+        elif isinstance(value, list):
+            todo.extend(reversed([(v, path + (i,)) for i, v in enumerate(value)]))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            if (isinstance(value, float) and not math.isfinite(value)) or abs(value) >= _LARGEST_NUMBER:
+                return f"{_where(d, path)}: {value!r} is not a usable number"
+    return None
+
+
+# -- 2. schemas ---------------------------------------------------------------------------------------------
+def _first_error(validator, instance):
+    """The error to report: the shallowest (the enclosing object's problem before its parts')."""
+    errors = list(validator.iter_errors(instance))
+    return min(errors, key=lambda e: len(e.absolute_path)) if errors else None
+
+
+def _explain(error, root, attrs_of=None, schema=None) -> str:
+    """One line for a schema error: where (layer, attribute) and what was expected."""
+    path = tuple(error.absolute_path)
+    where = _where(root, path, attrs_of)
+    v, expected, instance = error.validator, error.validator_value, error.instance
+    if v == "required":
+        missing = next((k for k in expected if k not in instance), expected[0])
+        return f"{_where(root, path + (missing,), attrs_of)} is missing{_condition(schema, error)}"
+    if v == "additionalProperties":
+        allowed = set(error.schema.get("properties", ()))
+        unknown = sorted(k for k in instance if k not in allowed)
+        known = f" (known: {', '.join(sorted(allowed))})" if allowed else ""
+        if attrs_of is not None and not path:
+            return f"unknown attribute {unknown[0]!r}{known}"
+        return f"{where}: unknown field {unknown[0]!r}{known}"
+    if v in ("minimum", "maximum"):
+        return f"{where} must be {'at least' if v == 'minimum' else 'at most'} {expected}, got {_short.repr(instance)}"
+    if v == "uniqueItems":
+        return f"{where} lists a value twice"
+    if v == "if":  # only reported when a "then" failed; its own errors are more specific
+        return f"{where} does not fit its other attributes"
+    return f"{where} must be {_describe(error.schema)}, got {_short.repr(instance)}"
+
+
+def _condition(schema, error) -> str:
+    """For an error inside the ``then`` of an ``if``: the condition, in words."""
+    steps = list(error.absolute_schema_path)
+    if schema is None or "then" not in steps:
+        return ""
+    node = schema
+    for step in steps[:len(steps) - 1 - steps[::-1].index("then")]:
+        node = node[step]
+    condition = node.get("if", {}).get("properties", {})
+    return f" (needed with {', '.join(f'{k} {_describe(v)}' for k, v in condition.items())})" if condition else ""
+
+
+def _describe(schema, plural=False) -> str:
+    """What a (sub)schema admits, in words (``plural``: as the items of a list)."""
+    if schema is True:
+        return "anything"
+    if "const" in schema:
+        return repr(schema["const"])
+    if "enum" in schema:
+        return "one of " + ", ".join(_short.repr(v) for v in schema["enum"])
+    if "anyOf" in schema:
+        return " or ".join(_describe(s, plural) for s in schema["anyOf"])
+    t = schema.get("type")
+    if t == "integer":
+        lo, hi = schema.get("minimum"), schema.get("maximum")
+        text = ("integers" if plural else "an integer") + (f" >= {lo}" if lo is not None and lo > -2 ** 31 + 1 else "")
+        text += f" <= {hi}" if hi is not None and hi < 2 ** 31 - 1 else ""
+        return text + (" (odd)" if schema.get("not") == {"multipleOf": 2} else
+                       f" other than {schema['not']['const']!r}" if "const" in schema.get("not", {}) else "")
+    if t == "number":
+        return "numbers" if plural else "a number"
+    if t == "boolean":
+        return "true or false"
+    if t == "null":
+        return "null"
+    if t == "string":
+        return ("non-empty " if schema.get("minLength") else "") + ("strings" if plural else "string")
+    if t == "array":
+        lo, hi = schema.get("minItems", 0), schema.get("maxItems")
+        size = (f"{lo}" if hi == lo else f"{lo} to {hi}" if hi is not None else f"at least {lo}" if lo else "")
+        items = schema.get("items")
+        return f"a list of {size + ' ' if size else ''}{_describe(items, True) if items else 'values'}"
+    if t == "object":
+        return "an object" + (f" with {', '.join(repr(k) for k in schema.get('required', []))}"
+                              if schema.get("required") else "")
+    return "valid"
+
+
+def _layer_name(layer, i) -> str:
+    name = layer.get("name") if isinstance(layer, dict) else None
+    kind = layer.get("kind") if isinstance(layer, dict) else None
+    label = ", ".join(str(p) for p in (kind if isinstance(kind, str) else None, f"layers[{i}]") if p)
+    return f"layer {name!r} ({label})" if isinstance(name, str) and name else label
+
+
+def _where(root, path, attrs_of=None) -> str:
+    """``path`` inside the manifest ``root`` in words; with ``attrs_of`` (a layer), inside its attrs."""
+    if attrs_of is not None:
+        if not path:
+            return "'attrs'"
+        return f"attribute {path[0]!r}" + "".join(f"[{p!r}]" for p in path[1:])
+    if len(path) >= 2 and path[0] == "layers" and isinstance(path[1], int):
+        layer = root["layers"][path[1]]
+        if len(path) > 3 and path[2] == "attrs":
+            return f"{_layer_name(layer, path[1])}: {_where(layer['attrs'], path[3:], layer)}"
+        return _layer_name(layer, path[1]) + (f": {_field_path(path[2:])}" if len(path) > 2 else "")
+    return _field_path(path) if path else "the manifest"
+
+
+def _field_path(path) -> str:
+    text = repr(path[0]) if isinstance(path[0], str) else f"[{path[0]}]"
+    for p in path[1:]:
+        text += f"[{p}]" if isinstance(p, int) else f"[{p!r}]"
+    return text
+
+
+# -- 3. what a schema cannot say ---------------------------------------------------------------------------
+def _topology_problem(d) -> str | None:
+    names, param_shapes = set(), {}
+    keys = set(d.get("param_keys", ()))
+    for i, l in enumerate(d["layers"]):
+        what = _layer_name(l, i)
+        if l["name"] in names:
+            return f"{what}: the name {l['name']!r} is used by an earlier layer too"
+        for x in l["inputs"]:
+            if x not in names:
+                later = any(m["name"] == x for m in d["layers"][i:])
+                return (f"{what}: its input {x!r} " + ("is not defined before it (layers must be listed in "
+                        "topological order: is there a cycle?)" if later else "is not a layer of the manifest"))
+        if (l["kind"] == "Input") != (not l["inputs"]):
+            return f"{what}: " + ("an Input layer has no inputs" if l["inputs"] else
+                                  "has no inputs (only Input layers may)")
+        roles = [p["role"] for p in l["params"]]
+        if len(set(roles)) != len(roles):
+            return f"{what}: parameter {next(r for r in roles if roles.count(r) > 1)!r} appears twice"
+        for p in l["params"]:
+            if param_shapes.setdefault(p["key"], p["shape"]) != p["shape"]:
+                return (f"{what}: parameter {p['role']!r} shares {p['key']!r} with another layer but has "
+                        f"shape {p['shape']}, not {param_shapes[p['key']]}")
+            if keys and p["key"] not in keys:
+                return f"{what}: parameter {p['role']!r} uses {p['key']!r}, which is not in 'param_keys'"
+        names.add(l["name"])
+    missing = next((o for o in d["outputs"] if o not in names), None)
+    if missing is not None:
+        return f"output {missing!r} is not a layer of the manifest"
+    return None
+
+
+def _layer_problem(entry, layer, i, shapes) -> str | None:
+    """One layer against its kind's registered schema: parameter roles, attrs, then the kind's check.
+    A kind whose roles are the user's own names (a traced layer's) registers ``params=(ANY_ROLE,)``
+    and checks them itself."""
+    roles = [p["role"] for p in layer["params"]]
+    allowed = entry.allowed_params()
+    unknown = [] if ANY_ROLE in allowed else [r for r in roles if r not in allowed]
+    if unknown:
+        return (f"parameter {unknown[0]!r} is not one of a {entry.kind} layer's "
+                f"({', '.join(allowed) or 'it has none'})")
+    missing = [r for r in entry.required_params if r not in roles]
+    if missing:
+        return f"parameter {missing[0]!r} is missing"
+    error = _first_error(_validator(("attrs", entry.kind, id(entry.schema)), lambda: entry.schema), layer["attrs"])
+    if error is not None:
+        return _explain(error, layer["attrs"], attrs_of=layer, schema=entry.schema)
+    problem = _traced_nonlinearity_problem(layer["attrs"])
+    if problem:
+        return problem
+    if entry.check is None:
+        return None
+    view = LayerView(layer["name"], layer["attrs"], [shapes[x] for x in layer["inputs"]],
+                     tuple(layer["output_shape"]), {p["role"]: tuple(p["shape"]) for p in layer["params"]})
+    if not view.input_shapes:  # an Input layer: its own shape is what its check compares
+        view.input_shapes = [view.output_shape]
+    return entry.check(view)
+
+
+def _traced_nonlinearity_problem(attrs) -> str | None:
+    """A traced nonlinearity (``{"name": "traced", "expr": ...}``, as an attribute or a recurrent
+    layer's gate) whose expression is malformed: one input, no parameters, ops the table knows."""
+    from .layers.expression import expression_problem
+
+    todo = [(k, v) for k, v in attrs.items()]
+    while todo:
+        key, value = todo.pop()
+        if isinstance(value, dict):
+            if value.get("name") == "traced":
+                problem = expression_problem(value.get("expr"), 1, set())
+                if problem:
+                    return f"attribute {key!r}: {problem}"
+            todo.extend((f"{key}.{k}", v) for k, v in value.items())
+    return None

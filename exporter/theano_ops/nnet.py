@@ -1,0 +1,97 @@
+"""Neural-network ops: softmax and log-softmax (Theano's are row-wise: over the last axis of a 1-d
+or 2-d input), ``conv2d`` (true convolution unless ``filter_flip=False``: the kernel is flipped, at
+export when it is constant) and ``pool_2d`` (over the last two axes; ``ignore_border=False`` keeps
+Theano's trailing partial window, as the Pool converter does)."""
+import numpy as np
+
+from ..registry import lowering
+from .lower import Value, cast
+
+INT64_MIN = np.iinfo(np.int64).min
+
+
+@lowering("theano.tensor.nnet.softmax", since=13, emits=("Softmax",))
+def softmax(node, g, args):
+    return g.node("Softmax", [args[0]], node.scope, axis=-1)
+
+
+@lowering("theano.tensor.nnet.logsoftmax", since=13, emits=("LogSoftmax",))
+def logsoftmax(node, g, args):
+    return g.node("LogSoftmax", [args[0]], node.scope, axis=-1)
+
+
+@lowering("theano.tensor.nnet.conv2d", emits=("Conv", "Slice", "Cast"))
+def conv2d(node, g, args):
+    x, w = (cast(g, v, node.dtype, node.scope) for v in args)
+    a = node.attrs
+    if a["filter_flip"]:
+        if w.const is not None:
+            w = g.lowering.constant(np.ascontiguousarray(w.const[:, :, ::-1, ::-1]), base="W_flipped")
+        else:
+            w = g.slice(w, [-1, -1], [INT64_MIN, INT64_MIN], [2, 3], node.scope, steps=[-1, -1])
+    kernel = [s for s in node_kernel(args[1])]
+    dilation = a["filter_dilation"]
+    mode = a["border_mode"]
+    if mode == "valid":
+        pads = [0, 0]
+    elif mode in ("full", "half"):
+        if None in kernel:
+            raise NotImplementedError(f"border_mode={mode!r} needs the kernel size")
+        effective = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
+        pads = [e - 1 for e in effective] if mode == "full" else [e // 2 for e in effective]
+    else:
+        pads = list(mode)
+    attrs = dict(strides=a["subsample"], pads=pads + pads, dilations=dilation, group=a["num_groups"])
+    if None not in kernel:
+        attrs["kernel_shape"] = kernel
+    return g.node("Conv", [x, w], node.scope, **attrs)
+
+
+def node_kernel(w: Value):
+    return list(w.shape[2:]) if w.const is None else list(w.const.shape[2:])
+
+
+@lowering("theano.tensor.signal.pool.pool_2d", emits=("MaxPool", "AveragePool", "Mul", "Reshape", "Concat",
+                                                      "Shape", "Slice"))
+def pool_2d(node, g, args):
+    from passes.explicit_pads import onnx_ceil_length, theano_pool_length  # (imports onnx: not at module level)
+
+    x = args[0]
+    a = node.attrs
+    ws, stride, pad = a["ws"], a["stride"], a["pad"]
+    s = node.scope
+    if a["mode"] == "sum":
+        raise NotImplementedError("pool_2d(mode='sum') has no exact ONNX form here")
+    attrs = dict(kernel_shape=ws, strides=stride)
+    if a["ignore_border"]:
+        attrs.update(pads=pad + pad, ceil_mode=0)
+    else:
+        spatial = x.shape[-2:]
+        ceil_ok, extra = True, []
+        for n, k, st in zip(spatial, ws, stride):
+            if n is None:
+                if st > k:
+                    raise NotImplementedError("ignore_border=False with a stride larger than the window needs a "
+                                              "known input size")
+                extra.append(0)
+                continue
+            out = theano_pool_length(n, k, st, 0, False)
+            ceil_ok &= onnx_ceil_length(n, k, st) == out
+            extra.append(max(0, (out - 1) * st + k - n))
+        attrs.update(pads=[0, 0] + ([0, 0] if ceil_ok else extra), ceil_mode=int(ceil_ok))
+    if a["mode"] == "max":
+        op = "MaxPool"
+    else:
+        op = "AveragePool"
+        # Theano averages a trailing partial window (ignore_border=False) over the elements inside it
+        attrs["count_include_pad"] = int(a["mode"] == "average_inc_pad" and a["ignore_border"])
+    if x.ndim == 4:
+        return g.node(op, [x], s, **attrs)
+    # Theano pools the last two axes of any input: fold the leading axes into one batch axis
+    x_shape = g.node("Shape", [x], s)
+    last_two = g.slice(x_shape, [-2], [np.iinfo(np.int64).max], [0], s)
+    flat = g.node("Reshape", [x, g.node("Concat", [g.ints(f"{s}.lead", [-1, 1]), last_two], s, axis=0)], s)
+    pooled = g.node(op, [flat], s, **attrs)
+    lead = g.slice(x_shape, [0], [x.ndim - 2], [0], s)
+    tail = g.slice(g.node("Shape", [pooled], s), [2], [4], [0], s)
+    return g.node("Reshape", [pooled, g.node("Concat", [lead, tail], s, axis=0)], s)

@@ -1,0 +1,264 @@
+"""Manifests are validated by JSON Schemas: the structure of the manifest, and per layer kind the
+schema its module registers beside its capture rule (exporter.registry.attrs_schema).
+
+Every registered kind has one; every parity case's manifest, captured by the real Lasagne (the
+reference cache) and by the Theano-free API, satisfies it; wrong types, ranges and enums are refused
+in one line naming the layer and the attribute (tests/test_fuzz.py tries them attribute by
+attribute), and nesting deeper than the schema allows is an error, not a RecursionError.
+"""
+import copy
+import dataclasses
+import json
+import os
+
+import jsonschema
+import numpy as np
+import pytest
+
+from exporter import registry
+from exporter.cli import main
+from exporter.errors import NetworkError
+from exporter.ir import LayerGraph, LayerSpec, ParamSpec
+from exporter.manifest_schema import (ANY_ROLE, GRAPH_FIELDS, LAYER_FIELDS, MAX_DEPTH, PARAM_FIELDS, load_manifest,
+                                      read_manifest, structure_schema)
+from tests.cases import load_all
+
+CASES = load_all()
+NAMES = sorted(n for n, c in CASES.items() if not c.expect_error)
+DECLARED = {"lstm_peepholes": "0.1"}  # what the Theano-free API cannot tell (the references are Lasagne 0.1's)
+
+
+def _objects(schema, path=()):
+    """Every object schema (with properties) inside ``schema``."""
+    if isinstance(schema, dict):
+        if schema.get("type") == "object" and "properties" in schema:
+            yield path, schema
+        for k, v in schema.items():
+            yield from _objects(v, path + (k,))
+    elif isinstance(schema, list):
+        for i, v in enumerate(schema):
+            yield from _objects(v, path + (i,))
+
+
+def test_every_kind_has_a_schema():
+    registry.load_all()
+    assert set(registry.ATTRS_SCHEMAS) == set(registry.CONVERTERS.names())
+    for kind, entry in registry.ATTRS_SCHEMAS.items():
+        jsonschema.Draft202012Validator.check_schema(entry.schema)
+        objects = list(_objects(entry.schema))
+        assert objects, kind
+        for path, obj in objects:  # strict: an unknown attribute is an error, never ignored
+            if "allOf" in obj:  # a tagged union (exporter.schema.tagged): each variant is strict
+                tag, = obj["required"]
+                variants = [branch["if"]["properties"][tag]["const"] for branch in obj["allOf"]]
+                assert sorted(variants) == sorted(obj["properties"][tag]["enum"]), (kind, path)
+                assert all(branch["then"]["additionalProperties"] is False for branch in obj["allOf"]), (kind, path)
+            else:
+                assert obj.get("additionalProperties") is False, (kind, path)
+        assert set(entry.required_params) <= set(entry.allowed_params()), kind
+
+
+def test_structure_schema_is_the_ir_dataclasses():
+    assert set(PARAM_FIELDS) == {f.name for f in dataclasses.fields(ParamSpec)}
+    assert set(LAYER_FIELDS) == {f.name for f in dataclasses.fields(LayerSpec)}
+    assert set(GRAPH_FIELDS) == {f.name for f in dataclasses.fields(LayerGraph)}
+    schema = structure_schema(registry.ATTRS_SCHEMAS)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    layer = schema["properties"]["layers"]["items"]
+    assert layer["required"] == ["name", "kind", "lasagne_class", "inputs", "attrs", "params", "output_shape"]
+    assert layer["properties"]["kind"]["enum"] == sorted(registry.ATTRS_SCHEMAS)
+
+
+def test_a_kind_registers_its_schema_from_its_own_module(monkeypatch):
+    """What the Expression kind (or any new one) does: a schema, and a check for the rest."""
+    monkeypatch.setattr(registry, "ATTRS_SCHEMAS", dict(registry.ATTRS_SCHEMAS))
+    schema = {"type": "object", "properties": {"depth": {"type": "integer", "minimum": 1}},
+              "required": ["depth"], "additionalProperties": False}
+
+    @registry.attrs_schema("Deep", schema, params=("W",))
+    def check_deep(layer):
+        return None if layer.attrs["depth"] <= len(layer.input_shape) else "depth is more than the input's rank"
+
+    entry = registry.ATTRS_SCHEMAS["Deep"]
+    assert entry.check is check_deep and entry.params == ("W",)
+    with pytest.raises(ValueError, match="registered twice"):
+        registry.attrs_schema("Deep", schema)
+    manifest = _manifest([_input(), _layer("deep", "Deep", {"depth": 5})])
+    with pytest.raises(NetworkError, match=r"layer 'deep' \(Deep, layers\[1\]\): depth is more than the input's rank"):
+        load_manifest(manifest)
+    manifest["layers"][1]["attrs"]["depth"] = "2"
+    with pytest.raises(NetworkError, match=r"layer 'deep' \(Deep, layers\[1\]\): attribute 'depth' must be an "
+                                           r"integer >= 1, got '2'"):
+        load_manifest(manifest)
+    manifest["layers"][1]["attrs"]["depth"] = 2
+    assert load_manifest(manifest).layers[1].attrs == {"depth": 2}
+    manifest["layers"][1]["params"] = [{"role": "my_weights", "shape": [3], "key": "arr_0"}]
+    with pytest.raises(NetworkError, match=r"parameter 'my_weights' is not one of a Deep layer's \(W\)"):
+        load_manifest(manifest)
+    registry.ATTRS_SCHEMAS.pop("Deep")
+    registry.attrs_schema("Deep", schema, params=(ANY_ROLE,), check=check_deep)  # roles named by the user
+    assert load_manifest(manifest).layers[1].params[0].role == "my_weights"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_real_lasagne_manifests_validate(name, references):
+    """The manifest the real Lasagne's capture wrote for every parity case."""
+    ref = references(name)
+    assert ref.error is None, ref.error
+    graph = read_manifest(ref.graph_json, origin=name)
+    assert json.loads(graph.to_json()) == json.loads(ref.graph_json)
+
+
+@pytest.fixture(scope="module")
+def compat_captures():
+    from exporter import compat
+    from exporter.frontends.lasagne_live import capture
+
+    compat.activate()
+    return {name: capture(CASES[name].build(), options=DECLARED) for name in NAMES
+            if "lasagne-0.1-only" not in CASES[name].tags}
+
+
+def test_theano_free_manifests_validate(compat_captures):
+    assert len(compat_captures) > 150
+    for name, graph in compat_captures.items():
+        assert load_manifest(json.loads(graph.to_json()), origin=name).to_dict() == graph.to_dict()
+
+
+def test_every_kind_is_covered_by_the_cases(compat_captures):
+    kinds = {l.kind for g in compat_captures.values() for l in g.layers}
+    assert kinds == set(registry.ATTRS_SCHEMAS), set(registry.ATTRS_SCHEMAS) ^ kinds
+
+
+# -- refusals, as the user sees them ------------------------------------------------------------------------
+BUILD = '''
+def build():
+    from lasagne.layers import Conv2DLayer, DenseLayer, InputLayer, Pool2DLayer
+    l = InputLayer((None, 3, 8, 8), name="input")
+    l = Conv2DLayer(l, 4, 3, flip_filters=True, name="conv")
+    l = Pool2DLayer(l, 2, mode="max", ignore_border=True, name="pool")
+    return DenseLayer(l, 5, name="fc")
+'''
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    d = tmp_path_factory.mktemp("schema")
+    (d / "net.py").write_text(BUILD)
+    assert main(["capture", "--network", f"{d / 'net.py'}:build", "--lasagne", "compat", "--out",
+                 str(d / "arch.json")]) == 0
+    graph = read_manifest((d / "arch.json").read_text())
+    shapes = {p.key: p.shape for l in graph.layers for p in l.params}
+    rng = np.random.default_rng(0)
+    np.savez(d / "model.npz", *[rng.standard_normal(shapes[k]).astype(np.float32) for k in graph.param_keys])
+    return d
+
+
+# the issue's examples: each once changed the exported model
+REFUSED = [
+    ("pool", "mode", "bogus", "must be one of 'max', 'average_inc_pad', 'average_exc_pad', got 'bogus'"),
+    ("pool", "mode", 5, "must be one of"),
+    ("pool", "mode", None, "must be one of"),
+    ("conv", "flip_filters", "no", "must be true or false, got 'no'"),
+    ("pool", "ignore_border", "no", "must be true or false, got 'no'"),
+    ("fc", "num_units", -32, "must be at least 1, got -32"),
+    ("fc", "num_units", "32", "must be an integer >= 1, got '32'"),
+    ("fc", "num_units", 2 ** 40, "must be at most 2147483647"),
+    ("fc", "num_units", 6, "parameter 'W' has shape [36, 5], but num_units 6"),
+    ("conv", "num_filters", -32, "must be at least 1"),
+    ("conv", "num_filters", "32", "must be an integer >= 1"),
+    ("conv", "num_filters", 2 ** 40, "must be at most 2147483647"),
+    ("conv", "num_filters", 4.0, "must be an integer >= 1, got 4.0"),
+    ("conv", "num_filters", 8, "parameter 'W' has shape [4, 3, 3, 3], but num_filters 8"),
+    ("conv", "pads", [1, 1, 1, 1], "unknown attribute 'pads'"),
+    ("conv", "nonlinearity", {"name": "leaky_rectify"}, "attribute 'nonlinearity'['leakiness'] is missing"),
+    ("conv", "stride", [1, 1, 1], "attributes 'filter_size' (2 values), 'stride' (3 values), 'pad' (2 values)"),
+]
+
+
+@pytest.mark.parametrize("layer, attr, value, message", REFUSED)
+def test_wrong_attributes_are_refused_in_one_line(work, capsys, layer, attr, value, message):
+    manifest = json.loads((work / "arch.json").read_text())
+    kinds = {l["name"]: l["kind"] for l in manifest["layers"]}
+    index = next(i for i, l in enumerate(manifest["layers"]) if l["name"] == layer)
+    manifest["layers"][index]["attrs"][attr] = value
+    (work / "bad.json").write_text(json.dumps(manifest))
+    out = work / "out" / "m.onnx"
+    assert main([str(work / "model.npz"), str(out), "--manifest", str(work / "bad.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: {work / 'bad.json'}: malformed architecture manifest: "
+                                                   f"layer {layer!r} ({kinds[layer]}, layers[{index}]): "), err
+    assert message in err and attr in err, err
+    assert not out.exists()
+
+
+def test_the_unmutated_manifest_exports(work, capsys):
+    assert main([str(work / "model.npz"), str(work / "ok.onnx"), "--manifest", str(work / "arch.json"), "-q"]) == 0
+
+
+def _manifest(layers):
+    return {"format": "lasagne2onnx.layergraph", "version": 1, "layers": layers, "outputs": [layers[-1]["name"]]}
+
+
+def _input(shape=(None, 3)):
+    return {"name": "input", "kind": "Input", "lasagne_class": "InputLayer", "inputs": [],
+            "attrs": {"shape": list(shape)}, "params": [], "output_shape": list(shape)}
+
+
+def _layer(name, kind, attrs, inputs=("input",), shape=(None, 3), params=()):
+    return {"name": name, "kind": kind, "lasagne_class": kind + "Layer", "inputs": list(inputs), "attrs": attrs,
+            "params": list(params), "output_shape": list(shape)}
+
+
+def test_nesting_deeper_than_the_schema_is_an_error_not_a_recursion_error():
+    deep = 1
+    for _ in range(900):  # json parses it; anything recursing over it would not return
+        deep = [deep]
+    manifest = _manifest([_input(), _layer("nl", "Nonlinearity", {"nonlinearity": {"name": "tanh", "x": deep}})])
+    text = json.dumps(manifest)
+    with pytest.raises(NetworkError, match=rf"layer 'nl' \(Nonlinearity, layers\[1\]\): attribute 'nonlinearity'"
+                                           rf"\['x'\]\[0\].*: nested deeper than a manifest can be \({MAX_DEPTH} "):
+        read_manifest(text)
+    manifest["layers"][1]["attrs"]["nonlinearity"]["x"] = [[[1]]]
+    with pytest.raises(NetworkError, match=r"attribute 'nonlinearity': unknown field 'x' \(known: name\)"):
+        load_manifest(manifest)
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda m: m["layers"][1].update(kind="CustomRecurrent"), "'kind' must be one of"),
+    (lambda m: m["layers"][1].update(kind="Bogus"), "'kind' must be one of"),
+    (lambda m: m["layers"][1].update(extra=1), "unknown field 'extra'"),
+    (lambda m: m.update(extra=1), "unknown field 'extra'"),
+    (lambda m: m["layers"][1]["attrs"].update(nonlinearity={"name": "tanh"}, x=float("nan")),
+     "attribute 'x': nan is not a usable number"),
+    (lambda m: m["layers"][1]["attrs"].update(nonlinearity={"name": "leaky_rectify", "leakiness": float("inf")}),
+     "attribute 'nonlinearity'['leakiness']: inf is not a usable number"),
+    (lambda m: m["layers"][1].update(params=[{"role": "W", "shape": [3], "key": "arr_0"}]),
+     "parameter 'W' is not one of a Nonlinearity layer's (it has none)"),
+    (lambda m: m["layers"][1].update(output_shape=[None, 0]), "'output_shape'[1] must be"),
+    (lambda m: m.update(outputs=["nl", "nl"]), "'outputs' lists a value twice"),
+    (lambda m: m.update(outputs=["nowhere"]), "output 'nowhere' is not a layer of the manifest"),
+])
+def test_structure_problems_name_the_place(mutate, message):
+    manifest = _manifest([_input(), _layer("nl", "Nonlinearity", {"nonlinearity": {"name": "tanh"}})])
+    load_manifest(copy.deepcopy(manifest))
+    mutate(manifest)
+    with pytest.raises(NetworkError) as e:
+        load_manifest(manifest, origin="arch.json")
+    assert str(e.value).startswith("arch.json: malformed architecture manifest: ") and message in str(e.value), e.value
+
+
+def test_a_converter_bug_is_not_blamed_on_the_manifest(work, monkeypatch):
+    """export._build once turned any KeyError/TypeError/... inside a converter into 'the manifest does
+    not describe a network': the schemas now guarantee the attributes, so a converter failing is a bug."""
+    from exporter.layers import pool
+
+    def broken(spec, g):
+        raise KeyError("a converter bug")
+
+    registry.load_all()
+    monkeypatch.setitem(registry.CONVERTERS._entries, "Pool", [registry.Versioned("Pool", broken, registry.FIRST_OPSET)])
+    assert pool.convert_pool is not broken
+    with pytest.raises(KeyError, match="a converter bug"):
+        main([str(work / "model.npz"), str(work / "x.onnx"), "--manifest", str(work / "arch.json")])
+    assert not os.path.exists(work / "x.onnx")
