@@ -45,17 +45,19 @@ def relative(got, want) -> float:
 
 
 def export_case(reference_dir, name):
-    from exporter.ir import LayerGraph
+    """The case's default export (what the CLI writes) and its inputs, from the references in
+    ``reference_dir`` (a traced case's graph is the Theano-free tracer's, as the parity tests take it)."""
     from exporter.pipeline import to_onnx
     from exporter.weights import bind_weights, load_npz
+    from tests.cases import load_all
+    from tests.reference import load_reference, reference_graph
 
-    with open(os.path.join(reference_dir, f"{name}.json"), encoding="utf-8") as f:
-        graph = LayerGraph.from_json(f.read())
-    weights, _ = load_npz(os.path.join(reference_dir, f"{name}.npz"))
-    io = np.load(os.path.join(reference_dir, f"{name}.io.npz"))
-    inputs = {k[3:]: io[k] for k in io.files if k.startswith("in:")}
-    model = to_onnx(graph, bind_weights(graph, weights, name), optimize="auto")  # what the CLI writes by default
-    return model, inputs
+    ref = load_reference(name)
+    assert os.path.dirname(ref.weights_path) == os.path.abspath(reference_dir), "references of another content hash"
+    graph = reference_graph(ref, load_all()[name])
+    weights, _ = load_npz(ref.weights_path)
+    model = to_onnx(graph, bind_weights(graph, weights, name), optimize="auto")
+    return model, ref.inputs
 
 
 def run_tool(tool, model, feeds, want, tmp):

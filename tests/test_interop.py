@@ -102,24 +102,34 @@ def results(reference_dir, tmp_path_factory):
     return get
 
 
-def expected_failure(tool, model) -> list | None:
+ONNX2TORCH_ALLOWZERO = '"allowzero=1" is not implemented'  # its Reshape (the tracer's reshapes keep Theano's 0)
+FP16_CAST = "does not match expected type"  # a Cast to float32 in the graph keeps its type; the next node wants fp16
+# failures no op of the model predicts: the tool's own analysis gives up on the case
+KNOWN = {"int8": {"subclassed_shape_merge_layers": "Incomplete symbolic shape inference"}}
+
+
+def expected_failure(tool, model, name) -> list | None:
     """What ``tool`` may say about this model, when it cannot handle it (any one of these); None when
     it must succeed."""
     ops = {n.op_type for n in model.graph.node}
-    missing = [f"operation_type='{op}'" for op in MISSING_OPS.get(tool, ()) if op in ops]
-    if missing:
-        return missing
+    attrs = [(n.op_type, {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}) for n in model.graph.node]
+    expected = [f"operation_type='{op}'" for op in MISSING_OPS.get(tool, ()) if op in ops]
     if tool == "onnx2torch":
         if any(n.op_type == "Pad" and len(n.input) > 2 and n.input[2] for n in model.graph.node):
-            return [ONNX2TORCH_PAD_VALUE]
-        for n in model.graph.node:
-            attrs = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
-            if n.op_type == "Selu" and (not np.isclose(attrs.get("alpha", 1.67326), 1.6732632) or
-                                        not np.isclose(attrs.get("gamma", 1.0507), 1.0507010)):
-                return [ONNX2TORCH_SELU]
-    if tool == "fp16" and "Scan" in ops:
-        return [FP16_SCAN_CRASH]
-    return None
+            expected.append(ONNX2TORCH_PAD_VALUE)
+        if any(op == "Selu" and (not np.isclose(a.get("alpha", 1.67326), 1.6732632) or
+                                 not np.isclose(a.get("gamma", 1.0507), 1.0507010)) for op, a in attrs):
+            expected.append(ONNX2TORCH_SELU)
+        if any(op == "Reshape" and a.get("allowzero") == 1 for op, a in attrs):
+            expected.append(ONNX2TORCH_ALLOWZERO)
+    if tool == "fp16":
+        if "Scan" in ops:
+            expected.append(FP16_SCAN_CRASH)
+        if any(op == "Cast" and a.get("to") == onnx.TensorProto.FLOAT for op, a in attrs):
+            expected.append(FP16_CAST)
+    if name in KNOWN.get(tool, {}):
+        expected.append(KNOWN[tool][name])
+    return expected or None
 
 
 def test_tools_on_every_parity_case_and_the_readme_table(results, ops_of):
@@ -130,7 +140,7 @@ def test_tools_on_every_parity_case_and_the_readme_table(results, ops_of):
         got = results(tool)
         assert sorted(got) == CASES
         for name in CASES:
-            row, expected = got[name], expected_failure(tool, ops_of[name])
+            row, expected = got[name], expected_failure(tool, ops_of[name], name)
             if expected is None:
                 if row["status"] != "pass":
                     problems.append(f"{tool} {name}: {row['reason']}")
@@ -178,4 +188,11 @@ def _reason(tool, reason):
         return "Selu with a non-default alpha"
     if reason.startswith("crashed"):
         return "onnxruntime crashes (segfault) loading the float16 Scan"
+    if ONNX2TORCH_ALLOWZERO in reason:
+        return "Reshape with allowzero=1"
+    if FP16_CAST in reason:
+        return "a Cast to float32 left so, feeding float16 nodes"
+    for known in KNOWN.get(tool, {}).values():
+        if known in reason:
+            return f"quant_pre_process: {known.lower()}"
     return reason
