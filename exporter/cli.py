@@ -24,6 +24,7 @@ COMMANDS = {
     "check": "exporter.commands.check",
     "to-torch": "exporter.importers.torch_cli",
     "to-keras": "exporter.importers.keras_cli",
+    "to-tf": "exporter.importers.tf_cli",
 }
 
 HELP = {
@@ -32,12 +33,21 @@ HELP = {
     "check": "compare an exported model layer by layer against a reference",
     "to-torch": "turn an exported ONNX model into a PyTorch nn.Module (source + state dict)",
     "to-keras": "turn an exported ONNX model into a Keras 3 model",
+    "to-tf": "turn an exported ONNX model into a TensorFlow SavedModel (needs TensorFlow)",
 }
+
+
+def program_name() -> str:
+    """How the user started us: ``python -m exporter``, or the installed ``lasagne2onnx`` script."""
+    started = os.path.basename(sys.argv[0] if sys.argv and sys.argv[0] else "")
+    if started in ("", "-c", "__main__.py") or started.endswith(".py"):
+        return "python -m exporter"
+    return started
 
 
 def build_parser(command: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=f"python -m exporter{'' if command == 'export' else ' ' + command}", description=HELP[command])
+        prog=f"{program_name()}{'' if command == 'export' else ' ' + command}", description=HELP[command])
     parser.add_argument("--version", action="version", version=f"lasagne2onnx {__version__}")
     importlib.import_module(COMMANDS[command]).add_arguments(parser)
     return parser
@@ -49,11 +59,12 @@ def main(argv=None, exiting: bool = False) -> int:
     than interrupting the interpreter's shutdown; otherwise the signal handlers found are put back."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("-h", "--help"):
-        print("usage: python -m exporter MODEL.npz OUT.onnx [options]\n"
-              "       python -m exporter COMMAND [options]\n\ncommands:")
+        prog = program_name()
+        print(f"usage: {prog} MODEL.npz OUT.onnx [options]\n"
+              f"       {prog} COMMAND [options]\n\ncommands:")
         for name, text in HELP.items():
             print(f"  {name:<9} {text}")
-        print("\nrun 'python -m exporter COMMAND --help' for a command's options")
+        print(f"\nrun '{prog} COMMAND --help' for a command's options")
         return 0
     command = argv.pop(0) if argv and argv[0] in COMMANDS else "export"
     args = build_parser(command).parse_args(argv)
@@ -134,10 +145,9 @@ class _Signals:
 
 
 def _fail(message: str, status: int) -> int:
-    global _progress_line_open
-    if _progress_line_open:  # end the progress line first: the message gets a line of its own
-        print(file=sys.stderr)
-        _progress_line_open = False
+    from .progress import stop_all
+
+    stop_all()  # end the progress display first: the message gets a line of its own
     print(message, file=sys.stderr)
     return status
 
@@ -183,34 +193,12 @@ def one_line(message) -> str:
     return "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
 
 
-_progress_line_open = False  # a progress line is drawn and not yet ended
+def progress_printer(enabled: bool | None = None, stream=None, label: str = "converted"):
+    """A progress callback ``(done, total, what)`` drawn on a terminal (rich), None otherwise: see
+    :func:`exporter.progress.printer`."""
+    from .progress import printer
 
-
-def progress_printer(enabled: bool | None = None, stream=None):
-    """A progress callback ``(done, total, what)`` that draws on a terminal and stays quiet otherwise.
-
-    Layers converted are counted as they are; byte counts (``what`` starting with ``writing``) are
-    shown in MB.
-    """
-    stream = stream or sys.stderr
-    if enabled is None:
-        enabled = stream.isatty() and not os.environ.get("CI")
-    if not enabled:
-        return None
-
-    def show(done, total, what):
-        global _progress_line_open
-        if what.startswith("writing"):
-            line = f"  {what}: {done / 1e6:,.1f} / {total / 1e6:,.1f} MB"
-        else:
-            line = f"  [{done}/{total}] converted {what[:50]}"
-        stream.write(f"\r{line:<78}")
-        _progress_line_open = done < total
-        if not _progress_line_open:
-            stream.write("\n")
-        stream.flush()
-
-    return show
+    return printer(enabled, stream, label)
 
 
 def parse_input_shapes(values) -> dict:

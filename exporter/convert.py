@@ -70,7 +70,9 @@ def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: st
     for out in lowered.outputs:
         shape = [d if d is not None else ("N" if i == 0 else f"{out}_d{i}") for i, d in enumerate(layers[out].output_shape)]
         g.outputs.append(helper.make_tensor_value_info(g.tensor(out), TensorProto.FLOAT, shape))
-    model = g.finish(name, doc=f"Exported from Lasagne ({graph.source or 'unknown source'}) by lasagne2onnx {__version__}")
+    doc = f"Exported from Lasagne ({graph.source or 'unknown source'}) by lasagne2onnx {__version__}"
+    model = g.finish(name, doc=doc)
+    model.producer_version, model.doc_string = __version__, doc
     layer_map = {}
     for l in graph.layers:  # a layer removed as an identity is served by its input's value
         layer_map[l.name] = g.value_of(l.name) or layer_map.get(l.inputs[0] if l.inputs else "")

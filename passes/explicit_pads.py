@@ -2,8 +2,10 @@
 
 Convolutions: ``'valid'`` = 0, ``'full'`` = k-1, ``'same'`` = k//2 (see :func:`conv_pads`), ints
 as given.  Pooling: ``pad`` on both sides; ``ignore_border=False`` keeps Theano's trailing partial
-window, expressed as ``ceil_mode=1`` where ONNX's ceil rule gives Theano's length and as extra end
-padding (ignored by MaxPool, excluded from averages) where it does not.
+window, expressed as ``ceil_mode=1`` where ONNX's ceil rule gives Theano's length (a window longer
+than its axis shrunk to the axis) and as extra end padding (ignored by MaxPool, excluded from
+averages) where it does not: a stride longer than the window whose last window would start past the
+input, which ONNX's shape inference and onnxruntime count differently.
 """
 from exporter.errors import UnsupportedLayerError
 
@@ -46,6 +48,11 @@ def pool_pads(spec, in_shape):
         raise UnsupportedLayerError(spec.name, spec.lasagne_class, spec.position,
                                     "ignore_border=False requires pad=0 (as Theano does)")
     spatial = in_shape[len(in_shape) - len(ks):]
+    # a window longer than its axis: Theano's one partial window is the whole axis, which a window of
+    # the axis' length computes without padding (ONNX needs padding to the window's length, and end-only
+    # padding is what converters such as onnx2torch refuse)
+    ks = [n if n is not None and n < k else k for n, k in zip(spatial, ks)]
+    shrunk = {"pool_size": ks} if ks != list(a["pool_size"]) else {}
     ceil_ok, extra = True, []
     for n, k, s in zip(spatial, ks, ss):
         if n is None:
@@ -59,8 +66,8 @@ def pool_pads(spec, in_shape):
         ceil_ok &= onnx_ceil_length(n, k, s) == out
         extra.append(max(0, (out - 1) * s + k - n))
     if ceil_ok:
-        return {"pads": [0] * (2 * len(ks)), "ceil_mode": 1, "count_include_pad": 0}
-    return {"pads": [0] * len(ks) + extra, "ceil_mode": 0, "count_include_pad": 0}
+        return {**shrunk, "pads": [0] * (2 * len(ks)), "ceil_mode": 1, "count_include_pad": 0}
+    return {**shrunk, "pads": [0] * len(ks) + extra, "ceil_mode": 0, "count_include_pad": 0}
 
 
 def explicit_pads(graph, weights):

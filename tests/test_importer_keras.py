@@ -149,7 +149,9 @@ def test_cli_writes_loadable_keras_file(tmp_path, data_format):
     out = tmp_path / "m.keras"
     r = run_cli("to-keras", str(tmp_path / "m.onnx"), "--out", str(out), "--data-format", data_format)
     assert r.returncode == 0, r.stderr
-    assert "ConstantOp" in r.stdout and sorted(os.listdir(tmp_path)) == ["m.keras", "m.onnx"]
+    # the layers Keras lacks travel beside the model (issue 13: plain Keras loads it, on any backend)
+    assert "ConstantOp" in r.stdout and sorted(os.listdir(tmp_path)) == ["lasagne2onnx_keras_layers.py", "m.keras",
+                                                                         "m.onnx"]
     feeds = feeds_for(shapes)
     layout = "cl" if data_format == "channels_last" else "cf"
     for k, v in feeds.items():

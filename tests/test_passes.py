@@ -163,6 +163,17 @@ def test_pool_ignore_border_false_with_stride_beyond_window_pads_the_end():
     assert a["ceil_mode"] == 1  # ceil((8-2)/3)+1 = 3 = Theano (8+2)//3
 
 
+def test_pool_window_longer_than_the_input_becomes_the_input_length():
+    """ResNet-50's final 7x7 average pool on a smaller map: Theano's one window is the whole map, a
+    window of the map's size with no padding (padding at the end only is what onnx2torch refuses)."""
+    g, _ = explicit_pads(_pool((7, 7), (1, 1), False, mode="average_exc_pad", in_shape=(None, 3, 2, 5)), {})
+    a = g.layer("pool").attrs
+    assert a["pool_size"] == [2, 5] and a["pads"] == [0, 0, 0, 0] and a["ceil_mode"] == 1
+    g, _ = explicit_pads(_pool((7, 3), (1, 1), False, in_shape=(None, 3, 2, 5)), {})
+    a = g.layer("pool").attrs
+    assert a["pool_size"] == [2, 3] and a["pads"] == [0, 0, 0, 0] and a["ceil_mode"] == 1
+
+
 def test_pool_unknown_size_with_large_stride_is_refused():
     with pytest.raises(UnsupportedLayerError, match="pool.*known input size"):
         explicit_pads(_pool((2, 2), (3, 3), False, in_shape=(None, 3, None, None)), {})

@@ -26,6 +26,7 @@ from ..accuracy import PARITY_TOLERANCE
 from ..errors import ExportError, NetworkError, WeightsError
 
 EXIT_DIFFERS = 1
+STEPS = ("computing the reference (Theano, Lasagne)", "running every layer in onnxruntime")
 
 
 def add_arguments(parser):
@@ -49,12 +50,28 @@ def add_arguments(parser):
                         help="the inputs to compare on: in:<input layer> arrays (or 'input' for one input); "
                              "default: seeded standard-normal arrays, batch 2 where the batch size is unknown")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random inputs (default 0)")
+    parser.add_argument("--progress", action="store_true", default=None,
+                        help="show progress even when not on a terminal")
     parser.add_argument("--tolerance", type=float, default=PARITY_TOLERANCE,
                         help="largest allowed max |onnx - reference| / max(1, max |reference|) per layer "
                              f"(default {PARITY_TOLERANCE:g})")
 
 
 def run(args):
+    result = compare(args)
+    print(f"checking {args.model} against {result['source']} ({_describe_feeds(result['feeds'])}, "
+          f"tolerance {args.tolerance:g})")
+    print(_table(result["rows"]))
+    _print_traced(result["model"])
+    print(result["summary"])
+    return result["status"]
+
+
+def compare(args) -> dict:
+    """Everything ``check`` prints, as data: ``rows`` (one dict per Lasagne layer, network order),
+    ``summary`` (the closing line), ``status`` (0 or :data:`EXIT_DIFFERS`), ``source``, ``feeds``,
+    ``model`` (the ONNX model compared).
+    Shared with :func:`exporter.api.check`."""
     if args.reference and args.reference_python:
         raise ExportError("give one reference: --reference LAYERS.npz or --reference-python PY")
     if not args.reference and not args.reference_python:
@@ -74,8 +91,12 @@ def run(args):
     onnx_inputs = _graph_inputs(model)
     input_layers = _input_layers(layer_map, onnx_inputs)
 
+    from ..progress import printer, steps
+
+    step, done = steps(printer(getattr(args, "progress", None), label=""), STEPS)
     if args.reference_python:
         graph = None
+        step(STEPS[0])
         ref, meta = _run_reference_python(args, model, layer_map, onnx_inputs, input_layers)
         source = f"Theano/Lasagne via {args.reference_python}"
     else:
@@ -87,6 +108,7 @@ def run(args):
 
     from ..compare import run_layers
 
+    step(STEPS[1])
     try:
         actual = run_layers(model, feeds)
     except ExportError:
@@ -95,11 +117,10 @@ def run(args):
         raise ExportError(f"{args.model}: onnxruntime cannot run the model on these inputs ({_describe_feeds(feeds)}): "
                           f"{' '.join(str(e).split())[:300]}") from None
     rows = _compare(layer_map, actual, ref, _classes(graph, meta), args.tolerance)
-    print(f"checking {args.model} against {source} ({_describe_feeds(feeds)}, tolerance {args.tolerance:g})")
-    print(_table(rows))
-    _print_traced(model)
-    print(_summary(rows, args.tolerance, _inputs_of(graph, meta)))
-    return EXIT_DIFFERS if any(r["status"] == "DIFFERS" for r in rows) else 0
+    done()
+    return {"rows": rows, "summary": _summary(rows, args.tolerance, _inputs_of(graph, meta)), "source": source,
+            "feeds": feeds, "model": model,
+            "status": EXIT_DIFFERS if any(r["status"] == "DIFFERS" for r in rows) else 0}
 
 
 # -- inputs ----------------------------------------------------------------------------------------
@@ -331,8 +352,6 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
                "--network", os.path.abspath(net_file) + ":" + fn, "--weights", os.path.abspath(args.against),
                "--input", inputs_path, "--out", out_path] + (["--trust-pickle"] if args.trust_pickle else []) \
             + _build_choices(args, model)
-        if sys.stderr.isatty():
-            print(f"computing the reference with {python} (Theano, Lasagne) ...", file=sys.stderr, flush=True)
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True)
         except OSError as e:

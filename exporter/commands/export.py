@@ -86,11 +86,11 @@ def run(args):
     manifest = args.manifest or (f"{args.weights} (embedded manifest)" if embedded and not args.network else None)
     skeleton, payloads = _build(args, graph, bound, progress, manifest)
     if extras:
-        _record_extras(skeleton, extras, args.weights, quiet=args.quiet)
+        record_extras(skeleton, extras, args.weights, quiet=args.quiet)
     del bound  # the payloads now hold the only references to the weights
     skeleton, payloads, report = _optimize(args, skeleton, payloads)
     if not args.quiet and report["nodes_after"] != report["nodes_before"]:
-        print(_describe_optimization(report))
+        print(describe_optimization(report))
     external = {"auto": None, "always": True, "never": False}[args.external_data]
     with staged_outputs() as outputs:  # every output is moved into place only once every check passed
         staged = outputs.add(args.output, companions={".data": uses_external_data})
@@ -99,7 +99,7 @@ def run(args):
         if args.check:
             _check_runs(args, staged)
         if args.expect:
-            _compare_with_reference(staged, args.expect, quiet=args.quiet)
+            compare_with_reference(staged, args.expect, quiet=args.quiet)
         if embed:
             embed_manifest(args.weights, graph, outputs)
     if not args.quiet:
@@ -160,18 +160,23 @@ def _same_manifest(embedded, graph) -> bool:
 
 
 def _build(args, graph, bound, progress, manifest=None):
+    return build_model(graph, bound, args.opset, progress, manifest)
+
+
+def build_model(graph, bound, opset, progress=None, manifest=None):
     """The detached model.  ``manifest`` names the manifest the graph came from (None: captured from
     live build code).  A manifest passed its schemas when it was read (exporter.manifest_schema): each
     layer's attributes have their types, ranges and sizes, so what can still be wrong is how its layers
     fit together, which ONNX validation and the declared shapes tell, and that is the manifest's fault.
-    Anything else a converter raises is a bug, and is not hidden as one."""
+    Anything else a converter raises is a bug, and is not hidden as one.  Shared by the CLI and
+    :func:`exporter.api.export`."""
     from passes.check_and_infer import ValidationFailed
 
     from ..convert import build
     from ..errors import NetworkError
 
     try:
-        skeleton, payloads = build(graph, bound, opset=args.opset, progress=progress)
+        skeleton, payloads = build(graph, bound, opset=opset, progress=progress)
     except ValidationFailed as e:
         if not manifest:
             raise
@@ -184,7 +189,7 @@ def _build(args, graph, bound, progress, manifest=None):
     return skeleton, payloads
 
 
-def _record_extras(model, extras, path, quiet=False):
+def record_extras(model, extras, path, quiet=False):
     """Keep a model-zoo pickle's other entries (class names, mean values) in the model's metadata."""
     from ..metadata import PICKLE_PREFIX, set_prop
     from ..safe_pickle import extras_metadata
@@ -200,12 +205,18 @@ def _record_extras(model, extras, path, quiet=False):
 
 def _optimize(args, skeleton, payloads):
     from ..cli import parse_input_shapes
+
+    return optimize_model(skeleton, payloads, args.optimize, parse_input_shapes(args.input_shape))
+
+
+def optimize_model(skeleton, payloads, mode, input_shapes=None):
+    """``(skeleton, payloads, report)``: the optimisation policy ``mode`` (auto/on/off) applied."""
     from ..pipeline import optimize_detached
 
-    return optimize_detached(skeleton, payloads, args.optimize, input_shapes=parse_input_shapes(args.input_shape))
+    return optimize_detached(skeleton, payloads, mode, input_shapes=input_shapes)
 
 
-def _describe_optimization(report) -> str:
+def describe_optimization(report) -> str:
     fused = report["fused_layers"]
     what = (f"the BatchNorm/Scale/Bias after {', '.join(fused[:4])}{', ...' if len(fused) > 4 else ''} folded "
             f"into {'it' if len(fused) == 1 else 'them'}" if fused else "identities dropped")
@@ -215,14 +226,19 @@ def _describe_optimization(report) -> str:
 
 
 def _check_runs(args, path):
-    """Run the exported model (written at ``path``) once in onnxruntime on random inputs."""
     from ..cli import parse_input_shapes
+
+    check_runs(path, parse_input_shapes(args.input_shape))
+
+
+def check_runs(model, input_shapes=None):
+    """Run the exported model (a path or a ModelProto) once in onnxruntime on random inputs."""
     from ..errors import ExportError
     from ..validate import make_session, random_inputs
 
-    sess = make_session(path)
+    sess = make_session(model)
     try:
-        feeds = random_inputs(sess, overrides=parse_input_shapes(args.input_shape))
+        feeds = random_inputs(sess, overrides=input_shapes)
     except ValueError as e:
         raise ExportError(f"cannot check the export in onnxruntime: {e} (or pass --no-check)") from None
     outs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
@@ -231,8 +247,9 @@ def _check_runs(args, path):
             print(f"warning: output {name!r} has non-finite values on a random input", file=sys.stderr)
 
 
-def _compare_with_reference(model_path, ref_path, quiet=False, tolerance=None):
-    """Run the reference input through the exported model and compare with the reference output."""
+def compare_with_reference(model_path, ref_path, quiet=False, tolerance=None):
+    """Run the reference input through the exported model (a path or a ModelProto) and compare with
+    the reference output."""
     from ..accuracy import PARITY_TOLERANCE, error_stats
     from ..errors import ExportError
     from ..validate import make_session, run as ort_run

@@ -100,3 +100,33 @@ def _is_super_init(node: ast.Attribute) -> bool:
     """``super().__init__``: the one dunder attribute a generated ``__init__`` reaches."""
     return (node.attr == "__init__" and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name)
             and node.value.func.id == "super" and not node.value.args)
+
+
+_LAYERS_MODULE_IMPORTS = frozenset({"__future__", "functools", "keras", "math"})
+
+
+def check_layers_module(source: str, what: str) -> ast.Module:
+    """Refuse (GeneratedSourceError) a Keras layers module for writing beside a model unless it is the
+    self-contained shape ``keras_layers`` has: a docstring, imports of Keras and the standard library
+    modules above only, then classes, functions and assignments at the top level."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as e:
+        raise GeneratedSourceError(f"{what} is not valid Python ({e.msg}, line {e.lineno}); not written") from None
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Import):
+            bad = [a.name for a in stmt.names if a.name.split(".")[0] not in _LAYERS_MODULE_IMPORTS]
+        elif isinstance(stmt, ast.ImportFrom):
+            bad = [] if stmt.level == 0 and (stmt.module or "").split(".")[0] in _LAYERS_MODULE_IMPORTS \
+                else [f"from {'.' * stmt.level}{stmt.module or ''}"]
+        elif isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.Assign, ast.AnnAssign)):
+            bad = [f"import {a.name}" for node in ast.walk(stmt) if isinstance(node, (ast.Import, ast.ImportFrom))
+                   for a in node.names]
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and stmt is tree.body[0]:
+            bad = []
+        else:
+            bad = [type(stmt).__name__]
+        if bad:
+            raise GeneratedSourceError(f"{what} holds unexpected code ({', '.join(map(str, bad))}, line "
+                                       f"{stmt.lineno}); not written")
+    return tree

@@ -1,12 +1,31 @@
 """Helpers shared by the importer CLIs: onnxruntime reference runs and output comparison."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 
 import numpy as np
 
 from .. import metadata
+from ..errors import ExportError
+
+_PACKAGE_NAMES = {"torch": "PyTorch", "keras": "Keras 3", "tensorflow": "TensorFlow"}
+
+
+class MissingDependencyError(ExportError):
+    """An optional dependency of a command is not installed (exit status 2, like other bad input)."""
+
+
+def require(module: str, extra: str, command: str):
+    """Refuse, in one line naming the extra that installs it, a command whose optional dependency is absent."""
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a module without a spec
+        found = False
+    if not found:
+        raise MissingDependencyError(f"{command} needs {_PACKAGE_NAMES.get(module, module)} ({module}), which is not "
+                                     f"installed: pip install lasagne2onnx[{extra}]")
 
 
 def reference_inputs(view, batch=2, seed=0):
@@ -65,6 +84,18 @@ def read_model(path):
     return model
 
 
+def vetted_model(model):
+    """:func:`read_model` for a path; for an ``onnx.ModelProto`` (the Python API's), a copy vetted the same way."""
+    if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
+        return read_model(os.fsdecode(model))
+    import onnx
+
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    check_model(copy, model_label(model), strict=False)
+    return copy
+
+
 def check_model(model, path, strict: bool = True, keys=None):
     """Vet what the converters and ``check`` read before they read it: the ``lasagne2onnx.*`` metadata
     in the form the exporter writes it, and no graph input with a negative dimension (an
@@ -90,8 +121,12 @@ def check_model(model, path, strict: bool = True, keys=None):
 
 
 def run_onnxruntime(model_path_or_bytes, feeds):
+    import os
+
     from ..validate import make_session
 
+    if hasattr(model_path_or_bytes, "__fspath__"):
+        model_path_or_bytes = os.fspath(model_path_or_bytes)
     sess = make_session(model_path_or_bytes)
     return sess.run(None, feeds)
 
@@ -104,3 +139,13 @@ def folded_note(view) -> str | None:
     return (f"warning: export optimised this model: the BatchNorm/Scale/Bias after {names} was folded into "
             f"those layers, so it is not a separate (trainable) layer here; re-export with --no-optimize "
             f"to fine-tune with BatchNorm")
+
+
+def model_label(model) -> str:
+    """How a model given as a path (its file name) or as an ``onnx.ModelProto`` (its graph's name) is named."""
+    if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
+        import os
+
+        return os.path.basename(os.fsdecode(model))
+    graph = getattr(model, "graph", None)
+    return f"{graph.name or 'model'}.onnx" if graph is not None else "model.onnx"

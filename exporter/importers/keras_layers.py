@@ -4,19 +4,27 @@ The Keras importer uses built-in layers wherever one computes the op exactly; th
 an elementwise op with a constant (trainable) tensor (Lasagne BiasLayer / ScaleLayer, untied biases,
 the affine batch-norm form), padding with a value or by reflection, local response normalisation, and
 Lasagne's dilating upscale and a spatial sum for inputs of unknown spatial size.
-A saved model that contains one of them loads after ``import exporter.importers.keras_layers``.
+
+This module is self-contained (Keras 3 and the standard library only; any Keras backend): ``to-keras``
+writes a copy of it beside a model that uses one of its layers, as ``lasagne2onnx_keras_layers.py``,
+so that plain Keras loads the model, under TensorFlow too, after ``import lasagne2onnx_keras_layers``
+(or ``import exporter.importers.keras_layers`` where lasagne2onnx is installed).
 """
 from __future__ import annotations
 
 import functools
-import os
 
-os.environ.setdefault("KERAS_BACKEND", "torch")
-
-import keras  # noqa: E402
-from keras import ops  # noqa: E402
+import keras
+from keras import ops
 
 PACKAGE = "lasagne2onnx"
+
+
+def _add(a, b):
+    """``a + b``, computed as ``a - (-b)`` (the same IEEE result): Keras' TensorFlow backend turns
+    ``ops.add`` of a vector-like ``b`` into ``tf.nn.bias_add`` with a layout guessed from the shapes,
+    which adds along the wrong axis when two axes have the vector's length."""
+    return ops.subtract(a, ops.negative(b))
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -35,7 +43,7 @@ class ConstantOp(keras.layers.Layer):
 
     def call(self, x):
         a, b = (self.value, x) if self.reverse else (x, self.value)
-        fn = {"add": ops.add, "sub": ops.subtract, "mul": ops.multiply, "div": ops.divide, "max": ops.maximum,
+        fn = {"add": _add, "sub": ops.subtract, "mul": ops.multiply, "div": ops.divide, "max": ops.maximum,
               "min": ops.minimum}[self.op]
         return fn(a, b)
 

@@ -1,5 +1,7 @@
 """SliceLayer (an int index drops the axis; a slice keeps it) and PadLayer (constant ``val`` on
 every axis from ``batch_ndim`` on; ``width`` an int, or per axis an int or a (before, after) pair)."""
+import numpy as np
+
 from ..registry import attrs_schema, capture_rule, converter
 from ..schema import INT, NON_NEGATIVE, NUMBER, OPTIONAL_INT, array, obj
 
@@ -103,13 +105,14 @@ def check_pad(layer):
     return None if n == 2 * layer.rank else f"'pads' has {n} values for its {layer.rank}-d input (2 per axis)"
 
 
-@converter("Pad", emits=("Identity", "Constant", "Pad"))
+@converter("Pad", emits=("Identity", "Pad"))
 def convert_pad(spec, g):
     a = spec.attrs
     x = g.input(spec)
     if not any(a["pads"]):
         return g.node("Identity", [x], spec.name, output=g.out(spec))
     inputs = [x, g.ints(f"{spec.name}.pads", a["pads"])]
-    if a["val"] != 0:
-        inputs.append(g.node("Constant", [], spec.name, value_float=a["val"]))  # a 0-d constant_value
+    if a["val"] != 0:  # a 0-d float32 initializer (fp16 converters and quantisation tools rewrite those; a
+        # Constant node's value_float they leave as float32, which then no longer fits Pad's input type)
+        inputs.append(g.constant(f"{spec.name}.value", np.float32(a["val"])))
     return g.node("Pad", inputs, spec.name, output=g.out(spec), mode="constant")

@@ -30,16 +30,17 @@ op = REGISTRY.register
 _IMPORTERS = __package__.rpartition(".")[0]  # exporter.importers, home of keras_layers
 
 
-def keras_module():
+def keras_module(backend="torch"):
+    """keras, which must run on ``backend`` (torch for to-keras, tensorflow for to-tf)."""
     from ...errors import ExportError
 
     try:
         import keras
     except ImportError as e:  # e.g. KERAS_BACKEND=tensorflow where TensorFlow is not installed
         raise ExportError(f"Keras cannot load its {os.environ.get('KERAS_BACKEND')!r} backend ({e}); the importer "
-                          "runs on the torch backend: set KERAS_BACKEND=torch before importing keras") from None
-    if keras.backend.backend() != "torch" and os.environ.get("LASAGNE2ONNX_ANY_KERAS_BACKEND") != "1":
-        raise ExportError(f"Keras runs on the {keras.backend.backend()!r} backend; set KERAS_BACKEND=torch "
+                          f"runs on the {backend} backend: set KERAS_BACKEND={backend} before importing keras") from None
+    if keras.backend.backend() != backend and os.environ.get("LASAGNE2ONNX_ANY_KERAS_BACKEND") != "1":
+        raise ExportError(f"Keras runs on the {keras.backend.backend()!r} backend; set KERAS_BACKEND={backend} "
                           "before importing keras")
     return keras
 
@@ -53,8 +54,8 @@ class Val:
 
 
 class Builder:
-    def __init__(self, view, data_format):
-        self.keras = keras_module()
+    def __init__(self, view, data_format, backend="torch"):
+        self.keras = keras_module(backend)
         self.view = view
         self.data_format = data_format
         self.pref = "cl" if data_format == "channels_last" else "cf"

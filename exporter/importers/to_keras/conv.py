@@ -23,10 +23,30 @@ def conv(b, n):
     layout = b.pref
     x = _zero_pad(b, n, b.get(n.inputs[0], n, layout), layout, begins, ends)
     cls = getattr(b.keras.layers, f"Conv{nd}D")
-    layer = cls(w.shape[0], tuple(w.shape[2:]), strides=tuple(strides), padding="valid", data_format=b.fmt(layout),
-                dilation_rate=tuple(dil), groups=n.attr("group", 1), use_bias=bias is not None, name=b.lname(n))
+    kwargs = dict(strides=tuple(strides), padding="valid", data_format=b.fmt(layout), dilation_rate=tuple(dil),
+                  groups=n.attr("group", 1), name=b.lname(n))
     kernel = np.transpose(w, tuple(range(2, nd + 2)) + (1, 0))
-    b.put(n.outputs[0], b.layer(n, layer, x, weights=[kernel] + ([bias] if bias is not None else [])), layout)
+    split = _bias_apart(layout, cls(w.shape[0], tuple(w.shape[2:]), **kwargs).compute_output_shape(x.shape), bias)
+    layer = cls(w.shape[0], tuple(w.shape[2:]), use_bias=bias is not None and not split, **kwargs)
+    y = b.layer(n, layer, x, weights=[kernel] + ([bias] if bias is not None and not split else []))
+    b.put(n.outputs[0], _add_bias(b, n, y, bias) if split else y, layout)
+
+
+def _bias_apart(layout, out_shape, bias) -> bool:
+    """Whether a convolution's bias must be added by a layer of its own: Keras' TensorFlow backend adds
+    it with ``tf.nn.bias_add``, guessing the layout from the shape (``keras.ops.add``), so a
+    channels_first output whose last axis is as long as its channel count (or of a length known only at
+    run time) would get the bias along that axis: wrong results under TensorFlow, eager or compiled."""
+    return bias is not None and layout == "cf" and out_shape[-1] in (None, out_shape[1])
+
+
+def _add_bias(b, n, y, bias):
+    """``y + bias`` per channel (channels_first) through ``keras_layers.ConstantOp``, which adds exactly on
+    every backend."""
+    from ..keras_layers import ConstantOp
+
+    value = np.asarray(bias, np.float32).reshape((-1,) + (1,) * (len(y.shape) - 2))
+    return b.layer(n, ConstantOp("add", value.shape, name=b.lname(n, "bias")), y, weights=[value])
 
 
 @op("ConvTranspose", attrs=("kernel_shape", "strides", "pads", "dilations", "group", "auto_pad",
@@ -47,11 +67,14 @@ def conv_transpose(b, n):
     layout = b.pref
     x = b.get(n.inputs[0], n, layout)
     cls = getattr(b.keras.layers, f"Conv{nd}DTranspose")
-    layer = cls(w.shape[1], tuple(w.shape[2:]), strides=tuple(strides), padding="valid",
-                output_padding=tuple(out_pad) if any(out_pad) else None, data_format=b.fmt(layout),
-                dilation_rate=tuple(dil), use_bias=bias is not None, name=b.lname(n))
+    kwargs = dict(strides=tuple(strides), padding="valid", output_padding=tuple(out_pad) if any(out_pad) else None,
+                  data_format=b.fmt(layout), dilation_rate=tuple(dil), name=b.lname(n))
     kernel = np.transpose(w, tuple(range(2, nd + 2)) + (1, 0))
-    y = b.layer(n, layer, x, weights=[kernel] + ([bias] if bias is not None else []))
+    split = _bias_apart(layout, cls(w.shape[1], tuple(w.shape[2:]), **kwargs).compute_output_shape(x.shape), bias)
+    layer = cls(w.shape[1], tuple(w.shape[2:]), use_bias=bias is not None and not split, **kwargs)
+    y = b.layer(n, layer, x, weights=[kernel] + ([bias] if bias is not None and not split else []))
+    if split:
+        y = _add_bias(b, n, y, bias)
     if any(begins) or any(ends):
         crop = tuple((int(p), int(q)) for p, q in zip(begins, ends))
         L = b.keras.layers

@@ -8,12 +8,13 @@ from ..onnx_reader import identifier
 from .builder import REGISTRY, Builder
 
 
-def build(view, data_format="channels_last", name="lasagne"):
+def build(view, data_format="channels_last", name="lasagne", progress=None, backend="torch"):
     """A ``keras.Model`` computing the ONNX graph.  Returns ``(model, info)``; ``info['custom_layers']``
-    lists the lasagne2onnx layers it needed (empty: only Keras built-ins)."""
+    lists the lasagne2onnx layers it needed (empty: only Keras built-ins).  ``progress``: an optional
+    callback ``(nodes done, nodes, layer or node name)``; ``backend``: the Keras backend it must run on."""
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(f"data_format must be channels_last or channels_first, not {data_format!r}")
-    b = Builder(view, data_format)
+    b = Builder(view, data_format, backend)
     keras = b.keras
     inputs = []
     for name_ in view.inputs:
@@ -29,10 +30,11 @@ def build(view, data_format="channels_last", name="lasagne"):
         inputs.append(t)
         b.put(name_, t, layout)
     REGISTRY.require_all(view.nodes, view.opset)
-    for n in view.nodes:
-        if n.index in b.skip:
-            continue
-        REGISTRY.lookup(n, view.opset)(b, n)
+    for i, n in enumerate(view.nodes):
+        if n.index not in b.skip:
+            REGISTRY.lookup(n, view.opset)(b, n)
+        if progress:
+            progress(i + 1, len(view.nodes), n.layer or n.name)
     outputs, layouts = [], []
     for o in view.outputs:
         if o not in b.vals:
