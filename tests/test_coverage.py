@@ -9,7 +9,7 @@ import pytest
 
 import passes
 from exporter import coverage, registry
-from exporter.convert import to_onnx
+from exporter.pipeline import to_onnx
 from exporter.onnx_graph import value_name
 from exporter.weights import bind_weights, load_npz
 from tests.cases import load_all

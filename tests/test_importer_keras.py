@@ -27,11 +27,7 @@ from tests.test_importer_torch import (CASES, ROOT, TOL, Net, bn, conv_bn_relu_p
 EXPECTED_UNSUPPORTED = {
     "conv_transpose": "node 'up2/ConvTranspose' (op ConvTranspose, Lasagne layer 'up2'): grouped transposed",
     "pools_asymmetric_pads": "node 'max_wide/MaxPool' (op MaxPool, Lasagne layer 'max_wide'): dilated pooling",
-    "feature_pool_and_wta": "node 'prod/ReduceProd' (op ReduceProd, Lasagne layer 'prod'): op ReduceProd is not",
-    "spatial_transformers": "node 'st_nearest/Floor' (op Floor, Lasagne layer 'st_nearest'): op Floor is not",
-    "inverse_layers": "node 'inv_pool/Equal' (op Equal, Lasagne layer 'inv_pool'): op Equal is not supported",
-    "standardization_and_rrelu": "node 'std/Sqrt' (op Sqrt, Lasagne layer 'std'): op Sqrt is not supported",
-    "embedding_int8_cast": "node 'embed/Cast' (op Cast, Lasagne layer 'embed'): Cast on tensors is not supported",
+    "spatial_transformers": "node 'st_nearest/GatherND' (op GatherND, Lasagne layer 'st_nearest'): op GatherND is not",
 }
 
 

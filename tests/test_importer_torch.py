@@ -542,15 +542,15 @@ ALSO_COVERED = {"Sub", "Min", "ReduceMin", "Resize"}
 def test_parity_suite_covers_every_emitted_op(references):
     """Every op type the exporter emits for the network cases of tests/cases (plain and optimised export)
     that to-torch imports appears in at least one parity case, so a layer family that starts emitting a
-    new op is caught here (cases to-torch refuses, naming the op, are listed in TORCH_REFUSES)."""
+    new op is caught here (cases to-torch refuses, naming the op, are listed in TORCH_REFUSED)."""
     from exporter.weights import load_npz
     from tests.cases import load_all
 
-    from tests.test_importers_vs_theano import TORCH_REFUSES  # refused with the op's name, tested there
+    from tests.test_importers_vs_theano import TORCH_REFUSED  # refused with the op's name, tested there
 
     emitted = set(ALSO_COVERED)
     for name, c in sorted(load_all().items()):
-        if c.expect_error or "traced" in c.tags or name in TORCH_REFUSES:  # traced layers' ops: imported or
+        if c.expect_error or "traced" in c.tags or name in TORCH_REFUSED:  # traced layers' ops: imported or
             continue  # refused by name in test_importers_vs_theano (docs/theano_ops.md lists what they emit)
         ref = references(name)
         assert ref.error is None, f"{name}: the reference itself failed:\n{ref.error}"

@@ -5,8 +5,8 @@ optimisation ``auto`` at the default opset), imported in-process with
 the reference inputs, and each network output (graph output) must be within TOLERANCE of Theano's,
 relative to max(1, max |Theano|) (exporter.compare.error_stats).
 
-Cases the Keras importer refuses by design are listed in KERAS_REFUSES with the reason; the test
-asserts they are refused with the importer's one-line error, so the list can neither grow silently
+Cases an importer refuses are listed in REFUSES (every opset) and OPSET13_REFUSES with the reason; the
+test asserts they are refused with the importer's one-line error, so the lists can neither grow silently
 (a new refusal fails) nor go stale (a listed case that starts importing fails too).
 """
 import os
@@ -31,89 +31,83 @@ from tests.reference import reference_graph  # noqa: E402
 CASES = load_all()
 NAMES = sorted(n for n, c in CASES.items() if not c.expect_error)
 
-# case -> (text of the importer's error, why Keras cannot express it exactly); see docs/importers.md
 # Lasagne's LSTM/GRU/RecurrentLayer export to these; the importers refuse them (docs/importers.md)
 RECURRENT_OPS = {"LSTM", "GRU", "RNN", "Scan"}
-KERAS_REFUSES = {
-    "dimshuffle_patterns": ("node 'permute/Transpose' (op Transpose, Lasagne layer 'permute'): a Transpose that "
-                            "moves the batch axis", "Keras layers never move the batch axis"),
-    "reshape_with_references": ("node 'r3/Reshape' (op Reshape, Lasagne layer 'r3'): a Reshape that changes the "
-                                "batch axis", "Keras' Reshape keeps the batch axis"),
-    "slice_int_batch_axis": ("node 'slice/Gather' (op Gather, Lasagne layer 'slice'): only Gather of one constant "
-                             "index on a non-batch axis", "indexing the batch axis"),
-    "zoo_unet_small": ("node 'dimshuffle_76/Transpose' (op Transpose, Lasagne layer 'dimshuffle_76'): a Transpose "
-                       "that moves the batch axis", "the final DimshuffleLayer((1, 0, 2, 3)) moves the batch axis"),
-    "zoo_googlenet_small": ("node 'max_pool2d_2/MaxPool' (op MaxPool, Lasagne layer 'max_pool2d_2'): MaxPool with "
-                            "pads [0, 0, 0, 0], ceil_mode=1 needs a static input size",
-                            "ceil-mode pooling windows past the edge need the spatial size, which is unknown"),
-}
-# (case, opset) -> the importers' error: opset 13's Reshape infers no shape from a computed target (an
-# Upscale layer whose spatial sizes are unknown), so the layers after it have no rank and both importers refuse
-OPSET_REFUSES = {("upscale2d_unknown_spatial_size", 13): ("the rank of value 'conv' is unknown"  # to-torch
-                                                          "|needs an output shape known up to one axis")}  # to-keras
-
-_NO_KERAS_OP = "no Keras layer computes it"
-
-
-def _unknown_op(layer, op):
-    """The importers' refusal of an op they have no converter for, in node ``<layer>/<op>``."""
-    return f"node '{layer}/{op}' (op {op}, Lasagne layer '{layer}'): op {op} is not supported"
-
-
-_SAMPLING = "Lasagne's bilinear sampling (Floor, Mod, GatherND of run-time indices) has no Keras layers"  # to-torch maps it
-KERAS_REFUSES.update({
-    **{name: (_unknown_op(layer, "Sqrt"), "StandardizationLayer's sqrt(var + epsilon)")
-       for name, layer in (("standardization_axes_forms", "auto"), ("standardization_2d_auto", "std"),
-                           ("instance_norm_conv", "conv_in"), ("layer_norm_dense_and_conv", "conv_ln"))},
-    "transformer_border_modes": (_unknown_op("nearest", "Floor"), _SAMPLING),
-    "transformer_downsample_factors": (_unknown_op("half", "Floor"), _SAMPLING),
-    "tps_transformer_precomputed": (_unknown_op("tps16", "Floor"), _SAMPLING),
-    "tps_transformer_graph_grid": (_unknown_op("tps9", "Floor"), _SAMPLING),
-    "spp_dnn": ("node 'unknown/Slice' (op Slice, Lasagne layer 'unknown'): input 1 must be a constant",
-                "bins computed from an unknown input size"),
-    "spp_unknown_sizes_then_dense": (_unknown_op("kaiming", "Floor"), "bins computed from an unknown input size"),
-    "inverse_conv_maxpool": (_unknown_op("unpool", "Equal"), "the unpooling mask compares with the maxima"),
-    "inverse_conv_variants": (_unknown_op("inv_leaky", "Sign"), "the rectifier's derivative"),
-    "cuda_convnet_c01b": ("node 'to_c01b/Transpose' (op Transpose, Lasagne layer 'to_c01b'): a Transpose that moves "
-                          "the batch axis", "c01b puts the batch axis last"),
-    "cuda_convnet_c01b_input_untied_nin": ("node 'conv/linear/Transpose' (op Transpose, Lasagne layer 'conv/linear'): a "
-                                           "Transpose that moves the batch axis", "c01b puts the batch axis last"),
-    "locally_connected_full": ("node 'lc3/linear/Transpose' (op Transpose, Lasagne layer 'lc3/linear'): a Transpose "
-                               "that moves the batch axis", "the per-position MatMul batches over positions"),
-    "locally_connected_channelwise": ("node 'cw3/linear/ReduceSum' (op ReduceSum, Lasagne layer 'cw3/linear'): only "
-                                      "reductions over all spatial axes", "a sum over the filter taps"),
-    "embedding_int8_cast": ("node 'embed/Cast' (op Cast, Lasagne layer 'embed'): Cast on tensors is not supported",
-                            "int8 indices are cast to int64 for ONNX's Gather, and Keras has no Cast layer"),
-    "feature_pool_functions_conv": ("node 'pool_prod/ReduceProd' (op ReduceProd, Lasagne layer 'pool_prod'): op "
-                                    "ReduceProd is not supported", _NO_KERAS_OP),
-    "feature_pool_unknown_trailing_sizes": ("node 'pool/Reshape' (op Reshape, Lasagne layer 'pool'): needs an output "
-                                            "shape known up to one axis", "Keras' Reshape needs static sizes"),
-    **{name: (f"node '{layer}/ArgMax' (op ArgMax, Lasagne layer '{layer}'): op ArgMax is not supported", _NO_KERAS_OP)
-       for name, layer in (("feature_wta_conv", "wta"), ("feature_wta_dense_unknown_batch", "wta"),
-                           ("feature_wta_ties_first_wins", "wta"))},
-})
-# case -> (text of to-torch's error, why): ops the generated PyTorch module has no exact counterpart for yet
-TORCH_REFUSES = {
-    **{name: (f"node '{layer}/Slice' (op Slice, Lasagne layer '{layer}'): input 1 ('{layer}/Concat_2') must be a "
-              f"constant", "SPP bins computed from an unknown input size")
-       for name, layer in (("spp_dnn", "unknown"), ("spp_unknown_sizes_then_dense", "fast"))},
-}
 FORMATS = ("channels_last", "channels_first")
-# traced custom computation (issue 10) whose ONNX ops an importer does not map yet: refused, naming the op
-TRACED_REFUSES = {
-    ("weight_norm_conv", "torch"): "op Greater is not supported",  # elu is Theano's switch(x > 0, ...)
-    ("weight_norm_conv", "keras"): "op Greater is not supported",
-    ("attention", "keras"): "Expand is only supported as part of a nearest-neighbour upscale",
-    ("custom_nonlinearities", "keras"): "op Abs is not supported",
-    ("elemwise_merge_true_div_and_lambda", "keras"): "Div of two tensors has no Keras layer",
-    ("maxout_and_winner_take_all", "torch"): "op ArgMax is not supported",  # FeatureWTALayer's formula
-    ("maxout_and_winner_take_all", "keras"): "op ArgMax is not supported",
-    # set_subtensor (LRN's and PadLayer's formulas) writes with ScatterND over Range coordinates
-    ("subclassed_conv_pool_norm_layers", "torch"): "op Range is not supported",
-    ("subclassed_conv_pool_norm_layers", "keras"): "op Abs is not supported",  # relu with a leak: Theano's formula
-    ("subclassed_shape_merge_layers", "torch"): "op Range is not supported",
-    ("subclassed_shape_merge_layers", "keras"): "op Range is not supported",
+
+_BATCH = "Keras layers keep the batch axis where it is"
+_SAMPLING = "Lasagne's bilinear sampling (Mod, GatherND of run-time indices) has no Keras layers; to-torch maps it"
+_SPP = "SPP bins computed from an unknown input size"
+_RANGE = "set_subtensor / arange in traced code (ScatterND over Range) has no importer mapping yet"
+# (case, "torch" | "keras") -> (text of the importer's one-line error, why): refused at every opset
+REFUSES = {
+    ("attention", "keras"): ("node 'attention/Expand' (op Expand, Lasagne layer 'attention'): the target shape must "
+                             "be a constant", "an Expand to a shape computed at run time (the attention's batch)"),
+    ("cuda_convnet_c01b", "keras"): ("node 'to_c01b/Transpose' (op Transpose, Lasagne layer 'to_c01b'): a Transpose "
+                                     "that moves the batch axis", _BATCH),
+    ("cuda_convnet_c01b_input_untied_nin", "keras"): ("node 'conv/linear/Transpose' (op Transpose, Lasagne layer "
+                                                      "'conv/linear'): a Transpose that moves the batch axis", _BATCH),
+    ("dimshuffle_patterns", "keras"): ("node 'permute/Transpose' (op Transpose, Lasagne layer 'permute'): a Transpose "
+                                       "that moves the batch axis", _BATCH),
+    ("feature_pool_unknown_trailing_sizes", "keras"): ("node 'pool/Reshape' (op Reshape, Lasagne layer 'pool'): needs an "
+                                                       "output shape known up to one axis",
+                                                       "Keras' Reshape needs static sizes"),
+    ("locally_connected_full", "keras"): ("node 'lc3/linear/Transpose' (op Transpose, Lasagne layer 'lc3/linear'): a "
+                                          "Transpose that moves the batch axis",
+                                          "the per-position MatMul batches over positions"),
+    ("reshape_with_references", "keras"): ("node 'r3/Reshape' (op Reshape, Lasagne layer 'r3'): a Reshape that changes "
+                                           "the batch axis", _BATCH),
+    ("slice_int_batch_axis", "keras"): ("node 'slice/Gather' (op Gather, Lasagne layer 'slice'): only Gather of one "
+                                        "constant index on a non-batch axis", "indexing the batch axis"),
+    ("spp_dnn", "keras"): ("node 'unknown/Slice' (op Slice, Lasagne layer 'unknown'): input 1 must be a constant", _SPP),
+    ("spp_dnn", "torch"): ("node 'unknown/Slice' (op Slice, Lasagne layer 'unknown'): input 1 ('unknown/Concat_2') "
+                           "must be a constant", _SPP),
+    ("spp_unknown_sizes_then_dense", "keras"): ("node 'fast/Slice' (op Slice, Lasagne layer 'fast'): input 1 must be a "
+                                                "constant", _SPP),
+    ("spp_unknown_sizes_then_dense", "torch"): ("node 'fast/Slice' (op Slice, Lasagne layer 'fast'): input 1 "
+                                                "('fast/Concat_2') must be a constant", _SPP),
+    **{(name, target): (f"node '{layer}/Range' (op Range, Lasagne layer '{layer}'): op Range is not supported", _RANGE)
+       for name, layer in (("subclassed_conv_pool_norm_layers", "lrn"), ("subclassed_shape_merge_layers", "pad"))
+       for target in ("torch", "keras")},
+    **{(name, "keras"): (f"node '{layer}/{op}' (op {op}, Lasagne layer '{layer}'): op {op} is not supported", _SAMPLING)
+       for name, layer, op in (("tps_transformer_graph_grid", "tps9", "Mod"), ("tps_transformer_precomputed", "tps16", "Mod"),
+                               ("transformer_border_modes", "nearest", "GatherND"),
+                               ("transformer_downsample_factors", "half", "GatherND"))},
+    ("zoo_googlenet_small", "keras"): ("node 'max_pool2d_2/MaxPool' (op MaxPool, Lasagne layer 'max_pool2d_2'): MaxPool "
+                                       "with pads [0, 0, 0, 0], ceil_mode=1 needs a static input size",
+                                       "ceil-mode pooling windows past the edge need the spatial size, which is unknown"),
+    ("zoo_unet_small", "keras"): ("node 'dimshuffle_76/Transpose' (op Transpose, Lasagne layer 'dimshuffle_76'): a "
+                                  "Transpose that moves the batch axis",
+                                  "the final DimshuffleLayer((1, 0, 2, 3)) moves the batch axis"),
 }
+# (case, target) -> the importer's error at opset 13 only: opset 13's Reshape infers no shape from a target computed
+# at run time (Shape -> ... -> Reshape: traced code, an Upscale or an unpooling of unknown size), so the layers after
+# it have no rank; export at opset 14 or newer to import them
+OPSET13_REFUSES = {
+    ("attention", "torch"): "node 'attention/Shape_5' (op Shape, Lasagne layer 'attention'): the rank of value",
+    ("inverse_conv_maxpool", "torch"): "node 'unpool/Pad' (op Pad, Lasagne layer 'unpool'): the rank of value",
+    ("inverse_conv_variants", "torch"): "node 'inv_avg/Pad' (op Pad, Lasagne layer 'inv_avg'): the rank of value",
+    ("feature_wta_conv", "torch"): "node 'wta_rows/Shape' (op Shape, Lasagne layer 'wta_rows'): the rank of value",
+    ("reshape_by_symbolic_batch", "torch"): "node 'flat/Shape' (op Shape, Lasagne layer 'flat'): the rank of value",
+    ("upscale2d_unknown_spatial_size", "torch"): "node 'up_dilate/Unsqueeze' (op Unsqueeze, Lasagne layer 'up_dilate'): "
+                                                 "the rank of value",
+    **{(name, "keras"): f"node '{node}' (op {node.split('/')[1].split('_')[0]}, Lasagne layer '{node.split('/')[0]}'): "
+                        f"needs an output shape known up to one axis"
+       for name, node in (("feature_wta_conv", "wta/Reshape_3"), ("feature_wta_dense_unknown_batch", "wta/Reshape_3"),
+                          ("feature_wta_ties_first_wins", "wta/Reshape_3"), ("maxout_and_winner_take_all", "wta/Reshape_3"),
+                          ("inverse_conv_maxpool", "unpool/Reshape"), ("inverse_conv_variants", "inv_avg/Reshape"),
+                          ("inverse_dense", "dec_code/Reshape"), ("reshape_by_symbolic_batch", "split/Reshape"),
+                          ("upscale2d_unknown_spatial_size", "up_repeat/Unsqueeze"))},
+}
+TORCH_REFUSED = {name for name, target in REFUSES if target == "torch"}  # at every opset (test_importer_torch skips)
+
+
+def expected_refusal(name, target, opset):
+    """The text of the one-line error ``target`` must refuse case ``name`` with at ``opset``, or None."""
+    if opset == 13 and (name, target) in OPSET13_REFUSES:
+        return OPSET13_REFUSES[name, target]
+    return REFUSES[name, target][0] if (name, target) in REFUSES else None
+
 
 # (optimize, opset): plain exports at both ends of the opset range and the default, optimised at the default
 EXPORTS = [("off", opset) for opset in TEST_OPSETS] + [
@@ -166,11 +160,6 @@ def test_imported_models_match_theano(name, optimize, opset, references):
     view = onnx_reader.load(model)
     feeds = {i: np.ascontiguousarray(ref.inputs[i], view.input_dtypes.get(i, np.float32)) for i in view.inputs}
     layers, want = theano_outputs(ref, graph, view)
-    if (name, opset) in OPSET_REFUSES:
-        for run in (lambda: torch_run(view, feeds), *(lambda f=f: keras_run(view, feeds, f) for f in FORMATS)):
-            with pytest.raises(UnsupportedNodeError, match=OPSET_REFUSES[name, opset]):
-                run()
-        return
     recurrent = sorted({n.op_type for n in model.graph.node} & RECURRENT_OPS)
     if recurrent:  # neither importer maps recurrent layers: both refuse, naming the op
         for run in (lambda: torch_run(view, feeds), *(lambda f=f: keras_run(view, feeds, f) for f in FORMATS)):
@@ -178,27 +167,17 @@ def test_imported_models_match_theano(name, optimize, opset, references):
                 run()
         return
     results = {}
-    if (name, "torch") in TRACED_REFUSES:
-        with pytest.raises(UnsupportedNodeError, match=TRACED_REFUSES[name, "torch"]):
-            torch_run(view, feeds)
-    elif name in TORCH_REFUSES:
+    runs = [("torch", "torch", lambda: torch_run(view, feeds))] + [
+        ("keras", f"keras {fmt}", lambda fmt=fmt: keras_run(view, feeds, fmt)) for fmt in FORMATS]
+    for target, label, run in runs:
+        refusal = expected_refusal(name, target, opset)
+        if refusal is None:
+            results[label] = run()
+            continue
         with pytest.raises(UnsupportedNodeError) as e:
-            torch_run(view, feeds)
+            run()
         msg = str(e.value)
-        assert msg.startswith("to-torch: ") and "\n" not in msg and TORCH_REFUSES[name][0] in msg, msg
-    else:
-        results["torch"] = torch_run(view, feeds)
-    for fmt in FORMATS:
-        if (name, "keras") in TRACED_REFUSES:
-            with pytest.raises(UnsupportedNodeError, match=TRACED_REFUSES[name, "keras"]):
-                keras_run(view, feeds, fmt)
-        elif name in KERAS_REFUSES:
-            with pytest.raises(UnsupportedNodeError) as e:
-                keras_run(view, feeds, fmt)
-            msg = str(e.value)
-            assert msg.startswith("to-keras: ") and "\n" not in msg and KERAS_REFUSES[name][0] in msg, msg
-        else:
-            results[f"keras {fmt}"] = keras_run(view, feeds, fmt)
+        assert "\n" not in msg and refusal in msg, msg
     bad = []
     for target, got in results.items():
         assert len(got) == len(want), (target, len(got), len(want))
@@ -210,9 +189,8 @@ def test_imported_models_match_theano(name, optimize, opset, references):
                      + "\n".join(bad))
 
 
-def test_keras_refusals_are_real_cases():
+def test_refusals_are_real_cases():
     """Every listed refusal names a case with a Theano reference (the parity test checks the refusal)."""
-    assert set(KERAS_REFUSES) <= set(NAMES), sorted(set(KERAS_REFUSES) - set(NAMES))
-    assert {name for name, _ in OPSET_REFUSES} <= set(NAMES)
-    assert {n for n, _ in TRACED_REFUSES} <= set(NAMES)
-    assert set(TORCH_REFUSES) <= set(NAMES), sorted(set(TORCH_REFUSES) - set(NAMES))
+    listed = {name for name, _ in REFUSES} | {name for name, _ in OPSET13_REFUSES}
+    assert listed <= set(NAMES), sorted(listed - set(NAMES))
+    assert all(why.strip() for _, why in REFUSES.values())

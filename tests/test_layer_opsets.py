@@ -4,7 +4,7 @@ Theano.  Schema drift lives in OnnxGraph's helpers, never in a converter."""
 import pytest
 
 from exporter.compare import error_stats, run_layers
-from exporter.convert import to_onnx
+from exporter.pipeline import to_onnx
 from exporter.ir import LayerGraph
 from exporter.onnx_graph import MIN_OPSET
 from exporter.weights import bind_weights, load_npz

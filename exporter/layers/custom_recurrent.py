@@ -53,6 +53,11 @@ def capture_custom_recurrent(layer, ctx):
             sub = capture(net)
         except UnsupportedLayerError as e:
             raise ctx.unsupported(f"its {which} sub-network holds {e}") from None
+        traced = [l for l in sub.layers if l.kind == "Expression"]
+        if traced:  # a Scan body does not lower traced computation yet
+            raise ctx.unsupported(f"its {which} sub-network holds unsupported layer {traced[0].name!r} (class "
+                                  f"{traced[0].lasagne_class}): custom computation inside a recurrence is not "
+                                  f"exported")
         if len(sub.inputs) != 1:
             raise ctx.unsupported(f"its {which} sub-network has {len(sub.inputs)} InputLayers (Lasagne needs one)")
         roles = {}
