@@ -32,7 +32,8 @@ TOLERANCE = {
 MISSING_OPS = {"onnx2torch": ("LSTM", "GRU", "RNN", "Scan", "GlobalMaxPool")}
 ONNX2TORCH_PAD_VALUE = "pad(): argument 'value' (position 4) must be float, not Tensor"  # its Pad passes a tensor
 ONNX2TORCH_SELU = "alpha parameter must be 1.6732631921768188"  # it accepts only Selu's default alpha and gamma
-FP16_SCAN_CRASH = "crashed"  # onnxruntime segfaults creating a session for the float16 Scan (LSTM/GRU/RNN run)
+FP16_SCAN_CRASH = "crashed"  # onnxruntime segfaults creating a session for some float16 Scans (LSTM/GRU/RNN steps)
+ONNX2TORCH_GATHER_ND = "GatherND for batch_dims != 0 is not implemented"  # the spatial transformers' sampling
 
 
 def tool_available(tool):
@@ -105,7 +106,17 @@ def results(reference_dir, tmp_path_factory):
 ONNX2TORCH_ALLOWZERO = '"allowzero=1" is not implemented'  # its Reshape (the tracer's reshapes keep Theano's 0)
 FP16_CAST = "does not match expected type"  # a Cast to float32 in the graph keeps its type; the next node wants fp16
 # failures no op of the model predicts: the tool's own analysis gives up on the case
-KNOWN = {"int8": {"subclassed_shape_merge_layers": "Incomplete symbolic shape inference"}}
+# case -> (what its error says, the table's words)
+KNOWN = {"int8": {"subclassed_shape_merge_layers": ("Incomplete symbolic shape inference",
+                                                    "quant_pre_process: incomplete symbolic shape inference"),
+                  **{name: ("AssertionError", "quant_pre_process fails an assertion (the transformers' sampling)")
+                     for name in ("tps_transformer_precomputed", "transformer_downsample_factors")}}}
+# cases whose output is decided by comparisons or floors of activations (the unpooling mask compares with the
+# maxima, bilinear sampling floors its coordinates): the tool's rounding flips decisions, so it runs them but
+# cannot be held to its tolerance
+DISCONTINUOUS = {"fp16": {"inverse_conv_maxpool"},
+                 "int8": {"tps_transformer_graph_grid", "transformer_border_modes"}}
+DISCONTINUOUS_REASON = "outputs decided by comparisons or floors of activations, which its rounding flips"
 
 
 def expected_failure(tool, model, name) -> list | None:
@@ -122,13 +133,15 @@ def expected_failure(tool, model, name) -> list | None:
             expected.append(ONNX2TORCH_SELU)
         if any(op == "Reshape" and a.get("allowzero") == 1 for op, a in attrs):
             expected.append(ONNX2TORCH_ALLOWZERO)
+        if any(op == "GatherND" and a.get("batch_dims", 0) != 0 for op, a in attrs):
+            expected.append(ONNX2TORCH_GATHER_ND)
     if tool == "fp16":
         if "Scan" in ops:
             expected.append(FP16_SCAN_CRASH)
         if any(op == "Cast" and a.get("to") == onnx.TensorProto.FLOAT for op, a in attrs):
             expected.append(FP16_CAST)
     if name in KNOWN.get(tool, {}):
-        expected.append(KNOWN[tool][name])
+        expected.append(KNOWN[tool][name][0])
     return expected or None
 
 
@@ -144,9 +157,11 @@ def test_tools_on_every_parity_case_and_the_readme_table(results, ops_of):
             if expected is None:
                 if row["status"] != "pass":
                     problems.append(f"{tool} {name}: {row['reason']}")
-                elif not row["error"] <= TOLERANCE[tool]:
+                elif not row["error"] <= TOLERANCE[tool] and name not in DISCONTINUOUS.get(tool, ()):
                     problems.append(f"{tool} {name}: differs from onnxruntime float32 by {row['error']:.3g} "
                                     f"(tolerance {TOLERANCE[tool]:g})")
+            elif row["status"] == "pass" and expected == [FP16_SCAN_CRASH] and row["error"] <= TOLERANCE[tool]:
+                continue  # a float16 Scan that onnxruntime runs (the crash is the LSTM/GRU/RNN steps')
             elif row["status"] == "pass":
                 problems.append(f"{tool} {name}: now passes ({row['error']:.3g}); it no longer fails with "
                                 f"{expected[0]!r}: update tests/test_interop.py and the README's table")
@@ -166,8 +181,12 @@ def interop_table(results) -> str:
     for tool, title in (("onnx2torch", "onnx2torch 1.5.15"), ("fp16", "onnxconverter-common float16 (keep_io_types)"),
                         ("int8", "onnxruntime quant_pre_process + quantize_dynamic (int8)")):
         rows = results(tool)
-        passed = [r for r in rows.values() if r["status"] == "pass"]
-        failed = [r for r in rows.values() if r["status"] != "pass"]
+        within = [r for r in rows.values() if r["status"] == "pass" and r["error"] <= TOLERANCE[tool]]
+        passed = [r for r in rows.values() if r["status"] == "pass" and r["case"] not in DISCONTINUOUS.get(tool, ())]
+        failed = [r for r in rows.values() if r["status"] != "pass"] + [
+            {**r, "reason": DISCONTINUOUS_REASON} for r in rows.values() if r["status"] == "pass" and r not in within
+            and r["case"] in DISCONTINUOUS.get(tool, ())]
+        passed = [r for r in passed if r not in failed]
         worst = max((r["error"] for r in passed), default=0.0)
         reasons = {}
         for r in failed:
@@ -187,12 +206,16 @@ def _reason(tool, reason):
     if ONNX2TORCH_SELU in reason:
         return "Selu with a non-default alpha"
     if reason.startswith("crashed"):
-        return "onnxruntime crashes (segfault) loading the float16 Scan"
+        return "onnxruntime crashes (segfault) loading the float16 Scan of an LSTM/GRU/RNN"
     if ONNX2TORCH_ALLOWZERO in reason:
         return "Reshape with allowzero=1"
     if FP16_CAST in reason:
         return "a Cast to float32 left so, feeding float16 nodes"
-    for known in KNOWN.get(tool, {}).values():
+    if ONNX2TORCH_GATHER_ND in reason:
+        return "GatherND with batch_dims (the spatial transformers' sampling)"
+    if reason == DISCONTINUOUS_REASON:
+        return reason
+    for known, words in KNOWN.get(tool, {}).values():
         if known in reason:
-            return f"quant_pre_process: {known.lower()}"
+            return words
     return reason

@@ -29,7 +29,11 @@ def check_expression(layer):
     return f"attribute 'expr': {problem}" if problem else None
 
 
-@converter("Expression")
+# what the walk can emit: any lowering's ops, and the Cast / Identity that ends the expression
+EMITS = tuple(sorted({op for entry in LOWERINGS.entries() for op in entry.emits} | {"Cast", "Identity"}))
+
+
+@converter("Expression", emits=EMITS)
 def convert_expression(spec, g):
     inputs = [g.input(spec, i) for i in range(len(spec.inputs))]
     params = {p.role: g.weights[p.key] for p in spec.params}

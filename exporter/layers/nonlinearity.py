@@ -5,6 +5,7 @@ Layers with a ``nonlinearity`` argument (Conv, Dense, NIN, ...) are split by the
 only place activations are lowered.
 """
 from ..registry import attrs_schema, capture_rule, converter
+from .expression import EMITS as TRACED_EMITS
 from ..schema import NONLINEARITY, obj
 
 # name -> (ONNX op, attribute builder)
@@ -36,7 +37,7 @@ def check_nonlinearity(layer):
     return None
 
 
-@converter("Nonlinearity", emits=(*(op for op, _ in _SIMPLE.values()), "Mul", "Identity"))
+@converter("Nonlinearity", emits=tuple(sorted({*(op for op, _ in _SIMPLE.values()), "Mul", "Identity", *TRACED_EMITS})))
 def convert_nonlinearity(spec, g):
     nl = spec.attrs["nonlinearity"]
     x = g.input(spec)
