@@ -282,6 +282,11 @@ def _nested(which, index):
 
 
 _I2H, _H2H = "input_to_hidden", "hidden_to_hidden"
+_DOUBLING = {"inputs": [{"name": "x", "source": "input", "dtype": "float32", "broadcastable": [False, False],
+                         "shape": [None, 6]}],
+             "nodes": [{"name": "y", "op": "theano.tensor.add", "inputs": ["x", "x"], "attrs": {}, "ndim": 2,
+                        "dtype": "float32", "broadcastable": [False, False], "shape": [None, 6]}],
+             "outputs": ["y"]}  # a traced x + x
 CHECKED = [  # case, layer at fault, mutation, message
     ("embedding_int32_negative_indices", "embed", lambda m: _by_name(m, "words")["attrs"].pop("dtype"),
      "its input layer 'words' has no integer 'dtype'"),
@@ -342,6 +347,10 @@ CHECKED = [  # case, layer at fault, mutation, message
      "its Input layer 'input_0' has a 'dtype'"),
     ("custom_recurrent_stacked_subnetworks_mask", "custom",
      lambda m: _by_name(m, "custom")["attrs"].update(mask=False), "2 inputs with mask=False"),
+    ("custom_recurrent_stacked_subnetworks_mask", "custom",
+     lambda m: _nested(_H2H, 1)(m).update(kind="Expression", attrs={"expr": _DOUBLING}),
+     "attribute 'hidden_to_hidden': layer 'nonlinearity_1' is traced computation (kind Expression), which a "
+     "recurrence's Scan body does not lower"),
 ]
 
 

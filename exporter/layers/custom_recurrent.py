@@ -133,6 +133,10 @@ def _subnetwork_problem(layer, which, fed, hidden, used):
     problem = subnetwork_problem(sub)
     if problem:
         return problem
+    traced = next((l for l in sub["layers"] if l["kind"] == "Expression"), None)
+    if traced is not None:  # as the capture refuses it
+        return (f"layer {traced['name']!r} is traced computation (kind Expression), which a recurrence's Scan body "
+                f"does not lower")
     inputs = [l for l in sub["layers"] if l["kind"] == "Input"]
     if len(inputs) != 1:
         return f"{len(inputs)} Input layers (a sub-network has one)"
