@@ -28,7 +28,10 @@ import reprlib
 from . import ir
 from .errors import NetworkError
 from .schema import ANY_ROLE, BOOL, INT, POSITIVE, LayerView, array
-MAX_DEPTH = 16  # a manifest's deepest value (a nonlinearity inside a recurrent layer's gates) is at 6
+# A manifest's deepest values are traced constants: layers, i, attrs, gate_nonlinearities, gate, expr, nodes, j,
+# attrs, value, data, then one level per axis of the constant (12 in the parity cases).  A CustomRecurrentLayer's
+# sub-networks hold layers 4 levels deeper (attrs, input_to_hidden, layers, i), and may nest one again.
+MAX_DEPTH = 32
 _LARGEST_NUMBER = 2 ** 62  # ONNX holds sizes and attributes as int64
 
 _short = reprlib.Repr()
@@ -68,15 +71,24 @@ def _object_of(cls, field_schemas: dict, **extra) -> dict:
     return {"type": "object", "properties": props, "required": required + list(extra), "additionalProperties": False}
 
 
+def _layer_schema(kinds) -> dict:
+    """The JSON Schema of one layer of a manifest (its ``attrs``: its kind's schema, validated after)."""
+    param = _object_of(ir.ParamSpec, PARAM_FIELDS)
+    return _object_of(ir.LayerSpec, {**LAYER_FIELDS, "kind": {"enum": sorted(kinds)}, "params": array(param)})
+
+
 def structure_schema(kinds) -> dict:
     """The JSON Schema of a manifest (format and version are checked before it)."""
-    FORMAT, FORMAT_VERSION, LayerGraph, LayerSpec, ParamSpec = (
-        ir.FORMAT, ir.FORMAT_VERSION, ir.LayerGraph, ir.LayerSpec, ir.ParamSpec)
-    param = _object_of(ParamSpec, PARAM_FIELDS)
-    layer = _object_of(LayerSpec, {**LAYER_FIELDS, "kind": {"enum": sorted(kinds)},
-                                   "params": array(param)})
-    return _object_of(LayerGraph, {**GRAPH_FIELDS, "layers": array(layer, 1)},
-                      format={"const": FORMAT}, version={"const": FORMAT_VERSION})
+    return _object_of(ir.LayerGraph, {**GRAPH_FIELDS, "layers": array(_layer_schema(kinds), 1)},
+                      format={"const": ir.FORMAT}, version={"const": ir.FORMAT_VERSION})
+
+
+def subnetwork_schema(kinds) -> dict:
+    """The JSON Schema of a layer graph nested in a layer's attributes (a CustomRecurrentLayer's
+    sub-networks): layers as a manifest's, and the one layer whose output is the sub-network's."""
+    return {"type": "object", "properties": {"layers": array(_layer_schema(kinds), 1),
+                                             "outputs": array({"type": "string", "minLength": 1}, 1, 1)},
+            "required": ["layers", "outputs"], "additionalProperties": False}
 
 
 _VALIDATORS: dict = {}
@@ -138,23 +150,42 @@ def _validated(text, schemas) -> str | None:
     """The problem of the manifest ``text`` under the registered ``schemas``.  Validation is pure, and
     (pure-Python) jsonschema takes about 2 ms a layer: a manifest read again (an export at several
     opsets) is not validated again."""
-    from . import registry
-
     d = json.loads(text)
     kinds = tuple(kind for kind, _ in schemas)
     structure = _validator(("structure", kinds), lambda: structure_schema(kinds))
     error = _first_error(structure, d)
     if error is not None:
         return _explain(error, d)
+    return _layers_problem(d)
+
+
+def subnetwork_problem(sub) -> str | None:
+    """What is wrong with a layer graph nested in a layer's attributes (``{"layers": [...], "outputs":
+    [...]}``: a CustomRecurrentLayer's sub-networks), checked as a manifest's layers are: its structure,
+    the topology within it, each layer against its own kind's schema and check; or None.  Called by
+    the checks of the kinds that nest graphs, so only inside a manifest whose nesting the walk bounded."""
+    from . import registry
+
+    kinds = tuple(sorted(registry.ATTRS_SCHEMAS))
+    error = _first_error(_validator(("subnetwork", kinds), lambda: subnetwork_schema(kinds)), sub)
+    if error is not None:
+        return _explain(error, sub)
+    return _layers_problem(sub)
+
+
+def _layers_problem(d) -> str | None:
+    """The topology of ``d["layers"]``, then each layer against its kind's schema and check."""
+    from . import registry
+
     problem = _topology_problem(d)
     if problem:
         return problem
-    shapes = {}
+    seen = {}
     for i, l in enumerate(d["layers"]):
-        problem = _layer_problem(registry.ATTRS_SCHEMAS[l["kind"]], l, i, shapes)
+        problem = _layer_problem(registry.ATTRS_SCHEMAS[l["kind"]], l, i, seen)
         if problem:
             return f"{_layer_name(l, i)}: {problem}"
-        shapes[l["name"]] = tuple(l["output_shape"])
+        seen[l["name"]] = l
     return None
 
 
@@ -200,6 +231,9 @@ def _explain(error, root, attrs_of=None, schema=None) -> str:
         return f"{where}: unknown field {unknown[0]!r}{known}"
     if v in ("minimum", "maximum"):
         return f"{where} must be {'at least' if v == 'minimum' else 'at most'} {expected}, got {_short.repr(instance)}"
+    if v in ("exclusiveMinimum", "exclusiveMaximum"):
+        return f"{where} must be {'more' if v == 'exclusiveMinimum' else 'less'} than {expected}, got " \
+               f"{_short.repr(instance)}"
     if v == "uniqueItems":
         return f"{where} lists a value twice"
     if v == "if":  # only reported when a "then" failed; its own errors are more specific
@@ -237,7 +271,8 @@ def _describe(schema, plural=False) -> str:
         return text + (" (odd)" if schema.get("not") == {"multipleOf": 2} else
                        f" other than {schema['not']['const']!r}" if "const" in schema.get("not", {}) else "")
     if t == "number":
-        return "numbers" if plural else "a number"
+        lo = schema.get("exclusiveMinimum")
+        return ("numbers" if plural else "a number") + (f" > {lo}" if lo is not None else "")
     if t == "boolean":
         return "true or false"
     if t == "null":
@@ -315,7 +350,7 @@ def _topology_problem(d) -> str | None:
     return None
 
 
-def _layer_problem(entry, layer, i, shapes) -> str | None:
+def _layer_problem(entry, layer, i, seen) -> str | None:
     """One layer against its kind's registered schema: parameter roles, attrs, then the kind's check.
     A kind whose roles are the user's own names (a traced layer's) registers ``params=(ANY_ROLE,)``
     and checks them itself."""
@@ -336,8 +371,9 @@ def _layer_problem(entry, layer, i, shapes) -> str | None:
         return problem
     if entry.check is None:
         return None
-    view = LayerView(layer["name"], layer["attrs"], [shapes[x] for x in layer["inputs"]],
-                     tuple(layer["output_shape"]), {p["role"]: tuple(p["shape"]) for p in layer["params"]})
+    inputs = [seen[x] for x in layer["inputs"]]
+    view = LayerView(layer["name"], layer["attrs"], [tuple(x["output_shape"]) for x in inputs],
+                     tuple(layer["output_shape"]), {p["role"]: tuple(p["shape"]) for p in layer["params"]}, inputs)
     if not view.input_shapes:  # an Input layer: its own shape is what its check compares
         view.input_shapes = [view.output_shape]
     return entry.check(view)

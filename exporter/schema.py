@@ -21,6 +21,8 @@ NON_NEGATIVE = {"type": "integer", "minimum": 0, "maximum": INT_MAX}
 POSITIVE = {"type": "integer", "minimum": 1, "maximum": INT_MAX}
 BOOL = {"type": "boolean"}
 NUMBER = {"type": "number"}  # finite: manifest_schema refuses NaN/Infinity anywhere
+POSITIVE_NUMBER = {"type": "number", "exclusiveMinimum": 0}
+ODD = {**POSITIVE, "not": {"multipleOf": 2}}  # an odd size (a window centred on its position)
 OPTIONAL_INT = {"anyOf": [INT, {"type": "null"}]}
 
 
@@ -72,13 +74,16 @@ CROPPING = {"anyOf": [{"type": "null"}, array({"enum": [None, "lower", "upper", 
 @dataclass
 class LayerView:
     """What a kind's ``check`` sees of one manifest layer, once the schemas passed: its attributes,
-    the output shapes of its inputs (in order), its declared output shape and its parameters' shapes."""
+    the output shapes of its inputs (in order), its declared output shape and its parameters' shapes;
+    ``input_layers``: its input layers as the manifest gives them (dicts with ``name``, ``kind``,
+    ``inputs``, ``attrs``..., already validated), for the kinds whose meaning depends on them."""
 
     name: str
     attrs: dict
     input_shapes: list
     output_shape: tuple
     param_shapes: dict = field(default_factory=dict)  # role -> shape
+    input_layers: list = field(default_factory=list)
 
     @property
     def input_shape(self) -> tuple:
@@ -127,6 +132,11 @@ def shape_problem(role: str, layer: LayerView, want, attrs=()) -> str | None:
         given = ", ".join(f"{a} {layer.attrs[a]}" for a in attrs if a in layer.attrs)
         return f"parameter {role!r} has shape {list(have)}, but {given + ' and ' if given else ''}the input need {shown}"
     return None
+
+
+def agree(have, want) -> bool:
+    """Shapes ``have`` and ``want`` have one rank and the same size wherever both know it."""
+    return len(have) == len(want) and all(h is None or w is None or h == w for h, w in zip(have, want))
 
 
 def product(dims):

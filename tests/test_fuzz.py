@@ -444,18 +444,17 @@ def attribute_mutations(attrs):
 @pytest.fixture(scope="module")
 def kind_samples():
     """For each layer kind and each set of attributes it is captured with: a case's manifest, the layer's
-    index and weights (tests/cases, captured by the Theano-free API)."""
-    from exporter import compat
-    from exporter.frontends.lasagne_live import capture
+    index and weights (tests/cases, captured by the Theano-free API inside its tracer, as ``--network``
+    builds them)."""
     from tests.cases import load_all
+    from tests.reference import compat_capture
 
-    compat.activate()
     samples = {}
     rng = np.random.default_rng(0)
     for name, case in sorted(load_all().items()):
         if case.expect_error or "lasagne-0.1-only" in case.tags:
             continue
-        graph = capture(case.build(), options={"lstm_peepholes": "0.1"})
+        graph = compat_capture(case)
         for i, layer in enumerate(graph.layers):
             key = (layer.kind, tuple(sorted(layer.attrs)), tuple(sorted(type(v).__name__ for v in layer.attrs.values())))
             if key not in samples:

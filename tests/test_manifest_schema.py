@@ -25,7 +25,6 @@ from tests.cases import load_all
 
 CASES = load_all()
 NAMES = sorted(n for n, c in CASES.items() if not c.expect_error)
-DECLARED = {"lstm_peepholes": "0.1"}  # what the Theano-free API cannot tell (the references are Lasagne 0.1's)
 
 
 def _objects(schema, path=()):
@@ -102,21 +101,25 @@ def test_a_kind_registers_its_schema_from_its_own_module(monkeypatch):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_real_lasagne_manifests_validate(name, references):
-    """The manifest the real Lasagne's capture wrote for every parity case."""
+    """The manifest the real Lasagne's capture wrote for every parity case (for a "traced" case, whose
+    custom layers the real capture refuses, the Theano-free tracer's that the parity test exports)."""
+    from tests.reference import reference_graph
+
     ref = references(name)
     assert ref.error is None, ref.error
-    graph = read_manifest(ref.graph_json, origin=name)
-    assert json.loads(graph.to_json()) == json.loads(ref.graph_json)
+    text = ref.graph_json if ref.graph_json is not None else reference_graph(ref, CASES[name]).to_json()
+    graph = read_manifest(text, origin=name)
+    assert json.loads(graph.to_json()) == json.loads(text)
 
 
 @pytest.fixture(scope="module")
 def compat_captures():
-    from exporter import compat
-    from exporter.frontends.lasagne_live import capture
+    """Every case built on the Theano-free API inside its tracer, as ``--network`` builds it (a build
+    function may also prepare training with Theano calls, or compute with Theano in ``__init__``), with
+    what the Theano-free API cannot tell declared as the references have it (Lasagne 0.1's peepholes)."""
+    from tests.reference import compat_capture
 
-    compat.activate()
-    return {name: capture(CASES[name].build(), options=DECLARED) for name in NAMES
-            if "lasagne-0.1-only" not in CASES[name].tags}
+    return {name: compat_capture(CASES[name]) for name in NAMES if "lasagne-0.1-only" not in CASES[name].tags}
 
 
 def test_theano_free_manifests_validate(compat_captures):
@@ -225,7 +228,7 @@ def test_nesting_deeper_than_the_schema_is_an_error_not_a_recursion_error():
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda m: m["layers"][1].update(kind="CustomRecurrent"), "'kind' must be one of"),
+    (lambda m: m["layers"][1].update(kind="NonlinearityLayer"), "'kind' must be one of"),  # a class, not a kind
     (lambda m: m["layers"][1].update(kind="Bogus"), "'kind' must be one of"),
     (lambda m: m["layers"][1].update(extra=1), "unknown field 'extra'"),
     (lambda m: m.update(extra=1), "unknown field 'extra'"),
@@ -262,3 +265,116 @@ def test_a_converter_bug_is_not_blamed_on_the_manifest(work, monkeypatch):
     with pytest.raises(KeyError, match="a converter bug"):
         main([str(work / "model.npz"), str(work / "x.onnx"), "--manifest", str(work / "arch.json")])
     assert not os.path.exists(work / "x.onnx")
+
+
+# -- checks beyond the schemas: sizes against parameters, inputs and the layers a layer depends on -----------
+def _set_attr(layer, **attrs):
+    return lambda m: _by_name(m, layer)["attrs"].update(attrs)
+
+
+def _by_name(manifest, name):
+    return next(l for l in manifest["layers"] if l["name"] == name)
+
+
+def _nested(which, index):
+    """The layer ``index`` of sub-network ``which`` of the layer 'custom'."""
+    return lambda m: _by_name(m, "custom")["attrs"][which]["layers"][index]
+
+
+_I2H, _H2H = "input_to_hidden", "hidden_to_hidden"
+_DOUBLING = {"inputs": [{"name": "x", "source": "input", "dtype": "float32", "broadcastable": [False, False],
+                         "shape": [None, 6]}],
+             "nodes": [{"name": "y", "op": "theano.tensor.add", "inputs": ["x", "x"], "attrs": {}, "ndim": 2,
+                        "dtype": "float32", "broadcastable": [False, False], "shape": [None, 6]}],
+             "outputs": ["y"]}  # a traced x + x
+CHECKED = [  # case, layer at fault, mutation, message
+    ("embedding_int32_negative_indices", "embed", lambda m: _by_name(m, "words")["attrs"].pop("dtype"),
+     "its input layer 'words' has no integer 'dtype'"),
+    ("embedding_int32_negative_indices", "embed", _set_attr("embed", input_size=12),
+     "parameter 'W' has shape [11, 4], but input_size 12"),
+    ("feature_pool_maxout_dense", "maxout", _set_attr("maxout", pool_size=5), "pool_size 5 does not divide"),
+    ("feature_pool_maxout_dense", "maxout", _set_attr("maxout", axis=2), "axis 2 is not an axis of its 2-d input"),
+    ("standardization_axes_forms", "features", _set_attr("features", axes=[3, 1]), "in increasing order"),
+    ("standardization_axes_forms", "features", _set_attr("features", axes=[1, 4]), "axes of its 4-d input"),
+    ("rrelu_inference", "rrelu_narrow", _set_attr("rrelu_narrow", lower=0.3), "lower 0.3 is above upper 0.25"),
+    ("transformer_border_modes", "nearest", _set_attr("nearest", downsample_factor=[1.5, 1]),
+     "downsample_factor [1.5, 1] gives 4 x 8 pixels, but output_shape"),
+    ("transformer_border_modes", "nearest", _set_attr("nearest", downsample_factor=[0, 1]),
+     "attribute 'downsample_factor'[0] must be more than 0, got 0"),
+    ("tps_transformer_precomputed", "tps16", _set_attr("tps16", control_points=15), "15 is not a perfect square"),
+    ("tps_transformer_precomputed", "tps16", _set_attr("tps16", control_points=9),
+     "a localisation output of shape [None, 32], not (batch, 18)"),
+    ("locally_connected_full", "lc3", _set_attr("lc3", filter_size=[2, 3]), "must be an integer >= 1 (odd), got 2"),
+    ("locally_connected_full", "lc3", _set_attr("lc3", channelwise=True),
+     "num_filters 4 with channelwise=true must be the input's 3 channels"),
+    ("spp_fast_known_sizes", "max421", _set_attr("max421", pool_dims=[5, 2, 1]), "does not give 5 bins"),
+    ("spp_fast_known_sizes", "max421", _set_attr("max421", pool_dims=[4, 2]),
+     "is not (batch, channels, 20), the bins of pool_dims"),
+    ("inverse_dense", "dec_enc", lambda m: _by_name(m, "dec_enc").update(inputs=["dec_code", "enc", "code"]),
+     "its third input 'code' is not the input of the layer it inverts, 'enc'"),
+    ("inverse_dense", "dec_enc", _set_attr("enc", nonlinearity={"name": "softplus"}),
+     "the inverted layer's nonlinearity 'softplus'"),
+    ("cuda_convnet_bc01", "conv1", _set_attr("conv1", num_filters=20), "num_filters 20 is not a multiple of 16"),
+    ("cuda_convnet_bc01", "pool1", _set_attr("pool1", stride=4), "stride 4 is more than pool_size 3"),
+    ("cuda_convnet_c01b", "nin", _set_attr("nin", num_units=9), "parameter 'W' has shape [8, 16], but num_units 9"),
+    ("cuda_convnet_c01b", "conv1", _set_attr("conv1", dimshuffle=True), "parameter 'W' has shape [3, 3, 3, 16]"),
+    # CustomRecurrentLayer: each sub-network's layers checked as a manifest's, then against the recurrent layer
+    ("custom_recurrent_stacked_subnetworks_mask", "custom",
+     lambda m: _nested(_I2H, 2)(m)["attrs"].update(num_units="6"),
+     "attribute 'input_to_hidden': layer 'dense_2' (Dense, layers[2]): attribute 'num_units' must be an integer "
+     ">= 1, got '6'"),
+    ("custom_recurrent_stacked_subnetworks_mask", "custom", lambda m: _nested(_H2H, 2)(m).update(kind="Bogus"),
+     "attribute 'hidden_to_hidden': layer 'dense_2' (Bogus, layers[2]): 'kind' must be one of"),
+    ("custom_recurrent_stacked_subnetworks_mask", "custom", lambda m: _nested(_H2H, 2)(m).update(inputs=["nowhere"]),
+     "attribute 'hidden_to_hidden': layer 'dense_2' (Dense, layers[2]): its input 'nowhere' is not a layer"),
+    ("custom_recurrent_stacked_subnetworks_mask", "custom",
+     lambda m: _nested(_I2H, 1)(m)["params"][0].update(key="hidden_to_hidden/dense_2.W"),
+     "attribute 'input_to_hidden': layer 'dense_1': parameter 'W' uses 'hidden_to_hidden/dense_2.W', which is not "
+     "one of the recurrent layer's input_to_hidden parameters"),
+    ("custom_recurrent_stacked_subnetworks_mask", "custom",
+     lambda m: _by_name(m, "custom")["params"][2].update(shape=[7]),
+     "layer 'dense_1': parameter 'b' has shape [5], but the recurrent layer's 'input_to_hidden/dense_1.b' has "
+     "shape [7]"),
+    ("custom_recurrent_stacked_subnetworks_mask", "custom",
+     lambda m: _by_name(m, "custom")["params"].append({**_by_name(m, "custom")["params"][0],
+                                                       "role": "input_to_hidden/ghost.W"}),  # hid_init's key
+     "parameter 'input_to_hidden/ghost.W' is no parameter of its sub-networks' layers"),
+    ("custom_recurrent_stacked_subnetworks_mask", "custom",
+     lambda m: _by_name(m, "input").update(output_shape=[None, 5, 3], attrs={"shape": [None, 5, 3]}),
+     "attribute 'input_to_hidden': its Input layer 'input_0' has shape [None, 4], but is fed (batch, *[3])"),
+    ("custom_recurrent_stacked_subnetworks_mask", "custom",
+     lambda m: _nested(_H2H, 0)(m)["attrs"].update(dtype="int32"),
+     "its Input layer 'input_0' has a 'dtype'"),
+    ("custom_recurrent_stacked_subnetworks_mask", "custom",
+     lambda m: _by_name(m, "custom")["attrs"].update(mask=False), "2 inputs with mask=False"),
+    ("custom_recurrent_stacked_subnetworks_mask", "custom",
+     lambda m: _nested(_H2H, 1)(m).update(kind="Expression", attrs={"expr": _DOUBLING}),
+     "attribute 'hidden_to_hidden': layer 'nonlinearity_1' is traced computation (kind Expression), which a "
+     "recurrence's Scan body does not lower"),
+]
+
+
+@pytest.mark.parametrize("case, layer, mutate, message", CHECKED,
+                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CHECKED)])
+def test_checks_refuse_what_the_schemas_cannot(compat_captures, case, layer, mutate, message):
+    manifest = json.loads(compat_captures[case].to_json())
+    load_manifest(copy.deepcopy(manifest))
+    mutate(manifest)
+    with pytest.raises(NetworkError) as e:
+        load_manifest(manifest, origin="arch.json")
+    index = next(i for i, l in enumerate(manifest["layers"]) if l["name"] == layer)
+    where = f"layer {layer!r} ({manifest['layers'][index]['kind']}, layers[{index}]): "
+    assert str(e.value).startswith(f"arch.json: malformed architecture manifest: {where}"), e.value
+    assert message in str(e.value) and "\n" not in str(e.value), e.value
+
+
+def test_nesting_inside_a_subnetwork_is_bounded(compat_captures):
+    manifest = json.loads(compat_captures["custom_recurrent_stacked_subnetworks_mask"].to_json())
+    deep = 1
+    for _ in range(900):
+        deep = [deep]
+    _nested(_H2H, 1)(manifest)["attrs"]["nonlinearity"]["x"] = deep
+    with pytest.raises(NetworkError, match=r"layer 'custom' \(CustomRecurrent, layers\[2\]\): attribute "
+                                           r"'hidden_to_hidden'\['layers'\]\[1\]\['attrs'\]\['nonlinearity'\]\['x'\]"
+                                           rf".*: nested deeper than a manifest can be \({MAX_DEPTH} "):
+        read_manifest(json.dumps(manifest))

@@ -17,7 +17,8 @@ boundary:
 """
 import numpy as np
 
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import BOOL, NON_NEGATIVE, NONLINEARITY, POSITIVE, obj, shape_problem
 
 _BC01_TO_C01B = [1, 2, 3, 0]
 _C01B_TO_BC01 = [3, 0, 1, 2]
@@ -64,6 +65,58 @@ def capture_nin_c01b(layer, ctx):
         raise ctx.unsupported(f"a {len(ctx.input_shape)}-d input (a c01b tensor has 4 axes)")
     return {"num_units": int(layer.num_units), "untie_biases": bool(layer.untie_biases),
             "nonlinearity": ctx.nonlinearity(layer.nonlinearity)}
+
+
+def _bc01(shape, dimshuffle):
+    """A 4-d (batch, channels, rows, columns) or, without ``dimshuffle``, c01b shape as bc01."""
+    return tuple(shape) if dimshuffle else tuple(shape[i] for i in _C01B_TO_BC01)
+
+
+@attrs_schema("CudaConvnetConv", obj({
+    "num_filters": POSITIVE,
+    "filter_size": POSITIVE,  # square filters, strides and padding only
+    "stride": POSITIVE,
+    "pad": NON_NEGATIVE,
+    "flip_filters": BOOL,
+    "untie_biases": BOOL,
+    "dimshuffle": BOOL,
+    "nonlinearity": NONLINEARITY,
+}), required_params=("W",))
+def check_cc_conv(layer):
+    a = layer.attrs
+    if layer.rank != 4:
+        return f"a {layer.rank}-d input (Conv2DCCLayer needs a 4-d bc01 or, with dimshuffle=false, c01b input)"
+    f, k, c = a["num_filters"], a["filter_size"], _bc01(layer.input_shape, a["dimshuffle"])[1]
+    if f % 16:  # what Lasagne's constructor requires of cuda-convnet's FilterActs
+        return f"num_filters {f} is not a multiple of 16 (Conv2DCCLayer requires it)"
+    if c is not None and c > 3 and c % 4:
+        return f"the input's {c} channels: Conv2DCCLayer requires 1, 2, 3 or a multiple of 4"
+    out = _bc01(layer.output_shape, a["dimshuffle"])[2:] if a["untie_biases"] else ()
+    return (shape_problem("W", layer, [f, c, k, k] if a["dimshuffle"] else [c, k, k, f],
+                          ("num_filters", "filter_size", "dimshuffle"))
+            or shape_problem("b", layer, [f, *out], ("num_filters", "untie_biases")))
+
+
+@attrs_schema("CudaConvnetMaxPool", obj({"pool_size": POSITIVE, "stride": POSITIVE, "dimshuffle": BOOL}))
+def check_cc_pool(layer):
+    a = layer.attrs
+    if layer.rank != 4:
+        return f"a {layer.rank}-d input (MaxPool2DCCLayer needs a 4-d bc01 or, with dimshuffle=false, c01b input)"
+    if a["stride"] > a["pool_size"]:
+        return f"stride {a['stride']} is more than pool_size {a['pool_size']} (MaxPool2DCCLayer requires it at most)"
+    return None
+
+
+@attrs_schema("NINc01b", obj({"num_units": POSITIVE, "untie_biases": BOOL, "nonlinearity": NONLINEARITY}),
+              required_params=("W",))
+def check_nin_c01b(layer):
+    a = layer.attrs
+    if layer.rank != 4:
+        return f"a {layer.rank}-d input (a c01b tensor has 4 axes)"
+    n = a["num_units"]
+    return (shape_problem("W", layer, [n, layer.input_shape[0]], ("num_units",))
+            or shape_problem("b", layer, [n, *(layer.input_shape[1:3] if a["untie_biases"] else ())],
+                             ("num_units", "untie_biases")))
 
 
 def _to_bc01(spec, g, c01b):

@@ -22,7 +22,8 @@ import numpy as np
 
 from .. import registry
 from ..errors import UnsupportedLayerError
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import ANY_ROLE, BOOL, NONLINEARITY, agree, array, obj
 from .nonlinearity import _SIMPLE
 
 SUBNETWORKS = ("input_to_hidden", "hidden_to_hidden")
@@ -80,6 +81,91 @@ def capture_custom_recurrent(layer, ctx):
         "mask": mask,
     })
     return attrs
+
+
+# -- what a manifest may hold ---------------------------------------------------------------------------------
+# a sub-network: layers as in a manifest (checked by manifest_schema.subnetwork_problem), one output
+_SUBNETWORK = obj({"layers": array({"type": "object"}, 1), "outputs": array({"type": "string", "minLength": 1}, 1, 1)})
+_STEP_NONLINEARITIES = ("linear", "scaled_tanh", *_SIMPLE)  # what _activation lowers inside the Scan body
+
+
+@attrs_schema("CustomRecurrent", obj({
+    **{which: _SUBNETWORK for which in SUBNETWORKS},
+    "hid_nonlinearity": NONLINEARITY,
+    "backwards": BOOL,
+    "only_return_final": BOOL,
+    "precompute_input": BOOL,
+    "mask": BOOL,
+}), required_params=("hid_init",), params=("hid_init", ANY_ROLE))  # and "<sub-network>/<layer>.<role>"
+def check_custom_recurrent(layer):
+    a = layer.attrs
+    if len(layer.input_shapes) != (2 if a["mask"] else 1):
+        return f"{len(layer.input_shapes)} inputs with mask={a['mask']} (the sequence, then the mask when there is one)"
+    if layer.rank < 3:
+        return f"an input of shape {list(layer.input_shape)}: recurrent layers need (batch, time, features...)"
+    hid = layer.param_shapes["hid_init"]
+    if len(hid) < 2 or hid[0] != 1:
+        return f"parameter 'hid_init' has shape {list(hid)}, not (1, hidden state...)"
+    hidden = hid[1:]
+    if a["mask"] and (len(layer.input_shapes[1]) != 2 or len(hidden) != 1):
+        return (f"a mask of shape {list(layer.input_shapes[1])} with a hidden state of shape {list(hidden)}: a (batch, "
+                f"time) mask broadcasts over a (batch, units) state only")
+    name = a["hid_nonlinearity"]["name"]
+    if name not in _STEP_NONLINEARITIES or name == "softmax" and len(hidden) != 1:
+        return f"hid_nonlinearity {name!r} is not supported on a hidden state of shape {list(hidden)} here"
+    steps = () if a["only_return_final"] else layer.input_shape[1:2]
+    if not agree(layer.output_shape, (layer.input_shape[0], *steps, *hidden)):
+        return (f"output_shape {list(layer.output_shape)} is not (batch, {'time, ' if steps else ''}hidden state "
+                f"{list(hidden)}) with only_return_final={a['only_return_final']}")
+    used = set()
+    for which, fed in (("input_to_hidden", layer.input_shape[2:]), ("hidden_to_hidden", hidden)):
+        problem = _subnetwork_problem(layer, which, fed, hidden, used)
+        if problem:
+            return f"attribute {which!r}: {problem}"
+    unused = [role for role in layer.param_shapes if role != "hid_init" and role not in used]
+    if unused:
+        return f"parameter {unused[0]!r} is no parameter of its sub-networks' layers"
+    return None
+
+
+def _subnetwork_problem(layer, which, fed, hidden, used):
+    """Sub-network ``which`` checked as a manifest's layers are, then against the recurrent layer: its
+    Input fed ``(batch, *fed)``, its output the hidden state, each parameter the recurrent layer's
+    ``<which>/<layer>.<role>`` of one shape (the roles it uses are added to ``used``)."""
+    from ..manifest_schema import subnetwork_problem  # jsonschema: only where manifests are validated
+
+    sub = layer.attrs[which]
+    problem = subnetwork_problem(sub)
+    if problem:
+        return problem
+    traced = next((l for l in sub["layers"] if l["kind"] == "Expression"), None)
+    if traced is not None:  # as the capture refuses it
+        return (f"layer {traced['name']!r} is traced computation (kind Expression), which a recurrence's Scan body "
+                f"does not lower")
+    inputs = [l for l in sub["layers"] if l["kind"] == "Input"]
+    if len(inputs) != 1:
+        return f"{len(inputs)} Input layers (a sub-network has one)"
+    source = inputs[0]
+    if "dtype" in source["attrs"]:
+        return f"its Input layer {source['name']!r} has a 'dtype': the sub-network is fed float32 values"
+    if not agree(source["output_shape"][1:], fed):
+        return f"its Input layer {source['name']!r} has shape {source['output_shape']}, but is fed (batch, *{list(fed)})"
+    out = next(l for l in sub["layers"] if l["name"] == sub["outputs"][0])
+    shape = out["output_shape"][1:]
+    if not agree(shape, hidden) or which == "hidden_to_hidden" and tuple(shape) != tuple(hidden):
+        return (f"its output {out['name']!r} has shape {out['output_shape']}, not (batch, *{list(hidden)}), the "
+                f"shape of 'hid_init' after its first axis")
+    for l in sub["layers"]:
+        for p in l["params"]:
+            key = p["key"]
+            if not key.startswith(f"{which}/") or key not in layer.param_shapes:
+                return (f"layer {l['name']!r}: parameter {p['role']!r} uses {key!r}, which is not one of the "
+                        f"recurrent layer's {which} parameters")
+            if tuple(p["shape"]) != layer.param_shapes[key]:
+                return (f"layer {l['name']!r}: parameter {p['role']!r} has shape {p['shape']}, but the recurrent "
+                        f"layer's {key!r} has shape {list(layer.param_shapes[key])}")
+            used.add(key)
+    return None
 
 
 # -- lowering -------------------------------------------------------------------------------------------------

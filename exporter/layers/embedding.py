@@ -5,7 +5,8 @@ ONNX ``Gather(W, indices, axis=0)``.  Indices behave as in Theano: a negative in
 (IndexError) and onnxruntime.  The indices come from an integer InputLayer (``input_var=T.imatrix()``,
 whose dtype the graph input keeps); Gather takes int32 or int64, so other integer types are cast.
 """
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import POSITIVE, obj, shape_problem
 from .input import INTEGER_DTYPES, input_dtype
 
 _GATHER_INDEX_TYPES = ("int32", "int64")
@@ -19,6 +20,18 @@ def capture_embedding(layer, ctx):
                               f"EmbeddingLayer needs integer indices (give the InputLayer input_var=T.imatrix() "
                               f"or another integer tensor), as Theano does")
     return {"input_size": int(layer.input_size), "output_size": int(layer.output_size)}
+
+
+@attrs_schema("Embedding", obj({"input_size": POSITIVE, "output_size": POSITIVE}), required_params=("W",))
+def check_embedding(layer):
+    a = layer.attrs
+    source = layer.input_layers[0]
+    if source["kind"] == "Input" and "dtype" not in source["attrs"]:  # as the capture refuses it
+        return (f"its input layer {source['name']!r} has no integer 'dtype' (a float32 input): EmbeddingLayer needs "
+                f"integer indices")
+    if len(layer.output_shape) != layer.rank + 1:
+        return f"output_shape {list(layer.output_shape)} is not its {layer.rank}-d input's shape and output_size"
+    return shape_problem("W", layer, [a["input_size"], a["output_size"]], ("input_size", "output_size"))
 
 
 def index_dtype(spec, g) -> str | None:

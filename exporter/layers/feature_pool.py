@@ -12,7 +12,8 @@ negative ``axis`` duplicates the whole shape and fails in Theano, so a negative 
 import numpy as np
 
 from ..frontends.lasagne_live import describe_callable, identify
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import NON_NEGATIVE, POSITIVE, obj
 
 _POOL_FUNCTIONS = {fn: (f"theano.tensor.{fn}",) for fn in ("max", "min", "mean", "sum", "prod")}
 _REDUCE = {"max": "ReduceMax", "min": "ReduceMin", "mean": "ReduceMean", "sum": "ReduceSum", "prod": "ReduceProd"}
@@ -39,6 +40,31 @@ def capture_feature_pool(layer, ctx):
 @capture_rule("FeatureWTA", "FeatureWTALayer")
 def capture_feature_wta(layer, ctx):
     return _group_attrs(layer, ctx)
+
+
+_GROUPS = {"pool_size": POSITIVE, "axis": NON_NEGATIVE}
+
+
+def _check_groups(layer):
+    """``axis`` is an axis of the input whose (known) size ``pool_size`` divides, as Lasagne requires."""
+    a = layer.attrs
+    if a["axis"] >= layer.rank:
+        return f"axis {a['axis']} is not an axis of its {layer.rank}-d input"
+    size = layer.input_shape[a["axis"]]
+    if size is None or size % a["pool_size"]:
+        return (f"pool_size {a['pool_size']} does not divide the input's {size or 'unknown'} features on axis "
+                f"{a['axis']} (Lasagne needs a known multiple)")
+    return None
+
+
+@attrs_schema("FeaturePool", obj({**_GROUPS, "pool_function": {"enum": list(_POOL_FUNCTIONS)}}))
+def check_feature_pool(layer):
+    return _check_groups(layer)
+
+
+@attrs_schema("FeatureWTA", obj(_GROUPS))
+def check_feature_wta(layer):
+    return _check_groups(layer)
 
 
 def grouped(spec, g):

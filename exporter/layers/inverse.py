@@ -18,7 +18,8 @@ input, each step lowered as its vector-Jacobian product with Theano's derivative
 import numpy as np
 
 from ..errors import UnsupportedLayerError
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import agree, obj
 
 _NONLINEARITIES = ("linear", "rectify", "leaky_rectify", "tanh", "sigmoid")
 _POOL_CLASSES = ("MaxPool1DLayer", "MaxPool2DLayer", "MaxPool3DLayer", "Pool1DLayer", "Pool2DLayer", "Pool3DLayer",
@@ -49,6 +50,37 @@ def capture_inverse(layer, ctx):
     if any(s is None for s in ctx.input_shapes[2][2:]):
         raise ctx.unsupported(f"the inverted layer's input {tuple(ctx.input_shapes[2])} has unknown spatial sizes")
     return {}
+
+
+_VJP_KINDS = ("Nonlinearity", "Dense", "NIN", "Conv", "Pool")  # the kinds of _INVERTIBLE (_VJP below)
+
+
+@attrs_schema("Inverse", obj({}))
+def check_inverse(layer):
+    """Inputs: the values to map back, the inverted layer, its input (Lasagne's ``input_layers``); the
+    inverted layer one the converter walks back through, as the capture requires it."""
+    if len(layer.input_layers) != 3:
+        return f"{len(layer.input_layers)} inputs (the incoming values, the inverted layer, that layer's input)"
+    _, target, stop = layer.input_layers
+    if target["inputs"] != [stop["name"]]:
+        return f"its third input {stop['name']!r} is not the input of the layer it inverts, {target['name']!r}"
+    if target["kind"] not in _VJP_KINDS:
+        return f"it inverts {target['name']!r}, a {target['kind']} layer (supported: {', '.join(_VJP_KINDS)})"
+    a = target["attrs"]
+    name = a.get("nonlinearity", {}).get("name", "linear")
+    if name not in _NONLINEARITIES:
+        return f"the inverted layer's nonlinearity {name!r} (supported: {', '.join(_NONLINEARITIES)})"
+    if target["kind"] == "Pool" and (a["stride"] != a["pool_size"] or any(a["pad"])):
+        return "it inverts a pooling with overlapping windows or padding (supported: stride = pool_size, pad 0)"
+    if target["kind"] == "Pool" and a["mode"] != "max" and not a["ignore_border"]:
+        return "it inverts an average pooling with ignore_border=false"
+    if None in tuple(stop["output_shape"][2:]) + tuple(target["output_shape"][2:]):
+        return "the inverted layer's input and output need known spatial sizes"
+    if not agree(layer.input_shapes[0], target["output_shape"]) or not agree(layer.output_shape, stop["output_shape"]):
+        return (f"an input of shape {list(layer.input_shapes[0])} and output_shape {list(layer.output_shape)}: "
+                f"an InverseLayer maps the inverted layer's output shape {target['output_shape']} back to its input "
+                f"shape {stop['output_shape']}")
+    return None
 
 
 @converter("Inverse", emits=("Sign", "Mul", "Add", "Sub", "Transpose", "MatMul", "Reshape", "Shape", "Conv",

@@ -14,7 +14,8 @@ then the tied (F,) or untied (F, H, W) bias is added.  The nonlinearity becomes 
 """
 import numpy as np
 
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import BOOL, NONLINEARITY, ODD, POSITIVE, array, obj, shape_problem
 
 
 @capture_rule("LocallyConnected", "LocallyConnected2DLayer", params=("W", "b"))
@@ -29,6 +30,28 @@ def capture_locally_connected(layer, ctx):
         "untie_biases": bool(layer.untie_biases),
         "nonlinearity": ctx.nonlinearity(layer.nonlinearity),
     }
+
+
+@attrs_schema("LocallyConnected", obj({
+    "num_filters": POSITIVE,
+    "filter_size": array(ODD, 2, 2),  # Lasagne's pad='same' needs odd sizes
+    "flip_filters": BOOL,
+    "channelwise": BOOL,
+    "untie_biases": BOOL,
+    "nonlinearity": NONLINEARITY,
+}), required_params=("W",))
+def check_locally_connected(layer):
+    a = layer.attrs
+    if layer.rank != 4 or None in layer.input_shape[1:]:
+        return f"an input of shape {list(layer.input_shape)}: LocallyConnected2DLayer needs (batch, channels, " \
+               f"height, width), known"
+    _, c, h, w = layer.input_shape
+    f = a["num_filters"]
+    if a["channelwise"] and f != c:
+        return f"num_filters {f} with channelwise=true must be the input's {c} channels"
+    return (shape_problem("W", layer, [f, *([] if a["channelwise"] else [c]), *a["filter_size"], h, w],
+                          ("num_filters", "channelwise", "filter_size"))
+            or shape_problem("b", layer, [f, h, w] if a["untie_biases"] else [f], ("num_filters", "untie_biases")))
 
 
 def _taps(w, flip):

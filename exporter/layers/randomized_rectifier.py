@@ -1,7 +1,8 @@
 """RandomizedRectifierLayer (``rrelu``) at inference: Lasagne's deterministic output is
 ``relu(x, (lower + upper) / 2)``, a leaky rectifier with the mean slope -> ONNX LeakyRelu.  The random
 slopes are drawn only in training (deterministic=False), which an export never computes."""
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import NUMBER, obj
 
 
 @capture_rule("RandomizedRectifier", "RandomizedRectifierLayer")
@@ -13,6 +14,12 @@ def capture_randomized_rectifier(layer, ctx):
             raise ctx.unsupported(f"{what}={v!r} is not a number (a Theano expression cannot be exported)")
         bounds[what] = float(v)
     return bounds
+
+
+@attrs_schema("RandomizedRectifier", obj({"lower": NUMBER, "upper": NUMBER}))
+def check_randomized_rectifier(layer):
+    a = layer.attrs
+    return f"lower {a['lower']} is above upper {a['upper']} (Lasagne refuses it)" if a["lower"] > a["upper"] else None
 
 
 @converter("RandomizedRectifier", emits=("LeakyRelu",))

@@ -17,7 +17,8 @@ ReduceMean per bin.
 """
 import math
 
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import POSITIVE, array, obj
 
 _MODES = ("max", "average_inc_pad", "average_exc_pad")
 
@@ -54,6 +55,24 @@ def capture_spp(layer, ctx):
 @capture_rule("SpatialPyramidPooling", "SpatialPyramidPoolingDNNLayer")
 def capture_spp_dnn(layer, ctx):
     return _capture(layer, ctx, "fast")  # dnn_pool with the 'fast' windows and strides, no padding
+
+
+@attrs_schema("SpatialPyramidPooling", obj({"pool_dims": array(POSITIVE, 1), "mode": {"enum": list(_MODES)},
+                                             "implementation": {"enum": ["fast", "kaiming"]}}))
+def check_spp(layer):
+    a = layer.attrs
+    if layer.rank != 4:
+        return f"a {layer.rank}-d input (SpatialPyramidPoolingLayer needs (batch, channels, height, width))"
+    if a["implementation"] == "fast":
+        for size in layer.input_shape[2:]:
+            bad = [d for d in a["pool_dims"] if size is not None and _fast_bins(size, d) != d]
+            if bad:
+                return (f"pool_dims {bad[0]} on an input size of {size}: 'fast' pooling (window {-(-size // bad[0])}, "
+                        f"stride {size // bad[0]}) does not give {bad[0]} bins")
+    bins = sum(d * d for d in a["pool_dims"])
+    if len(layer.output_shape) != 3 or layer.output_shape[2] != bins:
+        return f"output_shape {list(layer.output_shape)} is not (batch, channels, {bins}), the bins of pool_dims"
+    return None
 
 
 @converter("SpatialPyramidPooling", emits=("MaxPool", "AveragePool", "Reshape", "Concat", "Slice", "ReduceMax",

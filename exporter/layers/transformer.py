@@ -18,9 +18,12 @@ This is lowered op for op (Floor, Clip / Mod, GatherND of the four neighbours, w
 than to ONNX ``GridSample``, which weighs clipped neighbours differently for 'wrap' and has no
 Theano-exact float path; the input's height and width must be known.
 """
+import math
+
 import numpy as np
 
-from ..registry import capture_rule, converter
+from ..registry import attrs_schema, capture_rule, converter
+from ..schema import BOOL, POSITIVE, POSITIVE_NUMBER, array, obj
 
 BORDER_MODES = ("nearest", "mirror", "wrap")
 
@@ -51,6 +54,45 @@ def capture_transformer(layer, ctx):
 def capture_tps_transformer(layer, ctx):
     return {**_common(layer, ctx), "control_points": int(layer.control_points),
             "precompute_grid": bool(layer.precompute_grid)}
+
+
+_COMMON = {"downsample_factor": array(POSITIVE_NUMBER, 2, 2), "border_mode": {"enum": list(BORDER_MODES)}}
+
+
+def _check_common(layer, localisation_units, what):
+    """The inputs (a 4-d image of known height and width, the localisation network's (batch,
+    ``localisation_units``) output) and the output grid, as the capture requires them."""
+    a = layer.attrs
+    if len(layer.input_shapes) != 2:
+        return f"{len(layer.input_shapes)} inputs (the image, then the localisation network's output)"
+    image, loc = layer.input_shapes
+    if len(image) != 4 or None in image[2:]:
+        return f"an input of shape {list(image)}: the sampling grid needs (batch, channels, height, width), known"
+    if len(loc) != 2 or loc[1] != localisation_units:
+        return f"a localisation output of shape {list(loc)}, not (batch, {localisation_units}) ({what})"
+    out = [int(s // f) for s, f in zip(image[2:], a["downsample_factor"])]
+    if min(out) < 2:
+        return f"downsample_factor {a['downsample_factor']} leaves {out[0]} x {out[1]} pixels: Lasagne's grid needs 2"
+    if list(layer.output_shape[2:]) != out:
+        return (f"downsample_factor {a['downsample_factor']} gives {out[0]} x {out[1]} pixels, but output_shape is "
+                f"{list(layer.output_shape)}")
+    if a["border_mode"] == "mirror" and min(image[2:]) < 2:
+        return "border_mode 'mirror' on an image of height or width 1 divides by zero in Lasagne"
+    return None
+
+
+@attrs_schema("Transformer", obj(_COMMON))
+def check_transformer(layer):
+    return _check_common(layer, 6, "the 2 x 3 affine matrix")
+
+
+@attrs_schema("TPSTransformer", obj({**_COMMON, "control_points": {**POSITIVE, "minimum": 4},
+                                     "precompute_grid": BOOL}))
+def check_tps_transformer(layer):
+    k = layer.attrs["control_points"]
+    if math.isqrt(k) ** 2 != k:
+        return f"control_points {k} is not a perfect square (Lasagne places them on a square grid)"
+    return _check_common(layer, 2 * k, "2 offsets per control point")
 
 
 # -- constants, computed as Lasagne computes them ---------------------------------------------------------
