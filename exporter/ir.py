@@ -256,7 +256,7 @@ def expr_problem(d, n_inputs: int | None = None, roles=None) -> str | None:
             return f"{what} has unknown field {sorted(set(node) - set(_EXPR_NODE_FIELDS) - {'where'})[0]!r}"
         what = f"expression node {node['name']!r} ({node['op']})"
         for ref in node["inputs"]:
-            if ref not in seen:
+            if not isinstance(ref, str) or ref not in seen:
                 return f"{what}: its input {ref!r} is not defined before it"
         if node["ndim"] != len(node["broadcastable"]):
             return f"{what}: ndim {node['ndim']} does not match broadcastable {node['broadcastable']}"
@@ -266,7 +266,7 @@ def expr_problem(d, n_inputs: int | None = None, roles=None) -> str | None:
         if node["name"] in seen:
             return f"{what}: the name {node['name']!r} is used twice"
         seen.add(node["name"])
-    if len(d["outputs"]) != 1 or d["outputs"][0] not in seen:
+    if len(d["outputs"]) != 1 or not isinstance(d["outputs"][0], str) or d["outputs"][0] not in seen:
         return f"the expression must have one output defined in it, got {d['outputs']!r}"
     return None
 
@@ -276,12 +276,12 @@ def _type_problem(v, what):
         return f"{what}: broadcastable must list booleans"
     if len(v["shape"]) != len(v["broadcastable"]) or not all(s is None or (_is_int(s) and s >= 0) for s in v["shape"]):
         return f"{what}: shape must list one size (or null) per axis"
-    if v["dtype"] not in _DTYPES:
+    if v["dtype"] not in DTYPES:
         return f"{what}: unknown dtype {v['dtype']!r}"
     return None
 
 
-_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
+DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
            "float64")
 
 

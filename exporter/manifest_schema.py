@@ -318,6 +318,14 @@ def _field_path(path) -> str:
     return text
 
 
+def attrs_problem(key, schema, attrs) -> str | None:
+    """``attrs`` against the JSON Schema ``schema`` (its validator cached under ``key``), in one line
+    naming the attribute at fault, or None: for attributes that are not a layer's own (a traced
+    node's: :mod:`exporter.theano_ops.validate`)."""
+    error = _first_error(_validator(("attrs of",) + tuple(key), lambda: schema), attrs)
+    return None if error is None else _explain(error, attrs, attrs_of=attrs, schema=schema)
+
+
 # -- 3. what a schema cannot say ---------------------------------------------------------------------------
 def _topology_problem(d) -> str | None:
     names, param_shapes = set(), {}
@@ -381,15 +389,16 @@ def _layer_problem(entry, layer, i, seen) -> str | None:
 
 def _traced_nonlinearity_problem(attrs) -> str | None:
     """A traced nonlinearity (``{"name": "traced", "expr": ...}``, as an attribute or a recurrent
-    layer's gate) whose expression is malformed: one input, no parameters, ops the table knows."""
-    from .layers.expression import expression_problem
+    layer's gate) whose expression is malformed: its structure (again, wherever a kind's schema holds
+    it), one input, no parameters, every node as its op declares (exporter.theano_ops.validate)."""
+    from .theano_ops.validate import expression_problem
 
     todo = [(k, v) for k, v in attrs.items()]
     while todo:
         key, value = todo.pop()
         if isinstance(value, dict):
             if value.get("name") == "traced":
-                problem = expression_problem(value.get("expr"), 1, set())
+                problem = expression_problem(value.get("expr"), [None], {}, structure=True)
                 if problem:
                     return f"attribute {key!r}: {problem}"
             todo.extend((f"{key}.{k}", v) for k, v in value.items())

@@ -11,6 +11,11 @@ Each module in :mod:`exporter.layers` describes one Lasagne layer family with tw
 Traced Theano computation (custom layers, ``ExpressionLayer``) is lowered op by op through the third
 table: a **lowering** registered for a Theano op's public dotted name (``theano.tensor.sum``).
 
+Each lowering also declares the attributes its op takes (``attrs=``: name -> JSON Schema, all
+required) and optionally a ``check`` for what a schema cannot say (an axis within the input's rank, a
+permutation): traced expressions are validated node by node against them before anything is lowered
+(:mod:`exporter.theano_ops.validate`).
+
 Converters and lowerings are versioned as onnx2torch's converters are: each entry says the ONNX
 opset it is valid from (``since=``) and a lookup takes the newest entry not above the target opset.
 Schema drift between opsets (Squeeze/Unsqueeze/Reduce*/Split forms) lives in the
@@ -66,13 +71,15 @@ class AttrsSchema:
 class Versioned:
     """One entry of a versioned table: ``fn`` is valid from opset ``since``; ``emits`` lists the ONNX
     op types it can produce (the importers' coverage test reads it); ``attrs`` the node attributes an
-    importer converter understands."""
+    importer converter understands (names), or a lowering's op takes (name -> JSON Schema);
+    ``check(node, inputs) -> problem or None``: a lowering's checks beyond the schema."""
 
     name: str
     fn: Callable
     since: int
     emits: tuple = ()
-    attrs: frozenset = frozenset()
+    attrs: frozenset | dict = frozenset()
+    check: Callable | None = None
 
 
 class VersionedTable:
@@ -83,11 +90,12 @@ class VersionedTable:
         self.what = what
         self._entries: dict = {}
 
-    def add(self, name: str, fn: Callable, since: int, emits=(), attrs=()):
+    def add(self, name: str, fn: Callable, since: int, emits=(), attrs=(), check=None):
         entries = self._entries.setdefault(name, [])
         if any(e.since == since for e in entries):
             raise ValueError(f"{self.what} for {name} (since opset {since}) registered twice")
-        entries.append(Versioned(name, fn, int(since), tuple(emits), frozenset(attrs)))
+        attrs = dict(attrs) if isinstance(attrs, dict) else frozenset(attrs)
+        entries.append(Versioned(name, fn, int(since), tuple(emits), attrs, check))
         entries.sort(key=lambda e: e.since)
 
     def lookup(self, name: str, opset: int):
@@ -167,13 +175,15 @@ def converter(*kinds: str, since: int = FIRST_OPSET, emits=()):
     return deco
 
 
-def lowering(*ops: str, since: int = FIRST_OPSET, emits=()):
+def lowering(*ops: str, since: int = FIRST_OPSET, emits=(), attrs=None, check=None):
     """Register ``fn(node, graph, args) -> value name(s)`` for traced Theano ops (public dotted names
-    such as ``theano.tensor.sum``), valid from ONNX opset ``since``."""
+    such as ``theano.tensor.sum``), valid from ONNX opset ``since``.  ``attrs``: the node attributes
+    the op takes, name -> JSON Schema (none when omitted); ``check(node, inputs)``: what else a node
+    must satisfy (see :mod:`exporter.theano_ops.validate`)."""
 
     def deco(fn):
         for op in ops:
-            LOWERINGS.add(op, fn, since, emits)
+            LOWERINGS.add(op, fn, since, emits, attrs or {}, check)
         return fn
 
     return deco

@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from .ir import DTYPES
+
 ANY_ROLE = "*"  # in a kind's ``params``: any parameter role is allowed (its check decides)
 INT_MAX = 2 ** 31 - 1  # sizes and counts beyond this are not a network anyone trained
 
@@ -46,15 +48,39 @@ def obj(properties: dict, optional=()) -> dict:
             "required": [k for k in properties if k not in optional], "additionalProperties": False}
 
 
-def tagged(tag: str, variants: dict) -> dict:
-    """An object whose ``tag`` property names one of ``variants`` (name -> the other properties it has)."""
+def tagged(tag: str, variants: dict, optional=None) -> dict:
+    """An object whose ``tag`` property names one of ``variants`` (name -> the other properties it has;
+    all required except ``optional``: variant name -> the optional ones)."""
+    optional = optional or {}
     return {
         "type": "object",
         "required": [tag],
         "properties": {tag: {"enum": sorted(variants)}},
         "allOf": [{"if": {"properties": {tag: {"const": name}}, "required": [tag]},
-                   "then": obj({tag: True, **props})} for name, props in sorted(variants.items())],
+                   "then": obj({tag: True, **props}, optional.get(name, ()))}
+                  for name, props in sorted(variants.items())],
     }
+
+
+# -- traced computation: the ExprGraph (exporter.ir) of an Expression layer or a traced nonlinearity ---------
+DTYPE = {"enum": list(DTYPES)}  # Theano's dtypes (of traced values)
+SIZE_HINT = {"anyOf": [NON_NEGATIVE, {"type": "null"}]}  # a size known while tracing, or null
+EXPR_NAME = {"type": "string", "minLength": 1}
+_TYPE = {"dtype": DTYPE, "broadcastable": array(BOOL), "shape": array(SIZE_HINT)}  # Theano's type of a value
+# its structure; what a schema cannot say (names defined before use, one rank per value, each node's attrs
+# against its op's own schema) is checked by exporter.theano_ops.validate
+EXPR_GRAPH = obj({
+    # the layer's index-th input (its role empty), or its parameter role (its index 0): ir.ExprInput's fields
+    "inputs": array(tagged("source", {
+        "input": {"name": EXPR_NAME, **_TYPE, "index": NON_NEGATIVE, "role": {"const": ""}},
+        "param": {"name": EXPR_NAME, **_TYPE, "role": EXPR_NAME, "index": {"type": "integer", "const": 0}},
+    }, optional={"input": ("role",), "param": ("index",)})),
+    # ir.ExprNode's fields: "attrs" as its op declares them (registry.lowering(attrs=)); "where" (the user's
+    # file:line) is a hint for messages
+    "nodes": array(obj({"name": EXPR_NAME, "op": EXPR_NAME, "inputs": array(EXPR_NAME), "attrs": {"type": "object"},
+                        "ndim": NON_NEGATIVE, **_TYPE, "where": {"type": "string"}}, optional=("where",))),
+    "outputs": array(EXPR_NAME, 1, 1),
+})
 
 
 # lasagne.nonlinearities as ``describe_nonlinearity`` writes them: {"name": ..., **parameters}
@@ -63,8 +89,9 @@ NONLINEARITY = tagged("name", {
     "leaky_rectify": {"leakiness": NUMBER},
     "scaled_tanh": {"scale_in": NUMBER, "scale_out": NUMBER},
     "selu": {"scale": NUMBER, "scale_neg": NUMBER},
-    # any other callable, traced on the Theano-free API: its ExprGraph (checked by layers/expression.py)
-    "traced": {"function": {"type": "string"}, "expr": {"type": "object"}},
+    # any other callable, traced on the Theano-free API: what it is (a label) and its ExprGraph (checked by
+    # theano_ops/validate.py)
+    "traced": {"function": {"type": "string", "minLength": 1}, "expr": EXPR_GRAPH},
 })
 
 # Lasagne 0.2's autocrop modes, one per axis (None: not cropped)

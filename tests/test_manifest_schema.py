@@ -281,9 +281,18 @@ def _nested(which, index):
     return lambda m: _by_name(m, "custom")["attrs"][which]["layers"][index]
 
 
+def _expr(manifest, layer):
+    return _by_name(manifest, layer)["attrs"]["expr"]
+
+
+def _node(layer, name, **fields):
+    """Set ``fields`` of the node ``name`` of layer ``layer``'s traced expression."""
+    return lambda m: next(n for n in _expr(m, layer)["nodes"] if n["name"] == name).update(fields)
+
+
 _I2H, _H2H = "input_to_hidden", "hidden_to_hidden"
-_DOUBLING = {"inputs": [{"name": "x", "source": "input", "dtype": "float32", "broadcastable": [False, False],
-                         "shape": [None, 6]}],
+_DOUBLING = {"inputs": [{"name": "x", "source": "input", "index": 0, "dtype": "float32",
+                         "broadcastable": [False, False], "shape": [None, 6]}],
              "nodes": [{"name": "y", "op": "theano.tensor.add", "inputs": ["x", "x"], "attrs": {}, "ndim": 2,
                         "dtype": "float32", "broadcastable": [False, False], "shape": [None, 6]}],
              "outputs": ["y"]}  # a traced x + x
@@ -348,9 +357,72 @@ CHECKED = [  # case, layer at fault, mutation, message
     ("custom_recurrent_stacked_subnetworks_mask", "custom",
      lambda m: _by_name(m, "custom")["attrs"].update(mask=False), "2 inputs with mask=False"),
     ("custom_recurrent_stacked_subnetworks_mask", "custom",
-     lambda m: _nested(_H2H, 1)(m).update(kind="Expression", attrs={"expr": _DOUBLING}),
+     lambda m: _nested(_H2H, 1)(m).update(kind="Expression", attrs={"expr": _DOUBLING, "traced": "get_output_for"}),
      "attribute 'hidden_to_hidden': layer 'nonlinearity_1' is traced computation (kind Expression), which a "
      "recurrence's Scan body does not lower"),
+    # traced expressions: the structure (schema.EXPR_GRAPH), each node's attrs as its lowering declares them, and
+    # what a schema cannot say (exporter/theano_ops/checks.py), checked against the layer's inputs and parameters
+    ("attention", "attention", _node("attention", "n0", inputs=[["input1"]]),
+     "attribute 'expr'['nodes'][0]['inputs'][0] must be non-empty string, got ['input1']"),
+    ("attention", "attention", _node("attention", "n0", where=7), "attribute 'expr'['nodes'][0]['where'] must be"),
+    ("attention", "attention", lambda m: _by_name(m, "attention")["attrs"].pop("traced"),
+     "attribute 'traced' is missing"),
+    ("attention", "attention", lambda m: _expr(m, "attention")["inputs"][2].update(index=1),
+     "attribute 'expr'['inputs'][2]['index'] must be 0"),
+    ("attention", "attention", lambda m: _expr(m, "attention")["inputs"][0].update(role="W"),
+     "attribute 'expr'['inputs'][0]['role'] must be ''"),
+    ("attention", "attention", lambda m: _expr(m, "attention")["inputs"][1].update(index=0),
+     "expression input 'input1': has shape [None, 4], but the layer's input 0 has shape [None, 5, 6]"),
+    ("attention", "attention", lambda m: _expr(m, "attention")["inputs"][2].update(shape=[10, 8]),
+     "expression input 'param:W': has shape [10, 8], but the layer's parameter 'W' has shape [10, 7]"),
+    ("attention", "attention", _node("attention", "n12", attrs={"axis": 2 ** 40}),
+     "expression node 'n12' (theano.tensor.concatenate at custom_cases.py:163): attribute 'axis' must be at most"),
+    ("attention", "attention", _node("attention", "n12", attrs={"axis": 1}),
+     "expression node 'n12' (theano.tensor.concatenate at custom_cases.py:163): joins inputs of sizes [4, 6] on "
+     "axis 2"),
+    ("attention", "attention", _node("attention", "n12", attrs={"axis": 2, "bogus": 1}),
+     "attribute 'expr': expression node 'n12' (theano.tensor.concatenate at custom_cases.py:163): unknown attribute "
+     "'bogus' (known: axis)"),
+    ("attention", "attention", _node("attention", "n0", attrs={"new_order": [0, "x", 0]}),
+     "new_order [0, 'x', 0] must list distinct axes of its 2-d input (and 'x')"),
+    ("attention", "attention", _node("attention", "n0", attrs={"new_order": [0, "y", 1]}),
+     "attribute 'new_order'[1] must be an integer >= 0 or 'x', got 'y'"),
+    ("attention", "attention", _node("attention", "n26", attrs={"idx_list": [{"slice": [None, None, None]}]}),
+     "expression node 'n26' (theano.tensor.subtensor.Subtensor at custom_cases.py:164): gives size 3 on axis 0, "
+     "but the node says 2"),
+    ("attention", "attention",
+     _node("attention", "n26", attrs={"idx_list": [{"slice": [None, {"input": 1}, None]}]}),
+     "refers to its inputs [1] in idx_list, but its index inputs are [] (each once, in order)"),
+    ("attention", "attention", _node("attention", "n3", attrs={"idx_list": [{"index": 3}]}),
+     "indexes 3 on axis 0 of size 3"),
+    ("attention", "attention", _node("attention", "n21", attrs={"idx_list": [{"index": 1}]}),  # W.shape[1] twice
+     "expression node 'n24' (theano.tensor.reshape at custom_cases.py:164): reshapes 70 values to [7, 7]"),
+    ("attention", "attention", _node("attention", "n11", attrs={"ndim": 2}),
+     "has a shape vector of 3 sizes for ndim 2"),
+    ("attention", "attention", _node("attention", "n48", attrs={"broadcastable": [False, False, False]}),
+     "makes the pattern [False, False, False], but the node says [False, False, True]"),
+    ("attention", "attention", _node("attention", "n25", op="theano.tensor.batched_dot"),
+     "multiplies operands of shapes [None, 10] and [10, 7], which are not aligned"),
+    ("attention", "attention", _node("attention", "n8", inputs=["n1", "n3", "n4", "n6"]),
+     "gives 3 sizes to a 4-d value"),
+    ("attention", "attention", _node("attention", "n8", inputs=["n1", "n3", "n4", "n6", "n7", "n7"]),
+     "gives a 5-d result, but the node says 4-d"),
+    ("attention", "attention", _node("attention", "n9", inputs=["n4", "n6", "n6"]), "takes 2 inputs, not 3"),
+    ("attention", "attention", _node("attention", "n53", op="theano.tensor.nnet.bogus"),
+     "expression node 'n53' (theano.tensor.nnet.bogus at custom_cases.py:165): the op has no ONNX lowering"),
+    ("attention", "attention", _node("attention", "n2", dtype="int32"), "gives int64, but the node says int32"),
+    # a traced nonlinearity's expression: the same schema and checks
+    ("custom_nonlinearities", "conv_leaky",
+     lambda m: _by_name(m, "conv_leaky")["attrs"]["nonlinearity"]["expr"]["nodes"][0]["attrs"]["value"].update(
+         data=[True]),
+     "expression node 'c0' (theano.tensor.constant): attribute 'value': a float32 constant holds True"),
+    ("custom_nonlinearities", "conv_leaky",
+     lambda m: _by_name(m, "conv_leaky")["attrs"]["nonlinearity"]["expr"]["nodes"][1]["attrs"].update(axis=0),
+     "attribute 'nonlinearity': expression node 'n1' (theano.tensor.mul at custom_cases.py:181): unknown attribute "
+     "'axis'"),
+    ("custom_nonlinearities", "conv_leaky",
+     lambda m: _by_name(m, "conv_leaky")["attrs"]["nonlinearity"].update(function=3),
+     "attribute 'nonlinearity'['function'] must be non-empty string, got 3"),
 ]
 
 

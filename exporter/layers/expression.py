@@ -1,31 +1,19 @@
 """Traced layers (kind ``Expression``): a layer without a converter of its own, captured by tracing
-its ``get_output_for`` into an :class:`~exporter.ir.ExprGraph` (``attrs["expr"]``;
-``attrs["traced"]`` says what was traced).  One converter walks the graph through the op table
-(:mod:`exporter.theano_ops`)."""
-from ..ir import expr_problem
+its ``get_output_for`` into an :class:`~exporter.ir.ExprGraph` (``attrs["expr"]``, of the strict
+structure :data:`exporter.schema.EXPR_GRAPH`; ``attrs["traced"]`` says what was traced, a label the
+model's metadata records).  One converter walks the graph through the op table
+(:mod:`exporter.theano_ops`), whose lowerings declare the attributes each op takes: the check
+validates every node against them (:mod:`exporter.theano_ops.validate`)."""
 from ..registry import LOWERINGS, attrs_schema, converter
+from ..schema import ANY_ROLE, EXPR_GRAPH, obj
 from ..theano_ops import lower_expr  # and the op table registers its lowerings
-from ..schema import ANY_ROLE, obj
-
-CONSTANT_OP = "theano.tensor.constant"
+from ..theano_ops.validate import expression_problem  # noqa: F401  (manifest_schema's traced nonlinearities)
 
 
-def expression_problem(expr, n_inputs=None, roles=None) -> str | None:
-    """What is wrong with a serialised traced expression (its structure, or an op the table does not
-    know), or None.  ``n_inputs``/``roles``: the layer's input count and parameter roles."""
-    problem = expr_problem(expr, n_inputs, roles)
-    if problem:
-        return problem
-    unknown = sorted({n["op"] for n in expr["nodes"]} - set(LOWERINGS.names()) - {CONSTANT_OP})
-    if unknown:
-        return f"the expression uses op {unknown[0]!r}, which has no ONNX lowering"
-    return None
-
-
-@attrs_schema("Expression", obj({"expr": {"type": "object"}, "traced": {"type": "string"}}, optional=("traced",)),
+@attrs_schema("Expression", obj({"expr": EXPR_GRAPH, "traced": {"type": "string", "minLength": 1}}),
               params=(ANY_ROLE,))
 def check_expression(layer):
-    problem = expression_problem(layer.attrs["expr"], len(layer.input_shapes), set(layer.param_shapes))
+    problem = expression_problem(layer.attrs["expr"], layer.input_shapes, layer.param_shapes)
     return f"attribute 'expr': {problem}" if problem else None
 
 

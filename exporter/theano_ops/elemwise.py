@@ -9,6 +9,8 @@ nearest ONNX op (floor division and modulo of negative numbers, ``clip`` with cr
 import numpy as np
 
 from ..registry import lowering
+from ..schema import array, BOOL
+from .checks import binary, elementwise, same_dtype, unary
 from .lower import Value, cast, const
 
 
@@ -34,12 +36,12 @@ def upcast(args):
     return str(np.result_type(*[np.dtype(a.dtype) for a in args]))
 
 
-def simple(onnx_op, *theano_ops, since=1, **attrs):
+def simple(onnx_op, *theano_ops, since=1, check=unary):
     """``onnx_op`` on the inputs cast to the node's dtype."""
 
-    @lowering(*theano_ops, since=since, emits=(onnx_op, "Cast"))
+    @lowering(*theano_ops, since=since, emits=(onnx_op, "Cast"), check=check)
     def lower(node, g, args):
-        return narrowed(node, g, g.node(onnx_op, inputs_as(node, g, args, computed_in(node, g)), node.scope, **attrs))
+        return narrowed(node, g, g.node(onnx_op, inputs_as(node, g, args, computed_in(node, g)), node.scope))
 
     return lower
 
@@ -51,25 +53,42 @@ for _op, _names in (("Add", ("add",)), ("Sub", ("sub",)), ("Mul", ("mul",)), ("D
                     ("Asin", ("arcsin",)), ("Acos", ("arccos",)), ("Atan", ("arctan",)), ("Sinh", ("sinh",)),
                     ("Cosh", ("cosh",)), ("Tanh", ("tanh",)), ("Asinh", ("arcsinh",)), ("Acosh", ("arccosh",)),
                     ("Atanh", ("arctanh",)), ("Erf", ("erf",)), ("Floor", ("floor",)), ("Ceil", ("ceil",)),
-                    ("Round", ("round_half_to_even",)), ("Identity", ("tensor_copy", "patternbroadcast")),
+                    ("Round", ("round_half_to_even",)), ("Identity", ("tensor_copy",)),
                     ("Sigmoid", ("nnet.sigmoid",)), ("Softplus", ("nnet.softplus",)), ("Relu", ("nnet.relu",))):
-    simple(_op, *[f"theano.tensor.{n}" for n in _names])
+    simple(_op, *[f"theano.tensor.{n}" for n in _names],
+           check=binary if _op in ("Add", "Sub", "Mul", "Div", "Max", "Min") else unary)
 
 
-@lowering("theano.tensor.pow", emits=("Pow", "Cast"))
+def check_patternbroadcast(node, inputs):
+    """Only the broadcastable pattern changes: to its ``broadcastable`` attribute."""
+    problem = unary(node, inputs) or same_dtype(node, inputs[0])
+    if problem:
+        return problem
+    if node["attrs"]["broadcastable"] != node["broadcastable"]:
+        return f"makes the pattern {node['attrs']['broadcastable']}, but the node says {node['broadcastable']}"
+    return None
+
+
+@lowering("theano.tensor.patternbroadcast", emits=("Identity",), attrs={"broadcastable": array(BOOL)},
+          check=check_patternbroadcast)
+def patternbroadcast(node, g, args):
+    return g.node("Identity", args, node.scope)
+
+
+@lowering("theano.tensor.pow", emits=("Pow", "Cast"), check=binary)
 def pow_(node, g, args):
     """Theano computes ``x ** y`` in the upcast dtype."""
     return narrowed(node, g, g.node("Pow", inputs_as(node, g, args, computed_in(node, g)), node.scope))
 
 
-@lowering("theano.tensor.sqr", emits=("Mul", "Cast"))
+@lowering("theano.tensor.sqr", emits=("Mul", "Cast"), check=unary)
 def sqr(node, g, args):
     (x,) = inputs_as(node, g, args, computed_in(node, g))
     return narrowed(node, g, g.node("Mul", [x, x], node.scope))
 
 
 def _compare(onnx_op, theano_op, negate=False):
-    @lowering(f"theano.tensor.{theano_op}", emits=(onnx_op, "Not", "Cast"))
+    @lowering(f"theano.tensor.{theano_op}", emits=(onnx_op, "Not", "Cast"), check=elementwise(2, dtype="bool"))
     def lower(node, g, args):
         out = g.node(onnx_op, inputs_as(node, g, args, upcast(args)), node.scope)
         return g.node("Not", [out], node.scope) if negate else out
@@ -86,7 +105,8 @@ _compare("GreaterOrEqual", "ge")
 
 
 def _logical(onnx_bool, onnx_bits, theano_op):
-    @lowering(f"theano.tensor.{theano_op}", emits=(onnx_bool, onnx_bits, "Cast"))
+    @lowering(f"theano.tensor.{theano_op}", emits=(onnx_bool, onnx_bits, "Cast"),
+              check=unary if theano_op == "invert" else binary)
     def lower(node, g, args):
         if node.dtype == "bool":
             return g.node(onnx_bool, inputs_as(node, g, args), node.scope)
@@ -103,7 +123,8 @@ _logical("Xor", "BitwiseXor", "xor")
 _logical("Not", "BitwiseNot", "invert")
 
 
-@lowering("theano.tensor.int_div", emits=("Div", "Floor", "Mul", "Sub", "Equal", "Not", "Less", "Xor", "And", "Cast"))
+@lowering("theano.tensor.int_div", emits=("Div", "Floor", "Mul", "Sub", "Equal", "Not", "Less", "Xor", "And", "Cast"),
+          check=binary)
 def int_div(node, g, args):
     """Theano's ``//`` is floor division (Python's), also of negative integers; ONNX's integer Div
     truncates toward zero, so the quotient is corrected where the signs differ and a remainder is left."""
@@ -122,7 +143,8 @@ def int_div(node, g, args):
     return g.node("Sub", [q, fix], node.scope)
 
 
-@lowering("theano.tensor.mod", emits=("Mod", "Add", "Where", "Equal", "Not", "Less", "Xor", "And", "Cast"))
+@lowering("theano.tensor.mod", emits=("Mod", "Add", "Where", "Equal", "Not", "Less", "Xor", "And", "Cast"),
+          check=binary)
 def mod(node, g, args):
     """Theano's ``%`` takes the sign of the divisor (Python's): ONNX Mod for integers; for floats
     C's fmod corrected by the divisor where the signs differ, as Theano's C code does."""
@@ -143,14 +165,14 @@ def _onnx_type(dtype):
     return ONNX_DTYPES[dtype]
 
 
-@lowering("theano.tensor.switch", emits=("Where", "Cast"))
+@lowering("theano.tensor.switch", emits=("Where", "Cast"), check=elementwise(3))
 def switch(node, g, args):
     cond = cast(g, args[0], "bool", node.scope)
     a, b = inputs_as(node, g, args[1:])
     return g.node("Where", [cond, a, b], node.scope)
 
 
-@lowering("theano.tensor.clip", emits=("Clip", "Where", "Less", "Greater", "Cast"))
+@lowering("theano.tensor.clip", emits=("Clip", "Where", "Less", "Greater", "Cast"), check=elementwise(3))
 def clip(node, g, args):
     """Theano: ``min if x < min, else max if x > max, else x``; ONNX Clip when the bounds are constant
     scalars in order (the same), else that definition with Where."""
@@ -161,7 +183,7 @@ def clip(node, g, args):
     return g.node("Where", [g.node("Less", [x, lo], node.scope), lo, above], node.scope)
 
 
-@lowering("theano.tensor.second", emits=("Expand", "Shape", "Cast"))
+@lowering("theano.tensor.second", emits=("Expand", "Shape", "Cast"), check=binary)
 def second(node, g, args):
     """``fill(model, value)``: ``value`` broadcast to the shape of ``model`` (and of itself)."""
     model, value = args
@@ -171,7 +193,7 @@ def second(node, g, args):
 
 def _unary_formula(theano_op, emits):
     def deco(fn):
-        @lowering(f"theano.tensor.{theano_op}", emits=emits + ("Cast",))
+        @lowering(f"theano.tensor.{theano_op}", emits=emits + ("Cast",), check=unary)
         def lower(node, g, args):
             (x,) = inputs_as(node, g, args)
             return fn(node, g, x, lambda v: const(g, v, node.dtype))
@@ -223,13 +245,13 @@ def round_half_away_from_zero(node, g, x, c):
     return g.node("Mul", [g.node("Sign", [x], node.scope), magnitude], node.scope)
 
 
-@lowering("theano.tensor.isnan", emits=("IsNaN", "Equal", "Add", "Cast"))
+@lowering("theano.tensor.isnan", emits=("IsNaN", "Equal", "Add", "Cast"), check=elementwise(1, dtype="bool"))
 def isnan(node, g, args):
     return g.node("IsNaN", [args[0]], node.scope) if args[0].dtype.startswith("float") else \
         g.node("Equal", [args[0], g.node("Add", [args[0], const(g, 1, args[0].dtype)], node.scope)], node.scope)
 
 
-@lowering("theano.tensor.isinf", emits=("IsInf",))
+@lowering("theano.tensor.isinf", emits=("IsInf",), check=elementwise(1, dtype="bool"))
 def isinf(node, g, args):
     if not args[0].dtype.startswith("float"):
         raise NotImplementedError("isinf of integers")

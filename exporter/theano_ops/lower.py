@@ -15,7 +15,7 @@ from .. import registry
 from ..errors import UnsupportedLayerError
 from ..ir import ExprGraph
 from . import fold
-from .values import decode
+from .values import CONSTANT_OP, constant
 
 ONNX_DTYPES = {"bool": 9, "int8": 3, "int16": 5, "int32": 6, "int64": 7, "uint8": 2, "uint16": 4, "uint32": 12,
                "uint64": 13, "float16": 10, "float32": 1, "float64": 11}
@@ -81,11 +81,16 @@ def lower_expr(expr: dict, g, spec, inputs, params, output=None, what="expressio
     exported layers' type; named ``output`` when given).
 
     ``inputs``: ONNX values of the layer's inputs (float32); ``params``: role -> numpy array (bound
-    weights).  Errors name ``spec`` (the layer) and the op."""
-    try:
-        graph = ExprGraph.from_dict(expr, what)
-    except ValueError as e:
-        raise UnsupportedLayerError(spec.name, spec.lasagne_class, spec.position, f"malformed traced {e}") from None
+    weights).  Errors name ``spec`` (the layer) and the op.  The expression is validated first (a
+    manifest's already was; a capture's is the tracer's, checked all the same): every lowering can
+    rely on what its op's attributes and check declare."""
+    from .validate import expression_problem
+
+    problem = expression_problem(expr, structure=True)
+    if problem:
+        raise UnsupportedLayerError(spec.name, spec.lasagne_class, spec.position,
+                                    f"malformed traced {what}: {problem}")
+    graph = ExprGraph.from_dict(expr, what)
     low = Lowering(g, spec.name)
     previous, g.lowering = getattr(g, "lowering", None), low
     try:
@@ -112,15 +117,15 @@ def lower_expr(expr: dict, g, spec, inputs, params, output=None, what="expressio
 
 def _lower_node(node, g, spec, args):
     node.scope = spec.name
-    if node.op == "theano.tensor.constant":
-        try:
-            array = decode(node.attrs.get("value")).astype(node.dtype)
-        except (ValueError, TypeError) as e:
-            raise UnsupportedLayerError(spec.name, spec.lasagne_class, spec.position,
-                                        f"malformed constant in the traced expression: {e}") from None
-        return g.lowering.constant(array)
+    if node.op == CONSTANT_OP:  # typed as its value is (a size-1 axis broadcastable)
+        return constant(node, g, args)
     if args and all(a.const is not None for a in args):
-        folded = fold.evaluate(node, [a.const for a in args])
+        try:
+            folded = fold.evaluate(node, [a.const for a in args])
+        except fold.Mismatch as e:
+            raise UnsupportedLayerError(spec.name, spec.lasagne_class, spec.position,
+                                        f"the traced op {node.op}" + (f" (at {node.where})" if node.where else "")
+                                        + f": {e}") from None
         if folded is not None:
             return g.lowering.constant(np.asarray(folded).astype(node.dtype))
     fn = registry.find_lowering(node.op, g.opset)

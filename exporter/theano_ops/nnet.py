@@ -5,22 +5,73 @@ Theano's trailing partial window, as the Pool converter does)."""
 import numpy as np
 
 from ..registry import lowering
+from ..schema import BOOL, NON_NEGATIVE, POSITIVE, array
+from .checks import count, fits, rank, same_dtype, unary
 from .lower import Value, cast
 
 INT64_MIN = np.iinfo(np.int64).min
+PAIR = array(POSITIVE, 2, 2)
 
 
-@lowering("theano.tensor.nnet.softmax", since=13, emits=("Softmax",))
+def check_rowwise(node, inputs):
+    """Over the last axis of a 2-d input (the tracer makes a vector a row first, as Theano does)."""
+    problem = unary(node, inputs)
+    if not problem and rank(inputs[0]) != 2:
+        problem = f"takes a 2-d input, not {rank(inputs[0])}-d"
+    return problem or same_dtype(node, inputs[0])
+
+
+@lowering("theano.tensor.nnet.softmax", since=13, emits=("Softmax",), check=check_rowwise)
 def softmax(node, g, args):
     return g.node("Softmax", [args[0]], node.scope, axis=-1)
 
 
-@lowering("theano.tensor.nnet.logsoftmax", since=13, emits=("LogSoftmax",))
+@lowering("theano.tensor.nnet.logsoftmax", since=13, emits=("LogSoftmax",), check=check_rowwise)
 def logsoftmax(node, g, args):
     return g.node("LogSoftmax", [args[0]], node.scope, axis=-1)
 
 
-@lowering("theano.tensor.nnet.conv2d", emits=("Conv", "Slice", "Cast"))
+def _conv_length(n, k, stride, pad, dilation):
+    if n is None or k is None or pad is None:
+        return None
+    return (n + 2 * pad - ((k - 1) * dilation + 1)) // stride + 1
+
+
+def check_conv2d(node, inputs):
+    """4-d input and filters whose channels agree (in ``num_groups`` groups); the result's sizes."""
+    problem = count(inputs, 2)
+    if problem:
+        return problem
+    x, w = inputs
+    a = node["attrs"]
+    if rank(x) != 4 or rank(w) != 4:
+        return f"takes a 4-d input and 4-d filters, not {rank(x)}-d and {rank(w)}-d"
+    groups = a["num_groups"]
+    channels, per_group, filters = x["shape"][1], w["shape"][1], w["shape"][0]
+    if channels is not None and per_group is not None and channels != per_group * groups:
+        return f"has filters of {per_group} channels for an input of {channels} in {groups} group(s)"
+    if filters is not None and filters % groups:
+        return f"has {filters} filters, not a multiple of num_groups {groups}"
+    kernel = w["shape"][2:]
+    mode = a["border_mode"]
+    if mode == "valid":
+        pads = [0, 0]
+    elif mode == "full":
+        pads = [None if k is None else (k - 1) * d for k, d in zip(kernel, a["filter_dilation"])]
+    elif mode == "half":
+        pads = [None if k is None else ((k - 1) * d + 1) // 2 for k, d in zip(kernel, a["filter_dilation"])]
+    else:
+        pads = mode
+    spatial = [_conv_length(*v) for v in zip(x["shape"][2:], kernel, a["subsample"], pads, a["filter_dilation"])]
+    if any(n is not None and n < 1 for n in spatial):
+        return f"gives no output ({spatial}) for an input of {x['shape']} and filters of {w['shape']}"
+    return fits(node, [x["shape"][0], filters] + spatial)
+
+
+@lowering("theano.tensor.nnet.conv2d", emits=("Conv", "Slice", "Cast"),
+          attrs={"border_mode": {"anyOf": [{"enum": ["valid", "full", "half"]}, array(NON_NEGATIVE, 2, 2)]},
+                 "subsample": PAIR, "filter_flip": BOOL, "filter_dilation": PAIR, "num_groups": POSITIVE},
+          check=check_conv2d)
 def conv2d(node, g, args):
     x, w = (cast(g, v, node.dtype, node.scope) for v in args)
     a = node.attrs
@@ -51,8 +102,40 @@ def node_kernel(w: Value):
     return list(w.shape[2:]) if w.const is None else list(w.const.shape[2:])
 
 
+def _pooled_length(n, k, stride, pad, ignore_border):
+    """Theano's ``Pool.out_shape`` of one axis."""
+    if n is None:
+        return None
+    if ignore_border:
+        return (n + 2 * pad - k) // stride + 1
+    return (n + stride - 1) // stride if stride >= k else max(0, (n - k + stride - 1) // stride) + 1
+
+
+def check_pool_2d(node, inputs):
+    """Over the last two axes of an input of at least 2; padding (smaller than the window) only with
+    ignore_border, as Theano has it."""
+    problem = count(inputs, 1) or same_dtype(node, inputs[0])
+    if problem:
+        return problem
+    (x,) = inputs
+    a = node["attrs"]
+    if rank(x) < 2:
+        return f"pools the last two axes of a {rank(x)}-d input"
+    if any(a["pad"]) and not a["ignore_border"]:
+        return f"pads {a['pad']} with ignore_border false (Theano pads only with ignore_border)"
+    if any(p >= k for p, k in zip(a["pad"], a["ws"])):
+        return f"pads {a['pad']}, not less than its window {a['ws']}"
+    spatial = [_pooled_length(*v, a["ignore_border"]) for v in zip(x["shape"][-2:], a["ws"], a["stride"], a["pad"])]
+    if any(n is not None and n < 1 for n in spatial):
+        return f"gives no output ({spatial}) for an input of {x['shape']}"
+    return fits(node, x["shape"][:-2] + spatial)
+
+
 @lowering("theano.tensor.signal.pool.pool_2d", emits=("MaxPool", "AveragePool", "Mul", "Reshape", "Concat",
-                                                      "Shape", "Slice"))
+                                                      "Shape", "Slice"),
+          attrs={"ws": PAIR, "stride": PAIR, "pad": array(NON_NEGATIVE, 2, 2), "ignore_border": BOOL,
+                 "mode": {"enum": ["max", "sum", "average_inc_pad", "average_exc_pad"]}},
+          check=check_pool_2d)
 def pool_2d(node, g, args):
     from passes.explicit_pads import onnx_ceil_length, theano_pool_length  # (imports onnx: not at module level)
 
