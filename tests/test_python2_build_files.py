@@ -316,5 +316,5 @@ def test_without_fissix_a_python2_file_says_what_is_missing(monkeypatch):
         raise ImportError("No module named 'fissix'")
 
     monkeypatch.setattr(py2, "_tool", no_fissix)
-    with pytest.raises(ImportError, match=r"invalid syntax .*: reading it as Python 2 needs fissix \(pip install fissix\)"):
+    with pytest.raises(ImportError, match=r"\(build.py, line 1\): reading it as Python 2 needs fissix \(pip install fissix\)"):
         py2.compile_user_source(b"print 'hello'\n", "build.py")
