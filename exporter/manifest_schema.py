@@ -9,7 +9,8 @@ Three layers of checks, each naming the layer and the attribute at fault in one 
 2. JSON Schemas, validated with ``jsonschema``: the manifest's structure (derived from the fields of
    :class:`~exporter.ir.LayerGraph`, :class:`~exporter.ir.LayerSpec` and
    :class:`~exporter.ir.ParamSpec`), then each layer's ``attrs`` against its kind's schema from the
-   registry (:func:`exporter.registry.attrs_schema`, registered beside each capture rule);
+   registry (:func:`exporter.registry.attrs_schema`, registered beside each capture rule); errors are
+   explained by :mod:`exporter.schema_messages`;
 3. what a schema cannot say: the topology (names, inputs defined before use, shared parameters of
    one shape), the parameter roles of each kind, and the kind's own ``check`` (sizes that must agree
    with the parameters and the input's rank).
@@ -23,19 +24,17 @@ import dataclasses
 import functools
 import json
 import math
-import reprlib
 
 from . import ir
 from .errors import NetworkError
 from .schema import ANY_ROLE, BOOL, INT, POSITIVE, LayerView, array
+from .schema_messages import explain, first_error, layer_name, validator, where_in
 # A manifest's deepest values are traced constants: layers, i, attrs, gate_nonlinearities, gate, expr, nodes, j,
 # attrs, value, data, then one level per axis of the constant (12 in the parity cases).  A CustomRecurrentLayer's
 # sub-networks hold layers 4 levels deeper (attrs, input_to_hidden, layers, i), and may nest one again.
 MAX_DEPTH = 32
 _LARGEST_NUMBER = 2 ** 62  # ONNX holds sizes and attributes as int64
 
-_short = reprlib.Repr()
-_short.maxstring, _short.maxother, _short.maxlist, _short.maxdict, _short.maxlevel = 40, 40, 6, 4, 2
 
 # JSON Schema of each field of the IR dataclasses (exporter.ir); the required ones are those without a default
 PARAM_FIELDS = {"role": {"type": "string", "minLength": 1}, "shape": array({"type": "integer", "minimum": 0}),
@@ -91,21 +90,6 @@ def subnetwork_schema(kinds) -> dict:
             "required": ["layers", "outputs"], "additionalProperties": False}
 
 
-_VALIDATORS: dict = {}
-
-
-def _validator(key, make_schema):
-    """A cached ``jsonschema`` validator (draft 2020-12) whose integers are Python ints only (JSON
-    Schema's "integer" also admits 3.0, which ONNX attributes would take for a float)."""
-    if key not in _VALIDATORS:
-        from jsonschema import Draft202012Validator, validators
-
-        checker = Draft202012Validator.TYPE_CHECKER.redefine(
-            "integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool))
-        _VALIDATORS[key] = validators.extend(Draft202012Validator, type_checker=checker)(make_schema())
-    return _VALIDATORS[key]
-
-
 def read_manifest(text: str, origin: str = "") -> "ir.LayerGraph":
     """The layer graph of manifest JSON ``text``; anything malformed is a NetworkError naming
     ``origin`` (the manifest's file) and the layer at fault."""
@@ -152,10 +136,10 @@ def _validated(text, schemas) -> str | None:
     opsets) is not validated again."""
     d = json.loads(text)
     kinds = tuple(kind for kind, _ in schemas)
-    structure = _validator(("structure", kinds), lambda: structure_schema(kinds))
-    error = _first_error(structure, d)
+    structure = validator(("structure", kinds), lambda: structure_schema(kinds))
+    error = first_error(structure, d)
     if error is not None:
-        return _explain(error, d)
+        return explain(error, d)
     return _layers_problem(d)
 
 
@@ -167,9 +151,9 @@ def subnetwork_problem(sub) -> str | None:
     from . import registry
 
     kinds = tuple(sorted(registry.ATTRS_SCHEMAS))
-    error = _first_error(_validator(("subnetwork", kinds), lambda: subnetwork_schema(kinds)), sub)
+    error = first_error(validator(("subnetwork", kinds), lambda: subnetwork_schema(kinds)), sub)
     if error is not None:
-        return _explain(error, sub)
+        return explain(error, sub)
     return _layers_problem(sub)
 
 
@@ -184,7 +168,7 @@ def _layers_problem(d) -> str | None:
     for i, l in enumerate(d["layers"]):
         problem = _layer_problem(registry.ATTRS_SCHEMAS[l["kind"]], l, i, seen)
         if problem:
-            return f"{_layer_name(l, i)}: {problem}"
+            return f"{layer_name(l, i)}: {problem}"
         seen[l["name"]] = l
     return None
 
@@ -196,142 +180,24 @@ def _walk(d) -> str | None:
     while todo:
         value, path = todo.pop()
         if len(path) > MAX_DEPTH:
-            return f"{_where(d, path[:MAX_DEPTH])}: nested deeper than a manifest can be ({MAX_DEPTH} levels)"
+            return f"{where_in(d, path[:MAX_DEPTH])}: nested deeper than a manifest can be ({MAX_DEPTH} levels)"
         if isinstance(value, dict):
             todo.extend(reversed([(v, path + (k,)) for k, v in value.items()]))
         elif isinstance(value, list):
             todo.extend(reversed([(v, path + (i,)) for i, v in enumerate(value)]))
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             if (isinstance(value, float) and not math.isfinite(value)) or abs(value) >= _LARGEST_NUMBER:
-                return f"{_where(d, path)}: {value!r} is not a usable number"
+                return f"{where_in(d, path)}: {value!r} is not a usable number"
     return None
 
 
 # -- 2. schemas ---------------------------------------------------------------------------------------------
-def _first_error(validator, instance):
-    """The error to report: the shallowest (the enclosing object's problem before its parts')."""
-    errors = list(validator.iter_errors(instance))
-    return min(errors, key=lambda e: len(e.absolute_path)) if errors else None
-
-
-def _explain(error, root, attrs_of=None, schema=None) -> str:
-    """One line for a schema error: where (layer, attribute) and what was expected."""
-    path = tuple(error.absolute_path)
-    where = _where(root, path, attrs_of)
-    v, expected, instance = error.validator, error.validator_value, error.instance
-    if v == "required":
-        missing = next((k for k in expected if k not in instance), expected[0])
-        return f"{_where(root, path + (missing,), attrs_of)} is missing{_condition(schema, error)}"
-    if v == "additionalProperties":
-        allowed = set(error.schema.get("properties", ()))
-        unknown = sorted(k for k in instance if k not in allowed)
-        known = f" (known: {', '.join(sorted(allowed))})" if allowed else ""
-        if attrs_of is not None and not path:
-            return f"unknown attribute {unknown[0]!r}{known}"
-        return f"{where}: unknown field {unknown[0]!r}{known}"
-    if v in ("minimum", "maximum"):
-        return f"{where} must be {'at least' if v == 'minimum' else 'at most'} {expected}, got {_short.repr(instance)}"
-    if v in ("exclusiveMinimum", "exclusiveMaximum"):
-        return f"{where} must be {'more' if v == 'exclusiveMinimum' else 'less'} than {expected}, got " \
-               f"{_short.repr(instance)}"
-    if v == "uniqueItems":
-        return f"{where} lists a value twice"
-    if v == "if":  # only reported when a "then" failed; its own errors are more specific
-        return f"{where} does not fit its other attributes"
-    return f"{where} must be {_describe(error.schema)}, got {_short.repr(instance)}"
-
-
-def _condition(schema, error) -> str:
-    """For an error inside the ``then`` of an ``if``: the condition, in words."""
-    steps = list(error.absolute_schema_path)
-    if schema is None or "then" not in steps:
-        return ""
-    node = schema
-    for step in steps[:len(steps) - 1 - steps[::-1].index("then")]:
-        node = node[step]
-    condition = node.get("if", {}).get("properties", {})
-    return f" (needed with {', '.join(f'{k} {_describe(v)}' for k, v in condition.items())})" if condition else ""
-
-
-def _describe(schema, plural=False) -> str:
-    """What a (sub)schema admits, in words (``plural``: as the items of a list)."""
-    if schema is True:
-        return "anything"
-    if "const" in schema:
-        return repr(schema["const"])
-    if "enum" in schema:
-        return "one of " + ", ".join(_short.repr(v) for v in schema["enum"])
-    if "anyOf" in schema:
-        return " or ".join(_describe(s, plural) for s in schema["anyOf"])
-    t = schema.get("type")
-    if t == "integer":
-        lo, hi = schema.get("minimum"), schema.get("maximum")
-        text = ("integers" if plural else "an integer") + (f" >= {lo}" if lo is not None and lo > -2 ** 31 + 1 else "")
-        text += f" <= {hi}" if hi is not None and hi < 2 ** 31 - 1 else ""
-        return text + (" (odd)" if schema.get("not") == {"multipleOf": 2} else
-                       f" other than {schema['not']['const']!r}" if "const" in schema.get("not", {}) else "")
-    if t == "number":
-        lo = schema.get("exclusiveMinimum")
-        return ("numbers" if plural else "a number") + (f" > {lo}" if lo is not None else "")
-    if t == "boolean":
-        return "true or false"
-    if t == "null":
-        return "null"
-    if t == "string":
-        return ("non-empty " if schema.get("minLength") else "") + ("strings" if plural else "string")
-    if t == "array":
-        lo, hi = schema.get("minItems", 0), schema.get("maxItems")
-        size = (f"{lo}" if hi == lo else f"{lo} to {hi}" if hi is not None else f"at least {lo}" if lo else "")
-        items = schema.get("items")
-        return f"a list of {size + ' ' if size else ''}{_describe(items, True) if items else 'values'}"
-    if t == "object":
-        return "an object" + (f" with {', '.join(repr(k) for k in schema.get('required', []))}"
-                              if schema.get("required") else "")
-    return "valid"
-
-
-def _layer_name(layer, i) -> str:
-    name = layer.get("name") if isinstance(layer, dict) else None
-    kind = layer.get("kind") if isinstance(layer, dict) else None
-    label = ", ".join(str(p) for p in (kind if isinstance(kind, str) else None, f"layers[{i}]") if p)
-    return f"layer {name!r} ({label})" if isinstance(name, str) and name else label
-
-
-def _where(root, path, attrs_of=None) -> str:
-    """``path`` inside the manifest ``root`` in words; with ``attrs_of`` (a layer), inside its attrs."""
-    if attrs_of is not None:
-        if not path:
-            return "'attrs'"
-        return f"attribute {path[0]!r}" + "".join(f"[{p!r}]" for p in path[1:])
-    if len(path) >= 2 and path[0] == "layers" and isinstance(path[1], int):
-        layer = root["layers"][path[1]]
-        if len(path) > 3 and path[2] == "attrs":
-            return f"{_layer_name(layer, path[1])}: {_where(layer['attrs'], path[3:], layer)}"
-        return _layer_name(layer, path[1]) + (f": {_field_path(path[2:])}" if len(path) > 2 else "")
-    return _field_path(path) if path else "the manifest"
-
-
-def _field_path(path) -> str:
-    text = repr(path[0]) if isinstance(path[0], str) else f"[{path[0]}]"
-    for p in path[1:]:
-        text += f"[{p}]" if isinstance(p, int) else f"[{p!r}]"
-    return text
-
-
-def attrs_problem(key, schema, attrs) -> str | None:
-    """``attrs`` against the JSON Schema ``schema`` (its validator cached under ``key``), in one line
-    naming the attribute at fault, or None: for attributes that are not a layer's own (a traced
-    node's: :mod:`exporter.theano_ops.validate`)."""
-    error = _first_error(_validator(("attrs of",) + tuple(key), lambda: schema), attrs)
-    return None if error is None else _explain(error, attrs, attrs_of=attrs, schema=schema)
-
-
 # -- 3. what a schema cannot say ---------------------------------------------------------------------------
 def _topology_problem(d) -> str | None:
     names, param_shapes = set(), {}
     keys = set(d.get("param_keys", ()))
     for i, l in enumerate(d["layers"]):
-        what = _layer_name(l, i)
+        what = layer_name(l, i)
         if l["name"] in names:
             return f"{what}: the name {l['name']!r} is used by an earlier layer too"
         for x in l["inputs"]:
@@ -371,9 +237,9 @@ def _layer_problem(entry, layer, i, seen) -> str | None:
     missing = [r for r in entry.required_params if r not in roles]
     if missing:
         return f"parameter {missing[0]!r} is missing"
-    error = _first_error(_validator(("attrs", entry.kind, id(entry.schema)), lambda: entry.schema), layer["attrs"])
+    error = first_error(validator(("attrs", entry.kind, id(entry.schema)), lambda: entry.schema), layer["attrs"])
     if error is not None:
-        return _explain(error, layer["attrs"], attrs_of=layer, schema=entry.schema)
+        return explain(error, layer["attrs"], attrs_of=layer, schema=entry.schema)
     problem = _traced_nonlinearity_problem(layer["attrs"])
     if problem:
         return problem

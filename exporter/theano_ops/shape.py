@@ -349,28 +349,35 @@ def inc_subtensor(node, g, args):
 
 
 # -- joining and allocating ----------------------------------------------------------------------------------------
+def _joined_sizes(inputs, verb, skip=None):
+    """The common rank of ``inputs`` and their sizes on each axis (but ``skip``), known where any input
+    knows it, or a problem: ranks or known sizes that differ ("joins inputs of sizes [4, 6] on axis 2")."""
+    ranks = {rank(v) for v in inputs}
+    if len(ranks) > 1:
+        return f"{verb} inputs of ranks {sorted(ranks)}", None
+    nd = ranks.pop()
+    shape = []
+    for i in range(nd):
+        known = {v["shape"][i] for v in inputs if v["shape"][i] is not None}
+        if i != skip and len(known) > 1:
+            return f"{verb} inputs of sizes {sorted(known)} on axis {i}", None
+        shape.append(known.pop() if known and i != skip else None)
+    return None, shape
+
+
 def check_concatenate(node, inputs):
     """Inputs of one rank, joined on ``axis``: the same sizes elsewhere."""
     problem = count(inputs, 1, -1)
     if problem:
         return problem
-    ranks = {rank(v) for v in inputs}
     axis = node["attrs"]["axis"]
-    if len(ranks) > 1:
-        return f"joins inputs of ranks {sorted(ranks)}"
-    nd = ranks.pop()
-    if axis >= nd:
-        return f"axis {axis} is not an axis of its {nd}-d inputs"
-    shape = []
-    for i in range(nd):
-        sizes = [v["shape"][i] for v in inputs]
-        if i == axis:
-            shape.append(None if None in sizes else sum(sizes))
-            continue
-        known = {n for n in sizes if n is not None}
-        if len(known) > 1:
-            return f"joins inputs of sizes {sorted(known)} on axis {i}"
-        shape.append(known.pop() if known else None)
+    problem, shape = _joined_sizes(inputs, "joins", skip=axis)
+    if problem:
+        return problem
+    if axis >= len(shape):
+        return f"axis {axis} is not an axis of its {len(shape)}-d inputs"
+    sizes = [v["shape"][axis] for v in inputs]
+    shape[axis] = None if None in sizes else sum(sizes)
     return fits(node, shape)
 
 
@@ -385,19 +392,12 @@ def check_stack(node, inputs):
     problem = count(inputs, 1, -1)
     if problem:
         return problem
-    ranks = {rank(v) for v in inputs}
     axis = node["attrs"]["axis"]
-    if len(ranks) > 1:
-        return f"stacks inputs of ranks {sorted(ranks)}"
-    nd = ranks.pop()
-    if axis > nd:
-        return f"axis {axis} is not an axis of its {nd + 1}-d result"
-    shape = []
-    for i in range(nd):
-        known = {v["shape"][i] for v in inputs if v["shape"][i] is not None}
-        if len(known) > 1:
-            return f"stacks inputs of sizes {sorted(known)} on axis {i}"
-        shape.append(known.pop() if known else None)
+    problem, shape = _joined_sizes(inputs, "stacks")
+    if problem:
+        return problem
+    if axis > len(shape):
+        return f"axis {axis} is not an axis of its {len(shape) + 1}-d result"
     return fits(node, shape[:axis] + [len(inputs)] + shape[axis:])
 
 

@@ -53,7 +53,7 @@ def expression_problem(expr, input_shapes=None, param_shapes=None, structure=Fal
     -> shape of the layer's parameters (a traced nonlinearity has none: ``{}``); None where not known
     (the expression's references are then checked only for their form).  ``structure``: validate
     against the JSON Schema first (a manifest's schemas already did)."""
-    from ..manifest_schema import attrs_problem
+    from ..schema_messages import attrs_problem
 
     if structure:  # messages as for an Expression layer's: "attribute 'expr'['nodes'][3]['ndim'] must be ..."
         problem = attrs_problem(("expression",), _AS_ATTRIBUTE, {"expr": expr})
