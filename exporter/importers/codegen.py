@@ -132,7 +132,7 @@ def _is_super_init(node: ast.Attribute) -> bool:
             and node.value.func.id == "super" and not node.value.args)
 
 
-_LAYERS_MODULE_IMPORTS = frozenset({"__future__", "functools", "keras", "math"})
+_LAYERS_MODULE_IMPORTS = frozenset({"__future__", "functools", "itertools", "keras", "math", "operator"})
 
 
 def check_layers_module(source: str, what: str) -> ast.Module:

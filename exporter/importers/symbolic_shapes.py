@@ -70,11 +70,14 @@ def infer(model) -> dict:
     try:
         inference = SymbolicShapeInference(2 ** 31 - 1, True, False, 0)
         inference._preprocess(model)
-        while inference.run_:
-            inference._infer_impl()
+        try:
+            while inference.run_:
+                inference._infer_impl()
+        except Exception:  # an op it cannot follow: what it inferred before that (in graph order) stands
+            pass
         inference._update_output_from_vi()
         out = inference.out_mp_
-    except Exception:  # a model it cannot follow: ONNX's shapes are kept as they are
+    except Exception:  # a model it cannot read at all: ONNX's shapes are kept as they are
         return {}
     finally:
         log.setLevel(level)
