@@ -47,7 +47,7 @@ def _json(model, key, kind):
         return None
     try:
         value = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         return None
     return value if isinstance(value, kind) else None
 
@@ -131,7 +131,9 @@ def problems(model) -> dict:
              "a JSON object mapping each Lasagne layer name to an ONNX value name"),
             (OPTIMIZED_KEY, lambda v: isinstance(v, dict) and isinstance(v.get("fused_layers", []), list) and all(
                 isinstance(n, str) for n in v.get("fused_layers", [])),
-             "a JSON object whose 'fused_layers' is a list of layer names")):
+             "a JSON object whose 'fused_layers' is a list of layer names"),
+            (TRACED_KEY, lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+             "a JSON object mapping each traced Lasagne layer name to what of it was traced")):
         if key not in values:
             continue
         try:

@@ -3,8 +3,10 @@
 A hostile ONNX file name, node/value/initializer names, metadata and layer names are fed to every
 field the generator writes; each must neither run code (during conversion or when the user imports
 model.py) nor break the source.  Non-finite constants and attributes are written as numbers that read
-back the same.  ``check_generated`` refuses source of any other shape before anything executes it.
+back the same; a traced layer's class gets a safe name and an escaped docstring.  ``check_generated``
+refuses source of any other shape before anything executes it.
 """
+import json
 import os
 import subprocess
 import sys
@@ -82,6 +84,52 @@ def test_hostile_names_in_every_field_run_nothing(name, tmp_path):
     assert not (tmp_path / "PWNED").exists()
 
 
+def _hostile_traced_model(name):
+    """x -> a traced layer named ``name`` (Mul by a parameter, Exp); what was traced is named after it too."""
+    name = name.encode("utf-8", "replace").decode("utf-8")
+    w = numpy_helper.from_array(np.linspace(-1, 1, 12, dtype=np.float32).reshape(1, 3, 4), name + "/W")
+    nodes = [helper.make_node("Mul", ["x", name + "/W"], [name + "/Mul_2"], name=name + "/Mul"),
+             helper.make_node("Exp", [name + "/Mul_2"], [name + "/Exp_2"], name=name + "/Exp"),
+             helper.make_node("Identity", [name + "/Exp_2"], [name], name=name + "/Identity")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 4])],
+                              [helper.make_tensor_value_info(name, TensorProto.FLOAT, [2, 3, 4])], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    helper.set_model_props(model, {"lasagne2onnx.layers": json.dumps({name: name}),
+                                   "lasagne2onnx.traced": json.dumps({name: f"{name}.get_output_for ({name})"})})
+    return model
+
+
+TRACED_NAMES = HOSTILE + ["Model", "torch", "super", "nn", "F", "0", "__init__", "self"]
+
+
+@pytest.mark.parametrize("name", TRACED_NAMES, ids=range(len(TRACED_NAMES)))
+def test_hostile_traced_layer_names_become_safe_classes(name, tmp_path):
+    """A traced layer's class is named after the layer and names it (and what was traced) in its
+    docstring: neither runs anything, nor shadows what the code reads, nor breaks the source."""
+    import ast
+
+    path = tmp_path / "m.onnx"
+    onnx.save(_hostile_traced_model(name), str(path))
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "exporter", "to-torch", str(path), "--out", str(out)],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "PWNED").exists()
+    tree = codegen.check_generated((out / "model.py").read_text(encoding="utf-8"))
+    classes = [c for c in tree.body if isinstance(c, ast.ClassDef)]
+    assert len(classes) == 2 and classes[1].name == "Model"
+    assert classes[0].name not in {"Model", "torch", "nn", "F", "math"} | codegen.SAFE_BUILTINS
+    shown = name.encode("utf-8", "replace").decode("utf-8")
+    doc = ast.get_docstring(classes[0])
+    assert f"Lasagne layer {shown!r}" in doc and f"{shown}.get_output_for ({shown})" in doc  # reads back as itself
+    probe = ("import sys, torch; sys.path.insert(0, sys.argv[1]); import model; m = model.Model(); "
+             "m.load_state_dict(torch.load(sys.argv[1] + '/state_dict.pt')); print(m(torch.ones(2, 3, 4)).shape)")
+    proc = subprocess.run([sys.executable, "-c", probe, str(out)], cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "PWNED").exists()
+
+
 @pytest.mark.parametrize("value,source", [(float("nan"), "float('nan')"), (float("inf"), "float('inf')"),
                                           (-float("inf"), "float('-inf')"), (0.1, "0.1"), (np.float32(1e-4), "0.0001")])
 def test_float_source_reads_back(value, source):
@@ -115,6 +163,19 @@ def test_non_finite_attributes_and_constants_are_written_as_numbers(tmp_path):
     "'''doc'''\nprint('hi')\nclass Model(nn.Module):\n    pass",
     "class Model(nn.Module):\n    def __init__(self):\n        import os",
     "class Model(nn.Module):\n    x = eval('1')",
+    # the base class, keywords and decorators run when the class is defined
+    "class Model(__import__('os').system('true')):\n    pass",
+    "class Model(nn.Module, metaclass=type):\n    pass",
+    "@print\nclass Model(nn.Module):\n    pass",
+    # a traced layer's class: only before Model, once, under a name the code does not read, made without arguments
+    "class Model(nn.Module):\n    pass\nclass A(nn.Module):\n    pass",
+    "class A(nn.Module):\n    pass\nclass A(nn.Module):\n    pass\nclass Model(nn.Module):\n    pass",
+    "class torch(nn.Module):\n    pass\nclass Model(nn.Module):\n    pass",
+    "class A(nn.Module):\n    pass\nclass Model(nn.Module):\n    def __init__(self):\n        self.a = A(1)",
+    "class A(nn.Module):\n    pass\nclass Model(nn.Module):\n    def forward(self, x):\n        return A()",
+    "class A(nn.Module):\n    x = 1\nclass Model(nn.Module):\n    pass",
+    "class A(nn.Module):\n    def forward(self, x):\n        return Model()\nclass Model(nn.Module):\n    pass",
+    'class Model(nn.Module):\n    """only the class of a traced layer has a docstring"""',
 ])
 def test_check_generated_refuses_other_code(source):
     with pytest.raises(codegen.GeneratedSourceError):
@@ -124,6 +185,7 @@ def test_check_generated_refuses_other_code(source):
 def test_check_generated_accepts_what_the_generator_writes():
     from exporter.importers import onnx_reader, to_torch
 
-    model = _hostile_model("plain")
-    src, _ = to_torch.generate(onnx_reader.view(model), "model.onnx")
-    codegen.check_generated(src)
+    for model in (_hostile_model("plain"), _hostile_traced_model("plain")):
+        src, _ = to_torch.generate(onnx_reader.view(model), "model.onnx")
+        codegen.check_generated(src)
+    assert "class Plain(nn.Module):" in src and "self.plain = Plain()" in src

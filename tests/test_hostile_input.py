@@ -152,6 +152,9 @@ MALFORMED = [
     {"lasagne2onnx.optimized": '{"fused_layers": 5}'},
     {"lasagne2onnx.optimized": '{"fused_layers": [1, {}]}'},
     {"lasagne2onnx.optimized": "[]"},
+    {"lasagne2onnx.traced": '{"act": 5}'},
+    {"lasagne2onnx.traced": "[" * 100_000 + "]" * 100_000},
+    {"lasagne2onnx.traced": "not json"},
 ]
 
 

@@ -1,5 +1,6 @@
 """The importers' ops beyond what the layer families emit: elementwise math, comparisons and logic (bool
-tensors), Where, Cast, ArgMax/ArgMin, the Reduce* family, Tile/Expand/Gather and MatMul of tensors,
+tensors), Where, Cast, ArgMax/ArgMin, the Reduce* family, Tile/Expand/Gather and MatMul of tensors, the ops
+only traced code emits (ScatterND, CumSum, bitwise ops, GatherND of coordinates),
 each compared with onnxruntime:
 PyTorch once, Keras in both data formats (bool and integer outputs must be equal, float ones within
 TOL relative to the output scale), and the Keras refusals of what would move the batch axis."""
@@ -149,6 +150,27 @@ def pow_div_sum_mean_clip_softmax():
     return model(nodes, [X, Y], outs, inits), {"x": (2, 3, 4, 5), "y": (2, 3, 4, 5)}
 
 
+@case
+def scatter_cumsum_bitwise():
+    """The ops only traced code emits, met on their own: ScatterND (set_subtensor), CumSum (plain,
+    exclusive, reverse), the bitwise ops of integers (Theano's and_/or_/xor/invert of ints)."""
+    I32 = TensorProto.INT32
+    nodes = [n("ScatterND", ["x", "coords", "rows"], "scatter_out"),
+             n("CumSum", ["x", "ax2"], "cumsum_out"), n("CumSum", ["x", "ax_last"], "cumsum_ex_out", exclusive=1),
+             n("CumSum", ["x", "ax1"], "cumsum_rev_out", reverse=1, exclusive=1),
+             n("Mul", ["x", "ten"], "x10"), n("Floor", ["x10"], "fl"), n("Cast", ["fl"], "xi", to=I32),
+             n("Cast", ["y"], "yi", to=I32), n("BitwiseAnd", ["xi", "seven"], "and_out"),
+             n("BitwiseOr", ["xi", "yi"], "or_out"), n("BitwiseXor", ["xi", "yi"], "xor_out"),
+             n("BitwiseNot", ["xi"], "not_out")]
+    rng = np.random.default_rng(4)
+    inits = {"coords": np.array([[0, 1], [1, 2]], np.int64), "rows": rng.standard_normal((2, 4, 5)).astype(np.float32),
+             "ax2": np.array(2, np.int64), "ax_last": np.array(-1, np.int64), "ax1": np.array(1, np.int64),
+             "ten": np.float32(10), "seven": np.array(7, np.int32)}
+    outs = [(o, I32 if o.split("_")[0] in ("and", "or", "xor", "not") else F) for _, _, o, _ in nodes
+            if o.endswith("_out")]
+    return model(nodes, [X, Y], outs, inits, opset=18), {"x": (2, 3, 4, 5), "y": (2, 3, 4, 5)}  # bitwise: 18
+
+
 def feeds(shapes, seed=0):
     rng = np.random.default_rng(seed)
     return {k: (rng.standard_normal(v) * 2).astype(np.float32) for k, v in shapes.items()}
@@ -193,6 +215,19 @@ def test_keras_onnx_op_layers_survive_save_and_load(tmp_path):
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     f = feeds(shapes, seed=3)
     check(predict(loaded, info, view, f), ort_outputs(m, f))
+
+
+def test_gather_nd_of_coordinates():
+    """GatherND without batch dimensions (traced inc_subtensor reads the region it adds to): to-torch by
+    advanced indexing; to-keras refuses it, naming the op."""
+    m = model([n("GatherND", ["x", "coords"], "o")], [X], [("o", F)],
+              {"coords": np.array([[[0, 1, 3], [1, 2, 0]], [[1, 0, 0], [0, 2, 3]]], np.int64)})
+    f = feeds({"x": (2, 3, 4, 5)})
+    got, src = torch_outputs(m, f)
+    assert "[tuple(" in src
+    check(got, ort_outputs(m, f))
+    with pytest.raises(UnsupportedNodeError, match="op GatherND is not supported"):
+        to_keras.build(onnx_reader.load(m))
 
 
 @pytest.mark.parametrize("nodes,inits,detail", [

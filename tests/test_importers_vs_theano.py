@@ -38,11 +38,8 @@ FORMATS = ("channels_last", "channels_first")
 _BATCH = "Keras layers keep the batch axis where it is"
 _SAMPLING = "Lasagne's bilinear sampling (Mod, GatherND of run-time indices) has no Keras layers; to-torch maps it"
 _SPP = "SPP bins computed from an unknown input size"
-_RANGE = "set_subtensor / arange in traced code (ScatterND over Range) has no importer mapping yet"
 # (case, "torch" | "keras") -> (text of the importer's one-line error, why): refused at every opset
 REFUSES = {
-    ("attention", "keras"): ("node 'attention/Expand' (op Expand, Lasagne layer 'attention'): the target shape must "
-                             "be a constant", "an Expand to a shape computed at run time (the attention's batch)"),
     ("cuda_convnet_c01b", "keras"): ("node 'to_c01b/Transpose' (op Transpose, Lasagne layer 'to_c01b'): a Transpose "
                                      "that moves the batch axis", _BATCH),
     ("cuda_convnet_c01b_input_untied_nin", "keras"): ("node 'conv/linear/Transpose' (op Transpose, Lasagne layer "
@@ -66,9 +63,6 @@ REFUSES = {
                                                 "constant", _SPP),
     ("spp_unknown_sizes_then_dense", "torch"): ("node 'fast/Slice' (op Slice, Lasagne layer 'fast'): input 1 "
                                                 "('fast/Concat_2') must be a constant", _SPP),
-    **{(name, target): (f"node '{layer}/Range' (op Range, Lasagne layer '{layer}'): op Range is not supported", _RANGE)
-       for name, layer in (("subclassed_conv_pool_norm_layers", "lrn"), ("subclassed_shape_merge_layers", "pad"))
-       for target in ("torch", "keras")},
     **{(name, "keras"): (f"node '{layer}/{op}' (op {op}, Lasagne layer '{layer}'): op {op} is not supported", _SAMPLING)
        for name, layer, op in (("tps_transformer_graph_grid", "tps9", "Mod"), ("tps_transformer_precomputed", "tps16", "Mod"),
                                ("transformer_border_modes", "nearest", "GatherND"),
@@ -81,22 +75,21 @@ REFUSES = {
                                   "the final DimshuffleLayer((1, 0, 2, 3)) moves the batch axis"),
 }
 # (case, target) -> the importer's error at opset 13 only: opset 13's Reshape infers no shape from a target computed
-# at run time (Shape -> ... -> Reshape: traced code, an Upscale or an unpooling of unknown size), so the layers after
-# it have no rank; export at opset 14 or newer to import them
+# at run time (Shape -> ... -> Reshape: an Upscale or an unpooling of unknown size, FeatureWTA), so the layers after
+# it have no rank; export at opset 14 or newer to import them (in a model with traced layers the importers take such
+# shapes from onnxruntime's symbolic shape inference, so no traced case is here)
 OPSET13_REFUSES = {
-    ("attention", "torch"): "node 'attention/Shape_5' (op Shape, Lasagne layer 'attention'): the rank of value",
     ("inverse_conv_maxpool", "torch"): "node 'unpool/Pad' (op Pad, Lasagne layer 'unpool'): the rank of value",
     ("inverse_conv_variants", "torch"): "node 'inv_avg/Pad' (op Pad, Lasagne layer 'inv_avg'): the rank of value",
     ("feature_wta_conv", "torch"): "node 'wta_rows/Shape' (op Shape, Lasagne layer 'wta_rows'): the rank of value",
-    ("reshape_by_symbolic_batch", "torch"): "node 'flat/Shape' (op Shape, Lasagne layer 'flat'): the rank of value",
     ("upscale2d_unknown_spatial_size", "torch"): "node 'up_dilate/Unsqueeze' (op Unsqueeze, Lasagne layer 'up_dilate'): "
                                                  "the rank of value",
     **{(name, "keras"): f"node '{node}' (op {node.split('/')[1].split('_')[0]}, Lasagne layer '{node.split('/')[0]}'): "
                         f"needs an output shape known up to one axis"
        for name, node in (("feature_wta_conv", "wta/Reshape_3"), ("feature_wta_dense_unknown_batch", "wta/Reshape_3"),
-                          ("feature_wta_ties_first_wins", "wta/Reshape_3"), ("maxout_and_winner_take_all", "wta/Reshape_3"),
+                          ("feature_wta_ties_first_wins", "wta/Reshape_3"),
                           ("inverse_conv_maxpool", "unpool/Reshape"), ("inverse_conv_variants", "inv_avg/Reshape"),
-                          ("inverse_dense", "dec_code/Reshape"), ("reshape_by_symbolic_batch", "split/Reshape"),
+                          ("inverse_dense", "dec_code/Reshape"),
                           ("upscale2d_unknown_spatial_size", "up_repeat/Unsqueeze"))},
 }
 TORCH_REFUSED = {name for name, target in REFUSES if target == "torch"}  # at every opset (test_importer_torch skips)

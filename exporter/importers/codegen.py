@@ -10,8 +10,9 @@ Everything the importers put into generated source goes through one of these:
 * identifiers come from :func:`exporter.importers.onnx_reader.identifier` (letters, digits, ``_``).
 
 :func:`check_generated` then parses the whole source before anything executes it and refuses
-anything beyond the shape a generator writes (a docstring, the torch imports, ``class Model``
-whose methods only reach local names, ``self``, ``torch``/``nn``/``F`` and a few builtins).  A
+anything beyond the shape a generator writes (a docstring, the torch imports, one class per traced
+layer, ``class Model``; methods that only reach local names, ``self``, ``torch``/``nn``/``F`` and a few
+builtins, and in ``Model.__init__`` the traced layers' classes).  A
 string that slipped past the escaping could only add code of another shape: it is refused, never run.
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ import math
 
 from ..errors import ExportError
 
-_SAFE_BUILTINS = frozenset({"float", "int", "len", "range", "tuple", "list", "min", "max", "super"})
+SAFE_BUILTINS = frozenset({"float", "int", "len", "range", "tuple", "list", "min", "max", "super"})
 _ALLOWED_IMPORTS = frozenset({"torch", "torch.nn", "torch.nn.functional", "math"})
 
 
@@ -49,31 +50,57 @@ class GeneratedSourceError(ExportError):
 
 
 def check_generated(source: str, what: str = "generated model.py") -> ast.Module:
-    """Parse ``source`` and refuse (GeneratedSourceError) anything a generator would not write."""
+    """Parse ``source`` and refuse (GeneratedSourceError) anything a generator would not write: a
+    docstring, the torch imports, the classes of traced layers (``class <Name>(nn.Module)`` with a
+    docstring, ``__init__`` and ``forward``), then ``class Model(nn.Module)``, whose ``__init__`` may
+    instantiate those classes."""
     try:
         tree = ast.parse(source)
     except SyntaxError as e:
         raise GeneratedSourceError(f"{what} is not valid Python ({e.msg}, line {e.lineno}); not written") from None
     body = list(tree.body)
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
+    if body and _is_docstring(body[0]):
         body = body[1:]
+    classes = set()
     for stmt in body:
         if isinstance(stmt, ast.Import):
             bad = [a.name for a in stmt.names if a.name not in _ALLOWED_IMPORTS]
-        elif isinstance(stmt, ast.ClassDef) and stmt.name == "Model" and not stmt.decorator_list:
-            bad = _check_class(stmt)
+        elif isinstance(stmt, ast.ClassDef) and _is_module_class(stmt) and "Model" not in classes \
+                and stmt.name not in classes and (stmt.name == "Model" or stmt.name not in CLASS_RESERVED):
+            bad = _check_class(stmt, classes if stmt.name == "Model" else frozenset())
+            classes.add(stmt.name)
         else:
-            bad = [type(stmt).__name__]
+            bad = [type(stmt).__name__ if not isinstance(stmt, ast.ClassDef) else f"class {stmt.name}"]
         if bad:
             raise GeneratedSourceError(f"{what} holds unexpected code ({', '.join(map(str, bad))}, line "
                                        f"{stmt.lineno}); not written")
     return tree
 
 
-def _check_class(cls: ast.ClassDef) -> list:
+# names the class of a traced layer must not take: what generated code reads at module level
+CLASS_RESERVED = frozenset({"torch", "nn", "F", "math"}) | SAFE_BUILTINS
+
+
+def _is_docstring(stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str)
+
+
+def _is_module_class(cls: ast.ClassDef) -> bool:
+    """``class <name>(nn.Module):`` exactly: no decorators, keywords or other bases."""
+    return (not cls.decorator_list and not cls.keywords and len(cls.bases) == 1
+            and isinstance(cls.bases[0], ast.Attribute) and cls.bases[0].attr == "Module"
+            and isinstance(cls.bases[0].value, ast.Name) and cls.bases[0].value.id == "nn")
+
+
+def _check_class(cls: ast.ClassDef, instantiable=frozenset()) -> list:
+    """What in ``cls`` a generator would not write.  ``instantiable``: the classes (of traced layers) its
+    ``__init__`` may create, as ``ClassName()`` calls without arguments; a traced layer's class (one
+    with no ``instantiable``) may have a docstring."""
     bad = []
-    for stmt in cls.body:
+    body = list(cls.body)
+    if cls.name != "Model" and body and _is_docstring(body[0]):
+        body = body[1:]
+    for stmt in body:
         if not (isinstance(stmt, ast.FunctionDef) and stmt.name in ("__init__", "forward") and not stmt.decorator_list):
             bad.append(f"class member {type(stmt).__name__}")
             continue
@@ -81,9 +108,12 @@ def _check_class(cls: ast.ClassDef) -> list:
         for node in ast.walk(stmt):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 local.add(node.id)
+        created = {id(c.func) for c in ast.walk(stmt) if stmt.name == "__init__" and isinstance(c, ast.Call)
+                   and isinstance(c.func, ast.Name) and c.func.id in instantiable and not c.args and not c.keywords}
         for node in ast.walk(stmt):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local \
-                    and node.id not in ("torch", "nn", "F", "math") and node.id not in _SAFE_BUILTINS:
+                    and node.id not in ("torch", "nn", "F", "math") and node.id not in SAFE_BUILTINS \
+                    and id(node) not in created:
                 bad.append(f"name {node.id!r}")
             elif isinstance(node, ast.Attribute) and node.attr.startswith("__") and not _is_super_init(node):
                 bad.append(f"attribute {node.attr!r}")
@@ -102,7 +132,7 @@ def _is_super_init(node: ast.Attribute) -> bool:
             and node.value.func.id == "super" and not node.value.args)
 
 
-_LAYERS_MODULE_IMPORTS = frozenset({"__future__", "functools", "keras", "math"})
+_LAYERS_MODULE_IMPORTS = frozenset({"__future__", "functools", "itertools", "keras", "math", "operator"})
 
 
 def check_layers_module(source: str, what: str) -> ast.Module:

@@ -13,6 +13,9 @@ so that plain Keras loads the model, under TensorFlow too, after ``import lasagn
 from __future__ import annotations
 
 import functools
+import itertools
+import math
+import operator
 
 import keras
 from keras import ops
@@ -326,3 +329,497 @@ class OnnxOp(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "op": self.op, "operands": self.operands, "params": self.params,
                 "const_shapes": [list(s) for s in self.const_shapes], "const_dtypes": self.const_dtypes}
+
+
+# -- traced layers: a custom layer's ONNX ops, evaluated in order with keras.ops ------------------------------
+class _Host:
+    """A small int or bool value held as Python numbers: the sizes traced code computes from ``x.shape``
+    and its integer constants, so that reshapes, slices and broadcasts get plain sizes (an element may be
+    a symbolic scalar where a size is unknown until run time, as under TensorFlow's graph mode).
+    ``flat``: the elements in row-major order."""
+
+    def __init__(self, flat, shape, dtype="int64"):
+        self.flat, self.shape, self.dtype = list(flat), tuple(int(d) for d in shape), dtype
+
+    def at(self, pos):
+        i = 0
+        for d, p in zip(self.shape, pos):
+            i = i * d + p
+        return self.flat[i]
+
+
+def _positions(shape):
+    return itertools.product(*[range(d) for d in shape])
+
+
+def _python(*xs):
+    return all(isinstance(x, (bool, int, float)) for x in xs)
+
+
+def _elementwise(py, tensor):
+    """An element operation: ``py`` on Python numbers, ``tensor`` (keras.ops) on symbolic scalars."""
+    return lambda *xs: py(*xs) if _python(*xs) else tensor(*xs)
+
+
+def _trunc_div(a, b):
+    """ONNX's Div of integers: the quotient rounded toward zero."""
+    q = abs(a) // abs(b)
+    return -q if (a < 0) != (b < 0) else q
+
+
+_HOST_BINARY = {
+    "Add": _elementwise(operator.add, ops.add), "Sub": _elementwise(operator.sub, ops.subtract),
+    "Mul": _elementwise(operator.mul, ops.multiply),
+    "Div": _elementwise(_trunc_div, lambda a, b: ops.sign(a) * ops.sign(b) * (ops.abs(a) // ops.abs(b))),
+    "Max": _elementwise(max, ops.maximum), "Min": _elementwise(min, ops.minimum),
+    "Equal": _elementwise(operator.eq, ops.equal), "Less": _elementwise(operator.lt, ops.less),
+    "Greater": _elementwise(operator.gt, ops.greater), "LessOrEqual": _elementwise(operator.le, ops.less_equal),
+    "GreaterOrEqual": _elementwise(operator.ge, ops.greater_equal),
+    "And": _elementwise(lambda a, b: bool(a and b), ops.logical_and),
+    "Or": _elementwise(lambda a, b: bool(a or b), ops.logical_or),
+    "Xor": _elementwise(lambda a, b: bool(a) != bool(b), ops.logical_xor)}
+_BOOL_RESULTS = ("Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Not")
+
+
+def _host_map(fn, hosts, dtype):
+    """``fn`` elementwise over ``hosts``, broadcast as numpy broadcasts."""
+    rank = max(len(h.shape) for h in hosts)
+    shapes = [(1,) * (rank - len(h.shape)) + h.shape for h in hosts]
+    out = tuple(max(s[i] for s in shapes) if all(s[i] for s in shapes) else 0 for i in range(rank))
+    flat = []
+    for pos in _positions(out):
+        flat.append(fn(*[h.flat[_flat_index(s, [p if d > 1 else 0 for p, d in zip(pos, s)])]
+                         for h, s in zip(hosts, shapes)]))
+    return _Host(flat, out, dtype)
+
+
+def _flat_index(shape, pos):
+    i = 0
+    for d, p in zip(shape, pos):
+        i = i * d + p
+    return i
+
+
+def _host_take(h, idx, axis):
+    axis %= len(h.shape)
+    k = len(idx.shape)
+    out = h.shape[:axis] + idx.shape + h.shape[axis + 1:]
+    flat = []
+    for pos in _positions(out):
+        i = idx.at(pos[axis:axis + k])
+        i = i + h.shape[axis] if i < 0 else i
+        flat.append(h.at(pos[:axis] + (i,) + pos[axis + k:]))
+    return _Host(flat, out, h.dtype)
+
+
+def _host_slice(h, starts, ends, axes, steps):
+    ranges = [range(d) for d in h.shape]
+    for a, s, e, st in zip(axes, starts, ends, steps):
+        ranges[a % len(h.shape)] = range(*slice(s, e, st).indices(h.shape[a % len(h.shape)]))
+    flat = [h.at(pos) for pos in itertools.product(*ranges)]
+    return _Host(flat, [len(r) for r in ranges], h.dtype)
+
+
+def _host_concat(hosts, axis):
+    axis %= len(hosts[0].shape)
+    sizes = [h.shape[axis] for h in hosts]
+    out = hosts[0].shape[:axis] + (sum(sizes),) + hosts[0].shape[axis + 1:]
+    flat = []
+    for pos in _positions(out):
+        i, part = pos[axis], 0
+        while i >= sizes[part]:
+            i, part = i - sizes[part], part + 1
+        flat.append(hosts[part].at(pos[:axis] + (i,) + pos[axis + 1:]))
+    return _Host(flat, out, hosts[0].dtype)
+
+
+def _host_reduce(fn, h, axes, keepdims):
+    axes = sorted(a % len(h.shape) for a in axes)
+    kept = tuple(1 if a in axes else d for a, d in enumerate(h.shape))
+    flat = []
+    for pos in _positions(kept):
+        ranges = [range(d) if a in axes else [p] for a, (d, p) in enumerate(zip(h.shape, pos))]
+        flat.append(functools.reduce(fn, [h.at(q) for q in itertools.product(*ranges)]))
+    shape = kept if keepdims else tuple(d for a, d in enumerate(h.shape) if a not in axes)
+    return _Host(flat, shape, h.dtype)
+
+
+def _cast_element(dtype):
+    if dtype == "bool":
+        return _elementwise(bool, lambda x: ops.cast(x, "bool"))
+    if dtype.startswith(("int", "uint")):
+        return _elementwise(int, lambda x: ops.cast(x, dtype))
+    return None
+
+
+def _to_tensor(v):
+    """``v`` (a tensor, a :class:`_Host` or None) as a tensor."""
+    if not isinstance(v, _Host):
+        return v
+    if _python(*v.flat):
+        return ops.reshape(ops.convert_to_tensor(v.flat, v.dtype), v.shape)
+    return ops.reshape(ops.stack([ops.cast(e, v.dtype) for e in v.flat]), v.shape)
+
+
+def _values(v):
+    """The elements of a small int value, as a list (for sizes, axes, bounds)."""
+    if isinstance(v, _Host):
+        return list(v.flat)
+    flat = ops.reshape(v, (-1,))
+    if keras.backend.backend() in ("torch", "numpy", "jax"):  # eager: plain ints
+        return [int(e) for e in ops.convert_to_numpy(flat).reshape(-1).tolist()]
+    return [flat[i] for i in range(int(flat.shape[0]))]
+
+
+def _host_op(op, args, attrs):
+    """The :class:`_Host` result of ``op`` on Host arguments, or None when it is computed as a tensor."""
+    hosts = [a for a in args if a is not None]
+    if op == "Identity":
+        return hosts[0]
+    if op in _HOST_BINARY and len(hosts) == 2:
+        dtype = "bool" if op in _BOOL_RESULTS else hosts[0].dtype
+        return _host_map(_HOST_BINARY[op], hosts, dtype)
+    if op == "Neg":
+        return _host_map(_elementwise(operator.neg, ops.negative), hosts, hosts[0].dtype)
+    if op == "Not":
+        return _host_map(_elementwise(lambda a: not a, ops.logical_not), hosts, "bool")
+    if op == "Where":
+        return _host_map(_elementwise(lambda c, a, b: a if c else b, ops.where), hosts, hosts[1].dtype)
+    if op == "Cast":
+        cast = _cast_element(attrs["to"])
+        return None if cast is None else _host_map(cast, hosts, attrs["to"])
+    if op == "Gather":
+        return _host_take(hosts[0], hosts[1], attrs.get("axis", 0))
+    if op == "Concat":
+        return _host_concat(hosts, attrs["axis"])
+    if op == "Slice":
+        starts, ends = args[1].flat, args[2].flat
+        axes = args[3].flat if len(args) > 3 and args[3] is not None else list(range(len(starts)))
+        steps = args[4].flat if len(args) > 4 and args[4] is not None else [1] * len(starts)
+        if not _python(*starts, *ends):
+            return None
+        return _host_slice(hosts[0], starts, ends, axes, steps)
+    if op in ("Unsqueeze", "Squeeze"):
+        shape = list(hosts[0].shape)
+        axes = _axes(args, attrs)
+        if op == "Squeeze":
+            axes = [a % len(shape) for a in (axes or [i for i, d in enumerate(shape) if d == 1])]
+            return _Host(hosts[0].flat, [d for i, d in enumerate(shape) if i not in axes], hosts[0].dtype)
+        rank = len(shape) + len(axes)
+        for a in sorted(a % rank for a in axes):
+            shape.insert(a, 1)
+        return _Host(hosts[0].flat, shape, hosts[0].dtype)
+    if op in ("ReduceMin", "ReduceMax", "ReduceSum", "ReduceProd"):
+        axes = _axes(args, attrs) or list(range(len(hosts[0].shape)))
+        fn = {"ReduceMin": _HOST_BINARY["Min"], "ReduceMax": _HOST_BINARY["Max"], "ReduceSum": _HOST_BINARY["Add"],
+              "ReduceProd": _HOST_BINARY["Mul"]}[op]
+        return _host_reduce(fn, hosts[0], axes, attrs.get("keepdims", 1))
+    return None
+
+
+def _axes(args, attrs):
+    """An op's axes: its second input (the builder moves an ``axes`` attribute there), None when absent."""
+    return _values(args[1]) if len(args) > 1 and args[1] is not None else None
+
+
+def _sizes(v):
+    """A shape-like value as a list of sizes (ints where they are known)."""
+    return _values(v)
+
+
+def _int_div(a, b):
+    """ONNX's Div: truncating for integers (keras.ops.divide would give floats)."""
+    if "int" in str(a.dtype):
+        q = ops.floor_divide(ops.abs(a), ops.abs(b))
+        return ops.where(ops.not_equal(ops.less(a, 0), ops.less(b, 0)), ops.negative(q), q)
+    return ops.divide(a, b)
+
+
+def _channels_last(x):
+    return ops.transpose(x, [0] + list(range(2, len(x.shape))) + [1])
+
+
+def _channels_first(x):
+    return ops.transpose(x, [0, len(x.shape) - 1] + list(range(1, len(x.shape) - 1)))
+
+
+def _pad_spatial(x, begins, ends, value):
+    """Pad the spatial axes of a channels-first ``x``."""
+    if not any(begins) and not any(ends):
+        return x
+    return ops.pad(x, [[0, 0], [0, 0]] + [[b, e] for b, e in zip(begins, ends)], mode="constant", constant_values=value)
+
+
+def _conv(x, w, bias=None, kernel_shape=None, strides=None, pads=None, dilations=None, group=1, auto_pad="NOTSET"):
+    """ONNX Conv: explicit pads, then keras.ops.conv (channels last, as every backend computes it on CPU)."""
+    nd = len(w.shape) - 2
+    pads = pads or [0] * (2 * nd)
+    x = _pad_spatial(x, pads[:nd], pads[nd:], 0.0)
+    kernel = ops.transpose(w, list(range(2, nd + 2)) + [1, 0])  # (O, I, k...) -> (k..., I, O)
+    y = ops.conv(_channels_last(x), kernel, strides=tuple(strides or [1] * nd), padding="valid",
+                 data_format="channels_last", dilation_rate=tuple(dilations or [1] * nd))
+    y = _channels_first(y)
+    return y if bias is None else _add(y, ops.reshape(bias, [1, -1] + [1] * nd))
+
+
+def _pooled_size(size, k, s, pb, pe, ceil):
+    """onnxruntime's pooled length; in ceil mode a window that would start in the end padding is dropped."""
+    span = size + pb + pe - k
+    out = (-(-span // s) if ceil else span // s) + 1
+    if ceil and (out - 1) * s >= size + pb:
+        out -= 1
+    return out
+
+
+def _pool(kind):
+    def pool(x, kernel_shape=None, strides=None, pads=None, ceil_mode=0, count_include_pad=0, dilations=None,
+             storage_order=0, auto_pad="NOTSET"):
+        nd = len(kernel_shape)
+        strides, pads = strides or [1] * nd, pads or [0] * (2 * nd)
+        sizes = list(x.shape[2:])
+        begins, ends = pads[:nd], pads[nd:]
+        outs = [_pooled_size(*a, ceil_mode) for a in zip(sizes, kernel_shape, strides, begins, ends)]
+        reach = [max(0, (o - 1) * s + k - size - pb) for o, size, k, s, pb in zip(outs, sizes, kernel_shape, strides,
+                                                                                  begins)]
+        kw = dict(pool_size=tuple(kernel_shape), strides=tuple(strides), padding="valid", data_format="channels_last")
+        if kind == "max":  # windows over -inf padding, sized to onnxruntime's count
+            return _channels_first(ops.max_pool(_channels_last(_pad_spatial(x, begins, reach, float("-inf"))), **kw))
+        if count_include_pad:  # the pads are zeros that count; the ceil overhang does not
+            x = _pad_spatial(x, begins, [min(e, r) for e, r in zip(ends, reach)], 0.0)
+            begins, reach = [0] * nd, [max(0, r - e) for r, e in zip(reach, ends)]
+        total = ops.average_pool(_channels_last(_pad_spatial(x, begins, reach, 0.0)), **kw)
+        if not any(begins) and not any(reach):
+            return _channels_first(total)
+        ones = ops.ones_like(ops.take(x, ops.arange(0, 1), axis=1))
+        count = ops.average_pool(_channels_last(_pad_spatial(ones, begins, reach, 0.0)), **kw)
+        return _channels_first(total / count)
+
+    return pool
+
+
+def _reshape(x, shape, allowzero=0):
+    sizes = _sizes(shape)
+    have = ops.shape(x)
+    sizes = [have[i] if _python(s) and s == 0 and not allowzero else s for i, s in enumerate(sizes)]
+    return ops.reshape(x, sizes)
+
+
+def _slice(x, starts, ends, axes=None, steps=None):
+    starts, ends = _sizes(starts), _sizes(ends)
+    axes = list(range(len(starts))) if axes is None else _sizes(axes)
+    steps = [1] * len(starts) if steps is None else _sizes(steps)
+    rank = len(x.shape)
+    index = [slice(None)] * rank
+    for a, s, e, st in zip(axes, starts, ends, steps):
+        a %= rank
+        d = ops.shape(x)[a]
+        if st < 0 and _python(d, s, e):  # torch slices forwards only: take the positions
+            x = ops.take(x, ops.convert_to_tensor(list(range(*slice(s, e, st).indices(d))), "int64"), axis=a)
+        else:
+            index[a] = slice(s, e, st)
+    return x[tuple(index)]
+
+
+def _gather(x, indices, axis=0):
+    axis %= len(x.shape)
+    if isinstance(indices, _Host) and _python(*indices.flat):
+        d = ops.shape(x)[axis]
+        indices = _Host([i + d if i < 0 else i for i in indices.flat], indices.shape, indices.dtype)
+        return ops.take(x, _to_tensor(indices), axis=axis)
+    indices = _to_tensor(indices)
+    return ops.take(x, ops.where(ops.less(indices, 0), indices + ops.shape(x)[axis], indices), axis=axis)
+
+
+def _unsqueeze(x, axes):
+    axes = _sizes(axes)
+    rank = len(x.shape) + len(axes)
+    for a in sorted(a % rank for a in axes):
+        x = ops.expand_dims(x, a)
+    return x
+
+
+def _expand_to(x, shape):
+    return _expand(x, _sizes(shape))
+
+
+def _range(start, limit, delta):
+    (start,), (limit,), (delta,) = _values(start), _values(limit), _values(delta)
+    dtype = start.dtype if isinstance(start, _Host) else "int64"
+    return ops.arange(start, limit, delta, dtype=dtype)
+
+
+def _scatter_nd(data, indices, updates, reduction="none"):
+    """ONNX ScatterND: ``data`` with the elements (or slices) at ``indices`` (..., k) replaced by ``updates``."""
+    indices = _to_tensor(indices)
+    k = int(indices.shape[-1])
+    rest = list(data.shape[k:])
+    return ops.scatter_update(data, ops.reshape(indices, (-1, k)), ops.reshape(updates, [-1] + rest))
+
+
+def _cumsum(x, axis, exclusive=0, reverse=0):
+    (axis,) = _values(axis)
+    if reverse:
+        x = ops.flip(x, axis=axis)
+    if exclusive:  # [0, x0, x1, ...] without the last element: the same sums, one place later
+        first = ops.zeros_like(ops.take(x, ops.arange(0, 1), axis=axis))
+        x = ops.concatenate([first, ops.take(x, ops.arange(0, ops.shape(x)[axis] - 1), axis=axis)], axis=axis)
+    y = ops.cumsum(x, axis=axis, dtype=x.dtype)
+    return ops.flip(y, axis=axis) if reverse else y
+
+
+def _gemm(a, b, c=None, alpha=1.0, beta=1.0, transA=0, transB=0):
+    y = ops.matmul(ops.transpose(a) if transA else a, ops.transpose(b) if transB else b)
+    if alpha != 1.0:
+        y = ops.multiply(y, alpha)
+    if c is not None:
+        y = _add(y, c if beta == 1.0 else ops.multiply(c, beta))
+    return y
+
+
+def _clip(x, lo=None, hi=None):
+    """ONNX Clip: ``min(max(x, lo), hi)`` with either bound optional."""
+    x = x if lo is None else ops.maximum(x, lo)
+    return x if hi is None else ops.minimum(x, hi)
+
+
+def _flatten(x, axis=1):
+    """ONNX Flatten: a matrix of the axes before ``axis`` by those from it on."""
+    shape = list(ops.shape(x))
+    if axis == 0:
+        return ops.reshape(x, [1, -1])
+    if _python(*shape[axis:]):
+        return ops.reshape(x, [-1, math.prod(shape[axis:])])
+    return ops.reshape(x, [functools.reduce(operator.mul, shape[:axis]), -1])
+
+
+def _squeeze(x, axes=None):
+    return ops.squeeze(x) if axes is None else ops.squeeze(x, axis=tuple(_sizes(axes)))
+
+
+def _shape(x, start=0, end=None):
+    sizes = list(ops.shape(x))[start:end]
+    return _Host(sizes, [len(sizes)])
+
+
+def _variadic(fn):
+    return lambda *xs: functools.reduce(fn, xs)
+
+
+def _tensor_reduce(kind):
+    reduce = _reduce(kind)
+
+    def fn(x, axes=None, keepdims=1, noop_with_empty_axes=0):
+        axes = [] if axes is None else _sizes(axes)
+        if not axes:
+            if noop_with_empty_axes:
+                return x
+            axes = list(range(len(x.shape)))
+        return reduce(x, axes, bool(keepdims))
+
+    return fn
+
+
+# ONNX op -> its computation: positional arguments are the node's inputs (tensors, or _Host values where
+# sizes are expected), keywords its attributes (as the builder writes them: Cast's ``to`` is a dtype name)
+TRACED_OPS = {
+    **{op: (lambda f: lambda x: f(x))(ONNX_OPS[op]) for op in (
+        "Abs", "Ceil", "Floor", "Exp", "Log", "Sqrt", "Neg", "Reciprocal", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan",
+        "Sinh", "Cosh", "Erf", "Sign", "Round", "Not", "IsNaN", "Acosh", "Asinh", "Atanh")},
+    "IsInf": ONNX_OPS["IsInf"],
+    "Relu": ops.relu, "Sigmoid": ops.sigmoid, "Tanh": ops.tanh, "Softplus": ops.softplus, "Softsign": ops.softsign,
+    "LeakyRelu": lambda x, alpha=0.01: ops.leaky_relu(x, negative_slope=alpha),
+    "Elu": lambda x, alpha=1.0: ops.elu(x, alpha=alpha),
+    "HardSigmoid": lambda x, alpha=0.2, beta=0.5: ONNX_OPS["HardSigmoid"](x, alpha, beta),
+    "Identity": lambda x: x,
+    "Add": _add, "Sub": ops.subtract, "Mul": ops.multiply, "Div": _int_div, "Pow": ops.power,
+    "Equal": ops.equal, "Less": ops.less, "Greater": ops.greater, "LessOrEqual": ops.less_equal,
+    "GreaterOrEqual": ops.greater_equal, "And": ops.logical_and, "Or": ops.logical_or, "Xor": ops.logical_xor,
+    "BitwiseAnd": ops.bitwise_and, "BitwiseOr": ops.bitwise_or, "BitwiseXor": ops.bitwise_xor,
+    "BitwiseNot": ops.bitwise_invert,
+    "Max": _variadic(ops.maximum), "Min": _variadic(ops.minimum), "Sum": _variadic(_add),
+    "Mean": lambda *xs: ops.divide(functools.reduce(_add, xs), len(xs)),
+    "Where": ops.where, "Cast": lambda x, to: ops.cast(x, to),
+    "Clip": _clip,
+    "Softmax": lambda x, axis=-1: ops.softmax(x, axis=axis),
+    "LogSoftmax": lambda x, axis=-1: ops.log_softmax(x, axis=axis),
+    "MatMul": ops.matmul, "Gemm": _gemm, "Conv": _conv, "MaxPool": _pool("max"), "AveragePool": _pool("average"),
+    "GlobalAveragePool": lambda x: ops.mean(x, axis=list(range(2, len(x.shape))), keepdims=True),
+    "GlobalMaxPool": lambda x: ops.max(x, axis=list(range(2, len(x.shape))), keepdims=True),
+    **{op: _tensor_reduce(kind) for op, kind in (
+        ("ReduceSum", "sum"), ("ReduceMean", "mean"), ("ReduceMax", "max"), ("ReduceMin", "min"), ("ReduceProd", "prod"),
+        ("ReduceL1", "l1"), ("ReduceL2", "l2"), ("ReduceSumSquare", "sum_square"), ("ReduceLogSumExp", "log_sum_exp"))},
+    "ArgMax": lambda x, axis=0, keepdims=1, select_last_index=0: ONNX_OPS["ArgMax"](x, axis, bool(keepdims),
+                                                                                   bool(select_last_index)),
+    "ArgMin": lambda x, axis=0, keepdims=1, select_last_index=0: ONNX_OPS["ArgMin"](x, axis, bool(keepdims),
+                                                                                   bool(select_last_index)),
+    "Reshape": _reshape, "Transpose": lambda x, perm=None: ops.transpose(x, perm),
+    "Flatten": _flatten, "Squeeze": _squeeze, "Unsqueeze": _unsqueeze,
+    "Slice": _slice, "Gather": _gather,
+    "Concat": lambda *xs, axis: ops.concatenate(list(xs), axis=axis),
+    "Shape": _shape,
+    "Expand": _expand_to, "Tile": lambda x, repeats: ops.tile(x, _sizes(repeats)),
+    "Range": _range, "ScatterND": _scatter_nd, "CumSum": _cumsum,
+}
+# how many leading inputs of an op are tensors: the others are sizes, axes, bounds or indices, passed on as
+# they are (a _Host value stays one); the ops not named here take tensors only
+TENSOR_INPUTS = {"Reshape": 1, "Expand": 1, "Tile": 1, "Slice": 1, "Squeeze": 1, "Unsqueeze": 1, "Gather": 1,
+                 "CumSum": 1, "Range": 0, **{op: 1 for op in TRACED_OPS if op.startswith("Reduce")}}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TracedLayer(keras.layers.Layer):
+    """A traced Lasagne layer (custom computation exported op by op): its ONNX ops, evaluated in order
+    with keras.ops by :data:`TRACED_OPS`.
+
+    ``nodes``: ``[op, input names, output names, attributes]`` in the ONNX graph's order (an empty input
+    name: an omitted optional input); ``inputs`` / ``outputs``: the names of the layer's input and output
+    tensors (ONNX order, channels first); ``literals``: ``{name: [shape, dtype, elements]}``, the layer's
+    int and bool constants; ``constants``: ``[name, shape, dtype, trainable]`` of its other constants,
+    held as weights; ``output_specs``: per output ``[shape without the batch axis, dtype]``, or None
+    where it is not known before the layer runs."""
+
+    def __init__(self, nodes, inputs, outputs, literals=None, constants=(), output_specs=None, **kwargs):
+        super().__init__(**kwargs)
+        unknown = sorted({node[0] for node in nodes} - set(TRACED_OPS))
+        if unknown:
+            raise ValueError(f"unknown op {unknown[0]!r}")
+        self.nodes = [[op, list(ins), list(outs), dict(attrs)] for op, ins, outs, attrs in nodes]
+        self.input_names, self.output_names = list(inputs), list(outputs)
+        self.literals = {k: [list(s), d, list(v)] for k, (s, d, v) in (literals or {}).items()}
+        self.constants = [[name, [int(d) for d in shape], dtype, bool(trainable)]
+                          for name, shape, dtype, trainable in constants]
+        self.output_specs = None if output_specs is None else [None if s is None else [list(s[0]), s[1]]
+                                                               for s in output_specs]
+        self.held = [self.add_weight(name=f"const{i}", shape=tuple(shape), dtype=dtype, initializer="zeros",
+                                     trainable=trainable)
+                     for i, (_, shape, dtype, trainable) in enumerate(self.constants)]
+
+    def call(self, inputs):
+        values = dict(zip(self.input_names, inputs if isinstance(inputs, (list, tuple)) else [inputs]))
+        values.update({name: _Host(flat, shape, dtype) for name, (shape, dtype, flat) in self.literals.items()})
+        values.update({name: ops.convert_to_tensor(w) for (name, *_), w in zip(self.constants, self.held)})
+        for op, ins, outs, attrs in self.nodes:
+            args = [values[i] if i else None for i in ins]
+            while args and args[-1] is None:
+                args.pop()
+            result = None
+            if all(a is None or isinstance(a, _Host) for a in args):
+                result = _host_op(op, args, attrs)
+            if result is None:
+                tensors = TENSOR_INPUTS.get(op, len(args))
+                args = [_to_tensor(a) if k < tensors else a for k, a in enumerate(args)]
+                result = TRACED_OPS[op](*args, **attrs)
+            values[outs[0]] = result
+        outputs = [_to_tensor(values[name]) for name in self.output_names]
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def compute_output_spec(self, inputs):
+        if self.output_specs is None or any(s is None for s in self.output_specs):
+            return super().compute_output_spec(inputs)
+        specs = [keras.KerasTensor((None,) + tuple(shape), dtype=dtype) for shape, dtype in self.output_specs]
+        return specs[0] if len(specs) == 1 else specs
+
+    def get_config(self):
+        return {**super().get_config(), "nodes": self.nodes, "inputs": self.input_names,
+                "outputs": self.output_names, "literals": self.literals, "constants": self.constants,
+                "output_specs": self.output_specs}

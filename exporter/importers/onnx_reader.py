@@ -22,6 +22,8 @@ import numpy as np
 from .. import metadata
 from ..errors import ExportError
 from ..registry import FIRST_OPSET, VersionedTable
+from . import symbolic_shapes
+from .fold import fold_constants
 
 
 class OnnxInputError(ExportError):
@@ -67,6 +69,8 @@ class OnnxView:
     folded_layers: list = field(default_factory=list)  # layers whose own output export --optimize fused away
     consumers: dict = field(default_factory=dict)  # value name -> [Node]
     input_dtypes: dict = field(default_factory=dict)  # graph input name -> numpy dtype name (float32 unless integer)
+    traced: dict = field(default_factory=dict)  # traced Lasagne layer -> what of it was traced (the metadata)
+    dtypes: dict = field(default_factory=dict)  # value name -> numpy dtype name, where shape inference gave one
 
     def const(self, name):
         return self.consts.get(name) if name else None
@@ -110,10 +114,13 @@ def load(path_or_model) -> "OnnxView":
         model = onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception as e:  # shape inference is best effort; converters that need a rank ask for it
         pass
-    return view(model)
+    # traced code's computed shapes: what ONNX's inference left unknown, from onnxruntime's symbolic one
+    return view(model, refine=bool(metadata.traced_record(model)) and symbolic_shapes.unknown_shapes(model))
 
 
-def view(model) -> OnnxView:
+def view(model, refine=False) -> OnnxView:
+    """The view of ``model``; ``refine``: fill in the shapes ONNX's inference left unknown
+    (:func:`exporter.importers.symbolic_shapes.refine`)."""
     from onnx import helper, numpy_helper
 
     g = model.graph
@@ -125,25 +132,30 @@ def view(model) -> OnnxView:
     init_names = set(consts)
     layer_map = metadata.layer_map(model)
     folded = metadata.folded_layers(model)
+    traced = {k: w if isinstance(w, str) else "" for k, w in metadata.traced_record(model).items() if isinstance(k, str)}
     layer_names = set(layer_map)
     nodes = []
     for i, n in enumerate(g.node):
         attrs = {a.name: _attr_value(helper.get_attribute_value(a)) for a in n.attribute}
         nodes.append(_node(n, attrs, i, layer_names))
-    shapes = {}
+    shapes, dtypes = {}, {}
     for vi in list(g.input) + list(g.value_info) + list(g.output):
         t = vi.type.tensor_type
         if t.HasField("shape"):
             shapes[vi.name] = [d.dim_value if d.HasField("dim_value") else None for d in t.shape.dim]
+        if t.elem_type:
+            dtypes[vi.name] = np.dtype(helper.tensor_dtype_to_np_dtype(t.elem_type)).name
     for name, arr in consts.items():
         shapes[name] = list(arr.shape)
     v = OnnxView(nodes=nodes, inputs=[i.name for i in g.input if i.name not in init_names],
                  outputs=[o.name for o in g.output], consts=consts, shapes=shapes, layer_map=layer_map,
-                 opset=opset, producer=model.producer_name, folded_layers=folded)
+                 opset=opset, producer=model.producer_name, folded_layers=folded, traced=traced, dtypes=dtypes)
     for i in g.input:
         if i.name not in init_names and i.type.tensor_type.elem_type:
             v.input_dtypes[i.name] = np.dtype(helper.tensor_dtype_to_np_dtype(i.type.tensor_type.elem_type)).name
-    _fold_constants(v)
+    fold_constants(v)
+    if refine:
+        symbolic_shapes.refine(v, model)
     for n in v.nodes:
         for i in n.inputs:
             if i:
@@ -182,72 +194,13 @@ def _node(n, attrs, index, layer_names):
                 outputs=list(n.output), attrs=attrs, layer=layer, index=index)
 
 
-# ops that are pure functions of their inputs and cheap to evaluate ahead of time
-_FOLDABLE = {"Constant", "Cast", "Concat", "Gather", "Slice", "Unsqueeze", "Squeeze", "Reshape", "Transpose",
-             "Add", "Sub", "Mul", "Div", "Neg", "Identity", "Range", "ConstantOfShape", "ReduceProd", "Shape"}
-
-
-def _fold_constants(v: OnnxView):
-    """Evaluate nodes whose inputs are all constants (tf2onnx leaves shape arithmetic around)."""
-    from onnx import helper, numpy_helper
-
-    kept = []
-    for n in v.nodes:
-        if n.op_type == "Constant":
-            (key, val), = n.attrs.items()
-            if key == "value":
-                arr = numpy_helper.to_array(val)
-            elif key in ("value_float", "value_int"):
-                arr = np.array(val, dtype=np.float32 if key == "value_float" else np.int64)
-            elif key in ("value_floats", "value_ints"):
-                arr = np.array(val, dtype=np.float32 if key == "value_floats" else np.int64)
-            else:
-                raise UnsupportedNodeError(n, f"Constant attribute {key!r} is not supported")
-            v.consts[n.outputs[0]] = arr
-            v.shapes[n.outputs[0]] = list(arr.shape)
-            continue
-        if n.op_type == "Shape" and v.shapes.get(n.inputs[0]) is not None \
-                and all(d is not None for d in v.shapes[n.inputs[0]]):
-            s = v.shapes[n.inputs[0]]
-            arr = np.array(s[n.attr("start", 0):n.attr("end", len(s))], dtype=np.int64)
-            v.consts[n.outputs[0]] = arr
-            continue
-        ins = [i for i in n.inputs if i]
-        if n.op_type in _FOLDABLE and n.op_type != "Shape" and ins and all(i in v.consts for i in ins) \
-                and len(n.outputs) == 1:
-            try:
-                from onnx.reference import ReferenceEvaluator
-
-                node = helper.make_node(n.op_type, n.inputs, n.outputs, **n.attrs)
-                ev = ReferenceEvaluator(helper.make_graph(
-                    [node], "fold", [helper.make_tensor_value_info(i, 1, None) for i in []],
-                    [helper.make_tensor_value_info(n.outputs[0], 0, None)],
-                    [numpy_helper.from_array(v.consts[i], i) for i in ins]),
-                    opsets={"": v.opset})
-                arr = np.asarray(ev.run(None, {})[0])
-            except Exception:  # not foldable after all: leave it to the converters
-                kept.append(n)
-                continue
-            v.consts[n.outputs[0]] = arr
-            v.shapes[n.outputs[0]] = list(arr.shape)
-            continue
-        kept.append(n)
-    v.nodes = kept
-
-
 # -- converter registries ----------------------------------------------------------------------------
 
 # ops the reader itself turns into constants, before any converter runs (both importers take them)
 READ_AS_CONSTANTS = {"Constant": "read as a constant by the reader"}
 
 _RECURRENT = "recurrent layers are not imported (run such models in onnxruntime)"
-_TRACED_ONLY = ("only traced custom computation emits it (Theano's {what}), and no importer maps it exactly yet: run "
-                "such a layer in onnxruntime")
-NOT_IMPORTED = {"LSTM": _RECURRENT, "GRU": _RECURRENT, "RNN": _RECURRENT, "Scan": _RECURRENT,  # by either importer
-                **{op: _TRACED_ONLY.format(what=what) for op, what in (
-                    ("BitwiseAnd", "bitwise and"), ("BitwiseOr", "bitwise or"), ("BitwiseXor", "bitwise xor"),
-                    ("BitwiseNot", "bitwise invert"), ("CumSum", "cumsum"), ("Range", "arange / set_subtensor"),
-                    ("ScatterND", "set_subtensor / inc_subtensor"))}}
+NOT_IMPORTED = {"LSTM": _RECURRENT, "GRU": _RECURRENT, "RNN": _RECURRENT, "Scan": _RECURRENT}  # by either importer
 
 
 class OpRegistry:

@@ -1,15 +1,18 @@
 """Driver: :func:`build` runs every node's converter into a ``keras.Model``; layout conversions of arrays."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from .. import onnx_reader
+from .. import onnx_reader, traced
 from ..onnx_reader import identifier
+from . import traced as traced_layers
 from .builder import REGISTRY, Builder
 
 
 def build(view, data_format="channels_last", name="lasagne", progress=None, backend="torch"):
-    """A ``keras.Model`` computing the ONNX graph.  Returns ``(model, info)``; ``info['custom_layers']``
+    """A ``keras.Model`` computing the ONNX graph (each traced layer one Keras layer: :mod:`.traced`).  Returns ``(model, info)``; ``info['custom_layers']``
     lists the lasagne2onnx layers it needed (empty: only Keras built-ins).  ``progress``: an optional
     callback ``(nodes done, nodes, layer or node name)``; ``backend``: the Keras backend it must run on."""
     if data_format not in ("channels_last", "channels_first"):
@@ -29,12 +32,20 @@ def build(view, data_format="channels_last", name="lasagne", progress=None, back
         t = keras.Input(shape=tuple(dims), name=identifier(name_, b.names), dtype=dtype if dtype != "float64" else "float32")
         inputs.append(t)
         b.put(name_, t, layout)
-    REGISTRY.require_all(view.nodes, view.opset)
-    for i, n in enumerate(view.nodes):
-        if n.index not in b.skip:
+    outer, layers = traced.split(view)
+    b.view = replace(outer, shapes=dict(outer.shapes))  # (traced layers' output shapes are filled in from Keras')
+    REGISTRY.require_all([n for n in outer.nodes if n.index not in layers], view.opset)
+    for t in layers.values():  # refused before anything is built, naming the op
+        traced_layers.check(t)
+    done = 0
+    for n in outer.nodes:
+        if n.index in layers:
+            traced_layers.convert(b, layers[n.index])
+        elif n.index not in b.skip:
             REGISTRY.lookup(n, view.opset)(b, n)
+        done += len(layers[n.index].view.nodes) if n.index in layers else 1
         if progress:
-            progress(i + 1, len(view.nodes), n.layer or n.name)
+            progress(done, len(view.nodes), n.layer or n.name)
     outputs, layouts = [], []
     for o in view.outputs:
         if o not in b.vals:

@@ -5,22 +5,26 @@ import types
 
 import numpy as np
 
-from .. import onnx_reader
+from .. import onnx_reader, traced
 from ..codegen import check_generated
 from ..onnx_reader import identifier
+from . import traced as traced_classes
 from .generator import REGISTRY, Gen
 
 
 def generate(view, source_name="model.onnx"):
-    """Return ``(python_source, state_dict_arrays)`` for an :class:`~exporter.importers.onnx_reader.OnnxView`."""
-    g = Gen(view)
+    """Return ``(python_source, state_dict_arrays)`` for an :class:`~exporter.importers.onnx_reader.OnnxView`;
+    each traced layer becomes a class of its own (:mod:`.traced`)."""
+    REGISTRY.require_all(view.nodes, view.opset)
+    outer, layers = traced.split(view)
+    g = Gen(outer)
     for name in view.inputs:
         g.vars[name] = identifier(name, g.var_names)
-    REGISTRY.require_all(view.nodes, view.opset)
-    for n in view.nodes:
-        if n.index in g.skip:
-            continue
-        REGISTRY.lookup(n, view.opset)(g, n)
+    for n in outer.nodes:
+        if n.index in layers:
+            traced_classes.convert(g, layers[n.index])
+        elif n.index not in g.skip:
+            REGISTRY.lookup(n, view.opset)(g, n)
     for o in view.outputs:
         if o not in g.vars and o not in g.shape_vals and view.const(o) is None:
             raise onnx_reader.OnnxInputError(f"graph output {o!r} is not produced by any node")

@@ -141,6 +141,17 @@ def compare(g, n):
     g.assign(n, n.outputs[0], f"({a} {_COMPARE[n.op_type]} {b})")
 
 
+_BITWISE = {"BitwiseAnd": "torch.bitwise_and", "BitwiseOr": "torch.bitwise_or", "BitwiseXor": "torch.bitwise_xor",
+            "BitwiseNot": "torch.bitwise_not"}
+
+
+@op(*_BITWISE)
+def bitwise(g, n):
+    """Bitwise and/or/xor/not of integer tensors (Theano's and_, or_, xor, invert of integers)."""
+    args = ", ".join(g.operand(i, n, trainable=False) for i in n.inputs)
+    g.assign(n, n.outputs[0], f"{_BITWISE[n.op_type]}({args})")
+
+
 @op("Where")
 def where(g, n):
     cond = g.x(n.inputs[0], n)

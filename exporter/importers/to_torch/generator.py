@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from .. import onnx_reader
-from ..codegen import docstring_text, float_source
+from ..codegen import SAFE_BUILTINS, docstring_text, float_source
 from ..onnx_reader import UnsupportedNodeError, identifier, split_pads
 
 
@@ -32,16 +32,20 @@ import torch.nn.functional as F
 
 
 class Gen:
-    """Collects modules, parameters and forward lines for one ONNX graph."""
+    """Collects modules, parameters and forward lines for one ONNX graph, or (``scope``: a traced layer's
+    name) for the nodes of one traced layer, written as an ``nn.Module`` class of its own."""
 
-    def __init__(self, view):
+    def __init__(self, view, scope=None):
         self.view = view
+        self.scope = scope
+        self.classes = []  # source of the traced layers' classes (the outer graph's Gen only)
+        self.class_names = set()
         self.modules = []  # [base, op, ctor, state, owns_params, token]
         self.params = []  # [base, role, array, trainable, token]
         self.lines = []
         self.vars = {}  # ONNX value -> python variable / expression
         self.shape_vals = {}  # ONNX value -> (list of element expressions, is_scalar)
-        self.var_names = set()
+        self.var_names = set(SAFE_BUILTINS)  # no local variable shadows a builtin the code calls
         self.skip = set()  # node indices already handled by a fused converter
         self.notes = []
 
@@ -91,7 +95,11 @@ class Gen:
         return arr
 
     def pretty(self, name):
-        """tf2onnx names values ``functional_1/conv1_1/BiasAdd:0``: keep ``conv1/BiasAdd``."""
+        """tf2onnx names values ``functional_1/conv1_1/BiasAdd:0``: keep ``conv1/BiasAdd``; in a traced
+        layer's class its values lose the layer's name (``matmul_2``, not ``wn1/MatMul_2``)."""
+        local = self._local(name)
+        if local is not None:
+            return local.lower()
         if self.view.producer != "tf2onnx":
             return name
         parts = re.sub(r":\d+$", "", name).split("/")
@@ -109,8 +117,19 @@ class Gen:
     def alias(self, out, src_expr):
         self.vars[out] = src_expr
 
+    def _local(self, name):
+        """``name`` without the traced layer's ``<layer>/`` or ``<layer>.`` prefix (None when it has none)."""
+        if self.scope is None or not name:
+            return None
+        for sep in "/.":
+            if name.startswith(self.scope + sep) and len(name) > len(self.scope) + 1:
+                return name[len(self.scope) + 1:]
+        return None
+
     # -- modules and parameters ------------------------------------------------------------------
     def base(self, node):
+        if self.scope is not None:  # inside a traced layer's class: attributes are named by their role only
+            return ""
         if node.layer and self.view.producer != "tf2onnx":
             name = node.layer[:-len("/linear")] if node.layer.endswith("/linear") else node.layer
             return name
@@ -126,7 +145,10 @@ class Gen:
     def param(self, node, const_name, arr, trainable):
         tok = f"@@P{len(self.params)}@@"
         m = re.match(r"^(.*)\.([A-Za-z_]\w*)$", const_name or "")
-        if m:
+        local = self._local(const_name)
+        if local is not None:
+            base, role = "", local
+        elif m:
             base, role = m.group(1), m.group(2)
         else:
             base, role = (self.base(node) if node is not None else "const"), \
@@ -135,7 +157,9 @@ class Gen:
         return tok
 
     # -- rendering ---------------------------------------------------------------------------------
-    def render(self, source_name):
+    def _attribute_names(self):
+        """token -> attribute name, for every module and parameter (a module owning a layer's weights gets
+        the layer's plain name)."""
         taken = set()
         reserved = module_attribute_names()
         names = {}
@@ -147,13 +171,19 @@ class Gen:
             owners = [m for m in ms if m[4]]
             plain[base] = owners[0] if len(owners) == 1 else (ms[0] if len(ms) == 1 else None)
         for m in self.modules:  # parameter owners first so they get the plain layer name
-            if plain.get(m[0]) is m:
+            if m[0] and plain.get(m[0]) is m:
                 names[m[5]] = identifier(m[0], taken, reserved)
         for m in self.modules:
             if m[5] not in names:
                 names[m[5]] = identifier(f"{m[0]}_{m[1]}", taken, reserved)
         for p in self.params:
             names[p[4]] = identifier(f"{p[0]}_{p[1]}", taken, reserved)
+        return names
+
+    def _body(self, inputs, outputs):
+        """``(__init__ and forward source of a class, its state dict)``."""
+        outs = [self.x(o) for o in outputs]  # (may add a parameter: before the names are chosen)
+        names = self._attribute_names()
 
         def sub(text):
             return re.sub(r"@@[MP]\d+@@", lambda mo: "self." + names[mo.group(0)], text)
@@ -172,17 +202,26 @@ class Gen:
             else:
                 init.append(f"self.register_buffer({names[tok]!r}, torch.empty({shape}, dtype={dtype}))")
             state[names[tok]] = arr
-        ins = [self.vars[i] for i in self.view.inputs]
-        outs = [self.x(o) for o in self.view.outputs]
+        ins = [self.vars[i] for i in inputs]
         ret = outs[0] if len(outs) == 1 else "(" + ", ".join(outs) + ")"
-        notes = "".join(f"\nNote: {docstring_text(n)}\n" for n in self.notes)
-        src = HEADER.format(source=docstring_text(source_name), notes=notes)
-        src += "\n\nclass Model(nn.Module):\n    def __init__(self):\n"
-        src += "".join(f"        {sub(l)}\n" for l in init)
+        src = "    def __init__(self):\n" + "".join(f"        {sub(l)}\n" for l in init)
         src += f"\n    def forward(self, {', '.join(ins)}):\n"
         src += "".join(f"        {sub(l)}\n" for l in self.lines)
         src += f"        return {sub(ret)}\n"
         return src, state
+
+    def render(self, source_name):
+        body, state = self._body(self.view.inputs, self.view.outputs)
+        notes = "".join(f"\nNote: {docstring_text(n)}\n" for n in self.notes)
+        src = HEADER.format(source=docstring_text(source_name), notes=notes)
+        src += "".join(f"\n\n{c}" for c in self.classes)
+        src += "\n\nclass Model(nn.Module):\n" + body
+        return src, state
+
+    def render_class(self, name, doc):
+        """``(source of class <name>(nn.Module) computing this traced layer's nodes, its state dict)``."""
+        body, state = self._body(self.view.inputs, self.view.outputs)
+        return f'class {name}(nn.Module):\n    """{docstring_text(doc)}"""\n\n' + body, state
 
 
 def module_attribute_names():

@@ -132,3 +132,22 @@ def arg_extreme(g, n):
     else:
         expr = f"{fn}({x}, dim={axis}, keepdim={keep})"
     g.assign(n, n.outputs[0], expr)
+
+
+@op("CumSum", attrs=("exclusive", "reverse"))
+def cumsum(g, n):
+    """The running sum along a constant ``axis`` (from the end with ``reverse``; each element left out of
+    its own sum with ``exclusive``: the sum of the ones before it, 0 first)."""
+    axis = g.const(n.inputs[1])
+    if axis is None:
+        raise UnsupportedNodeError(n, "the axis must be a constant", TARGET)
+    axis = int(axis.reshape(()))
+    x = g.x(n.inputs[0], n)
+    reverse, exclusive = bool(n.attr("reverse", 0)), bool(n.attr("exclusive", 0))
+    if reverse:
+        x = f"torch.flip({x}, ({axis},))"
+    if exclusive:  # [0, x0, x1, ...] without the last element: the same sums, one place later
+        x = (f"torch.cat([torch.zeros_like({x}.narrow({axis}, 0, 1)), {x}.narrow({axis}, 0, {x}.shape[{axis}] - 1)], "
+             f"dim={axis})")
+    expr = f"torch.cumsum({x}, dim={axis}, dtype={g.x(n.inputs[0], n)}.dtype)"  # integers stay of their type
+    g.assign(n, n.outputs[0], f"torch.flip({expr}, ({axis},))" if reverse else expr)
