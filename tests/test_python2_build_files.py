@@ -307,3 +307,14 @@ def test_python2_package_with_implicit_relative_imports(tmp_path):
     assert r.returncode == 0 and "width 3" in r.stdout, r.stdout + r.stderr
     assert json.loads((tmp_path / "a.json").read_text())["layers"][1]["attrs"]["num_units"] == 3
     assert sorted(os.listdir(pkg)) == ["__init__.py", "blocks.py", "net.py"]
+
+
+def test_without_fissix_a_python2_file_says_what_is_missing(monkeypatch):
+    """An environment without fissix (a user's old Theano one, running check's reference) gets the
+    missing package named, not the file's Python 3 SyntaxError."""
+    def no_fissix(in_package):
+        raise ImportError("No module named 'fissix'")
+
+    monkeypatch.setattr(py2, "_tool", no_fissix)
+    with pytest.raises(ImportError, match=r"\(build.py, line 1\): reading it as Python 2 needs fissix \(pip install fissix\)"):
+        py2.compile_user_source(b"print 'hello'\n", "build.py")

@@ -215,8 +215,9 @@ def translate(source: str, path: str, in_package: bool = False) -> str:
     resolve implicit relative imports inside a package)."""
     if not source.endswith("\n"):
         source += "\n"
+    tool = _tool(in_package)  # an ImportError here (no fissix) is not a parse error: it propagates as such
     try:
-        tree = _tool(in_package).refactor_string(source, path)
+        tree = tool.refactor_string(source, path)
     except Exception as e:  # fissix's parse errors (ParseError, TokenError, IndentationError)
         raise TranslationError(f"{type(e).__name__}: {e}") from None
     return str(tree)
