@@ -56,6 +56,7 @@ REFUSALS = {
 def _hash(specs) -> str:
     h = hashlib.sha256(json.dumps(specs, sort_keys=True).encode())
     for rel in ("exporter/frontends/theano_graph.py", "exporter/frontends/theano_graph_reader.py",
+                "exporter/frontends/theano_graph_names.py",
                 "exporter/frontends/theano_shapes.py", "exporter/frontends/theano_trace.py",
                 "exporter/frontends/lasagne_live.py", "exporter/ir.py", "exporter/theano_ops/values.py",
                 "tests/legacy/theano_graph_worker.py"):

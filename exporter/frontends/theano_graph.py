@@ -25,7 +25,7 @@ the shape's parts, ``keepdims`` a ``DimShuffle`` after the reduction); both form
 numbers.  Static sizes come from Theano's own shape inference with the layer's known input sizes
 (:mod:`.theano_shapes`): a size is known only where Theano's shape graph folds to a constant.
 
-The walk and its tables live in :mod:`.theano_graph_reader`.  These modules run in the legacy
+The walk lives in :mod:`.theano_graph_reader`, its tables in :mod:`.theano_graph_names`.  These modules run in the legacy
 environment (Python 3.11, numpy 1.23, Theano 1.0.5; no onnx) and import Theano only inside their
 functions, so the tables (and :func:`available`) import anywhere.
 """
@@ -34,8 +34,8 @@ from __future__ import annotations
 import sys
 
 from ..ir import ExprGraph, ParamSpec
-from .theano_graph_reader import (FORMULAS, FORWARD_IDENTITIES, THEANO_OP_NAMES, Reader, Refused,  # noqa: F401
-                                  user_line)
+from .theano_graph_names import FORMULAS, FORWARD_IDENTITIES, THEANO_OP_NAMES, Refused, user_line  # noqa: F401
+from .theano_graph_reader import Reader
 from .theano_trace import _Roles as _TracerRoles
 
 
