@@ -114,14 +114,20 @@ def compat_capture(case):
 
 
 def reference_graph(ref, case):
-    """The graph to export for a reference: the real Lasagne's capture, or, for a "traced" case whose
-    custom layers the real capture refused, the Theano-free tracer's capture of the same build code
-    (checked here against what Theano computed: the same layers, in order, with Theano's sizes)."""
+    """The graph to export for a reference: the real Lasagne's capture (a layer without a converter
+    read from Theano's own graph of its get_output_for, exporter/frontends/theano_graph.py), or, for a
+    "traced" case that reader refused, the Theano-free tracer's capture of the same build code, with a
+    warning saying so (checked here against what Theano computed: the same layers, in order, with
+    Theano's sizes)."""
+    import warnings
+
     from exporter.ir import LayerGraph
 
     if ref.graph_json is not None:
         return LayerGraph.from_json(ref.graph_json)
     assert "traced" in case.tags and ref.capture_error, f"{ref.name}: no captured graph"
+    warnings.warn(f"{ref.name}: the real Lasagne's capture refused it ({ref.capture_error.splitlines()[0]}); "
+                  f"exporting the Theano-free tracer's capture of the same build code instead")
     graph = compat_capture(case)
     assert [l.name for l in graph.layers] == [k for k in ref.outputs], "traced layers differ from Theano's"
     for l in graph.layers:

@@ -4,6 +4,13 @@ For every case in tests/cases the network is built twice from the same build cod
 Lasagne on Theano (the reference, captured in the legacy environment) and by ``exporter.compat``'s
 Lasagne here, where Theano is not installed.  Layers, classes, wiring, attributes, output shapes,
 parameter roles, shapes and get_all_params order must be identical.
+
+Traced computation (issue 10) is the exception: the real capture reads a layer without a converter
+from Theano's own graph (``exporter/frontends/theano_graph.py``), the Theano-free API's tracer records
+what the same code does, and the two expression graphs may differ where Theano builds an equivalent
+but different graph (``docs/theano_ops.md``, "Two front ends").  For those layers everything but the
+expression graphs (and the description of what was traced) must still be identical, the same layers
+must be traced, and both graphs must export and match Theano's outputs on every layer.
 """
 import os
 import re
@@ -13,7 +20,7 @@ import sys
 import pytest
 
 from exporter.frontends.lasagne_live import capture
-from exporter.ir import LayerGraph
+from exporter.ir import LayerGraph, traced_parts
 from tests.cases import load_all
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,13 +43,21 @@ def tracing():
     return tracing()
 
 
-def _structure(graph):
+def _structure(graph, traced=False):
+    """What both captures must agree on; ``traced``: leave out the expression graphs of traced
+    computation and the description of what was traced (they depend on the front end)."""
     return {
         "outputs": graph.outputs,
         "param_keys": graph.param_keys,
-        "layers": [(l.name, l.kind, l.lasagne_class, l.inputs, l.attrs, l.output_shape,
-                    [(p.role, p.shape, p.key) for p in l.params]) for l in graph.layers],
+        "layers": [(l.name, l.kind, l.lasagne_class, l.inputs, _without_traces(l.attrs) if traced else l.attrs,
+                    l.output_shape, [(p.role, p.shape, p.key) for p in l.params]) for l in graph.layers],
     }
+
+
+def _without_traces(attrs):
+    if isinstance(attrs, dict):
+        return {k: _without_traces(v) for k, v in attrs.items() if k not in ("expr", "traced")}
+    return attrs
 
 
 def test_this_environment_has_no_theano(tmp_path):
@@ -86,15 +101,45 @@ def test_compat_graph_equals_real_lasagne_graph(name, references):
     with tracing():
         net = case.build()
     ours = capture(net, options=DECLARED)
-    if ref.graph_json is None:  # custom computation: the real capture refused it, the Theano-free API traces it
-        from exporter.ir import traced_parts
-
+    if ref.graph_json is None:  # the reader of Theano's graphs refused it, the Theano-free API traces it
         refused = ref.capture_error.split("'")[1]
         assert refused in traced_parts(ours), ref.capture_error
-        return
+        return  # (tests/reference.py exports the tracer's capture for it, and warns)
     real = LayerGraph.from_json(ref.graph_json)
-    a, b = _structure(ours), _structure(real)
+    assert sorted(traced_parts(ours)) == sorted(traced_parts(real)), "the two captures trace different layers"
+    a, b = _structure(ours, traced="traced" in case.tags), _structure(real, traced="traced" in case.tags)
     assert a["outputs"] == b["outputs"] and a["param_keys"] == b["param_keys"]
     for la, lb in zip(a["layers"], b["layers"]):
         assert la == lb, f"layer differs:\n compat {la}\n real   {lb}"
     assert len(a["layers"]) == len(b["layers"])
+
+
+TRACED = sorted(n for n in COMPARABLE if "traced" in CASES[n].tags and not CASES[n].expect_error)
+
+
+@pytest.mark.parametrize("front_end", ["theano_graph", "theano_trace"])
+@pytest.mark.parametrize("name", TRACED)
+def test_both_traces_export_and_match_theano(name, front_end, references):
+    """The real capture (Theano's graph read by ``theano_graph``) and the Theano-free tracer's capture
+    (``theano_trace``) of a traced case both export, and every layer matches Theano's output."""
+    from exporter.compare import error_stats, run_layers
+    from exporter.onnx_graph import DEFAULT_OPSET
+    from exporter.pipeline import to_onnx
+    from exporter.weights import bind_weights, load_npz
+    from tests.conftest import TOLERANCE
+    from tests.reference import compat_capture
+
+    ref = references(name)
+    assert ref.error is None, ref.error
+    if front_end == "theano_graph":
+        assert ref.graph_json is not None, f"the real capture refused it: {ref.capture_error}"
+        graph = LayerGraph.from_json(ref.graph_json)
+    else:
+        graph = compat_capture(CASES[name])
+    assert traced_parts(graph), "nothing was traced"
+    weights, _ = load_npz(ref.weights_path)
+    model = to_onnx(graph, bind_weights(graph, weights, ref.weights_path), opset=DEFAULT_OPSET, optimize="off")
+    ours = run_layers(model, ref.inputs)
+    bad = [f"  {l.name} ({l.lasagne_class}): {error_stats(ours[l.name], ref.outputs[l.name])}"
+           for l in graph.layers if not error_stats(ours[l.name], ref.outputs[l.name])["rel"] <= TOLERANCE]
+    assert not bad, f"{front_end}: layers diverging from Theano:\n" + "\n".join(bad)

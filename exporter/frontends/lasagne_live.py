@@ -185,24 +185,34 @@ def _captured(layer, ctx, rule, param_index):
     return attrs, params
 
 
-def _traceable(layer) -> bool:
-    from . import theano_trace
+def _tracer(layer):
+    """The front end that captures ``layer``'s computation, or None: the Theano-free API's tracer
+    (``theano_trace``) for its layers, the reader of Theano's own graphs (``theano_graph``) for the
+    real Lasagne's."""
+    from . import theano_graph, theano_trace
 
-    return theano_trace.available(layer)
+    if theano_trace.available(layer):
+        return theano_trace
+    if theano_graph.available(layer):
+        return theano_graph
+    return None
+
+
+def _traceable(layer) -> bool:
+    return _tracer(layer) is not None
 
 
 def _traced(layer, ctx, refusal, no_rule, param_index, outputs):
     """(attrs, params) of a layer captured by tracing its get_output_for (kind Expression), or the
     UnsupportedLayerError saying why neither its converter nor a trace can export it."""
-    if not _traceable(layer):
+    front_end = _tracer(layer)
+    if front_end is None:
         raise ctx.unsupported(refusal)
-    from . import theano_trace
-
     input_types = []
     for i in incoming(layer):
         input_types.append(outputs.get(id(i)) or getattr(i, "input_var", None))
     try:
-        expr, params, what = theano_trace.trace_layer(layer, ctx, input_types, param_index)
+        expr, params, what = front_end.trace_layer(layer, ctx, input_types, param_index)
     except UnsupportedLayerError as e:
         raise ctx.unsupported(f"{refusal}; tracing it instead: {e.detail}") from None
     out = expr["nodes"][-1] if expr["nodes"] and expr["nodes"][-1]["name"] == expr["outputs"][0] else \
@@ -321,12 +331,13 @@ def describe_nonlinearity(fn, ctx=None, shape=None) -> dict:
         return {"name": name}
     detail = (f"nonlinearity {describe_callable(fn)!r} is not supported: only lasagne.nonlinearities and the Theano "
               f"functions they use are recognised")
-    if ctx is not None and _traceable(ctx.layer):
-        from .theano_trace import callable_name, trace_callable
+    front_end = _tracer(ctx.layer) if ctx is not None else None
+    if front_end is not None:
+        from .theano_trace import callable_name
 
         shape = tuple(ctx.layer.output_shape) if shape is None else tuple(shape)
         try:
-            expr = trace_callable(fn, shape, f"nonlinearity {callable_name(fn)}")
+            expr = front_end.trace_callable(fn, shape, f"nonlinearity {callable_name(fn)}")
         except ValueError as e:
             raise ctx.unsupported(str(e)) from None
         return {"name": "traced", "function": callable_name(fn), "expr": expr}

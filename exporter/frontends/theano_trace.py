@@ -150,10 +150,28 @@ def callable_name(fn) -> str:
 
     if isinstance(fn, functools.partial):
         return f"functools.partial({callable_name(fn.func)}, ...)"
+    public = None if getattr(fn, "lasagne2onnx_standin_for", None) else _theano_public_name(fn)
+    if public:  # a function of the real Theano's (the stand-ins say which one they stand for)
+        return public
     code = getattr(fn, "__code__", None)
     if code is not None and not getattr(fn, "lasagne2onnx_standin_for", None):
         return f"{fn.__qualname__} ({os.path.basename(code.co_filename)}:{code.co_firstlineno})"
     return getattr(fn, "lasagne2onnx_standin_for", None) or getattr(fn, "__name__", None) or type(fn).__name__
+
+
+_THEANO_PUBLIC_MODULES = ("theano.tensor", "theano.tensor.nnet", "theano.tensor.signal.pool", "theano.tensor.extra_ops")
+
+
+def _theano_public_name(fn):
+    """``theano.tensor.abs_`` for the real Theano's ``T.abs_`` (the first of its public names), else None."""
+    if (getattr(fn, "__module__", None) or "").split(".")[0] not in ("theano", "tensor"):
+        return None
+    for module_name in _THEANO_PUBLIC_MODULES:
+        module = sys.modules.get(module_name)
+        names = sorted(k for k, v in vars(module).items() if v is fn) if module is not None else []
+        if names:
+            return f"{module_name}.{names[0]}"
+    return None
 
 
 def _file_of(module):

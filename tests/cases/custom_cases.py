@@ -2,9 +2,10 @@
 layers subclassed, ExpressionLayer lambdas, arbitrary nonlinearities and merge functions, Theano ops
 in ``__init__``, and a build function that also prepares training.
 
-Cases tagged ``traced`` hold layers without a converter: the real Lasagne's capture (the reference
-worker's) refuses them until a reader of real Theano graphs exists, so the parity test captures the
-same build code with the Theano-free API's tracer and compares every layer with Theano's outputs.
+Cases tagged ``traced`` hold layers without a converter: the reference worker's capture on the real
+Lasagne reads them from Theano's own graphs (exporter/frontends/theano_graph.py), the Theano-free
+API's tracer captures the same build code, and both exports are compared with Theano on every layer
+(tests/test_parity_theano.py, tests/test_compat_matches_real.py).
 """
 from . import case
 

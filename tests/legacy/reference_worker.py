@@ -4,9 +4,11 @@
         tests/legacy/reference_worker.py OUT_DIR CASE [CASE ...]
 
 For each case it writes into OUT_DIR:
-  CASE.json      the layer graph captured from the real Lasagne network (exporter's live capture)
-  CASE.capture_error  instead of CASE.json, for a case tagged "traced" whose custom layers the real
-                 Lasagne's capture refuses (the tests capture those with the Theano-free tracer)
+  CASE.json      the layer graph captured from the real Lasagne network (exporter's live capture; a
+                 layer without a converter is read from Theano's own graph of its get_output_for,
+                 exporter/frontends/theano_graph.py)
+  CASE.capture_error  instead of CASE.json, for a case tagged "traced" whose custom layers that reader
+                 refuses (the tests then capture it with the Theano-free tracer, and say so)
   CASE.npz       np.savez(path, *lasagne.layers.get_all_param_values(net)) - the user's weights file
   CASE.io.npz    in:<input layer> arrays and out:<layer> = Theano's deterministic output of every layer
   CASE.error     instead of the above, when building or capturing raised (text of the error)
