@@ -71,14 +71,19 @@ def check_generated(source: str, what: str = "generated model.py") -> ast.Module
             classes.add(stmt.name)
         else:
             bad = [type(stmt).__name__ if not isinstance(stmt, ast.ClassDef) else f"class {stmt.name}"]
-        if bad:
-            raise GeneratedSourceError(f"{what} holds unexpected code ({', '.join(map(str, bad))}, line "
-                                       f"{stmt.lineno}); not written")
+        _refuse(what, stmt, bad)
     return tree
 
 
 # names the class of a traced layer must not take: what generated code reads at module level
 CLASS_RESERVED = frozenset({"torch", "nn", "F", "math"}) | SAFE_BUILTINS
+
+
+def _refuse(what, stmt, bad):
+    """Stop at the first top-level statement of generated source holding anything unexpected."""
+    if bad:
+        raise GeneratedSourceError(f"{what} holds unexpected code ({', '.join(map(str, bad))}, line "
+                                   f"{stmt.lineno}); not written")
 
 
 def _is_docstring(stmt) -> bool:
@@ -156,7 +161,5 @@ def check_layers_module(source: str, what: str) -> ast.Module:
             bad = []
         else:
             bad = [type(stmt).__name__]
-        if bad:
-            raise GeneratedSourceError(f"{what} holds unexpected code ({', '.join(map(str, bad))}, line "
-                                       f"{stmt.lineno}); not written")
+        _refuse(what, stmt, bad)
     return tree
