@@ -46,3 +46,15 @@ class WeightsError(ExportError):
 
 class NetworkError(ExportError):
     """The network definition (build function or manifest) could not be used."""
+
+
+class UnsupportedNodeError(ExportError):
+    """A node of an ONNX file (op or attribute value) that an importer (to-torch, to-keras) cannot map exactly."""
+
+    def __init__(self, node, detail, target=""):
+        where = f"node {node.name!r} (op {node.op_type}"
+        if node.layer:
+            where += f", Lasagne layer {node.layer!r}"
+        where += ")"
+        super().__init__(f"{target + ': ' if target else ''}{where}: {detail}")
+        self.node = node

@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import json
 import os
+from pathlib import Path
 
 import jsonschema
 import numpy as np
@@ -290,6 +291,12 @@ def _node(layer, name, **fields):
     return lambda m: next(n for n in _expr(m, layer)["nodes"] if n["name"] == name).update(fields)
 
 
+def _at(code):
+    """``custom_cases.py:N``, the line of tests/cases/custom_cases.py holding ``code`` (a traced node's "where")."""
+    lines = (Path(__file__).parent / "cases" / "custom_cases.py").read_text().splitlines()
+    return f"custom_cases.py:{next(i for i, line in enumerate(lines, 1) if code in line)}"
+
+
 _I2H, _H2H = "input_to_hidden", "hidden_to_hidden"
 _DOUBLING = {"inputs": [{"name": "x", "source": "input", "index": 0, "dtype": "float32",
                          "broadcastable": [False, False], "shape": [None, 6]}],
@@ -376,19 +383,19 @@ CHECKED = [  # case, layer at fault, mutation, message
     ("attention", "attention", lambda m: _expr(m, "attention")["inputs"][2].update(shape=[10, 8]),
      "expression input 'param:W': has shape [10, 8], but the layer's parameter 'W' has shape [10, 7]"),
     ("attention", "attention", _node("attention", "n12", attrs={"axis": 2 ** 40}),
-     "expression node 'n12' (theano.tensor.concatenate at custom_cases.py:163): attribute 'axis' must be at most"),
+     "expression node 'n12' (theano.tensor.concatenate at " + _at('feats = T.concatenate') + "): attribute 'axis' must be at most"),
     ("attention", "attention", _node("attention", "n12", attrs={"axis": 1}),
-     "expression node 'n12' (theano.tensor.concatenate at custom_cases.py:163): joins inputs of sizes [4, 6] on "
+     "expression node 'n12' (theano.tensor.concatenate at " + _at('feats = T.concatenate') + "): joins inputs of sizes [4, 6] on "
      "axis 2"),
     ("attention", "attention", _node("attention", "n12", attrs={"axis": 2, "bogus": 1}),
-     "attribute 'expr': expression node 'n12' (theano.tensor.concatenate at custom_cases.py:163): unknown attribute "
+     "attribute 'expr': expression node 'n12' (theano.tensor.concatenate at " + _at('feats = T.concatenate') + "): unknown attribute "
      "'bogus' (known: axis)"),
     ("attention", "attention", _node("attention", "n0", attrs={"new_order": [0, "x", 0]}),
      "new_order [0, 'x', 0] must list distinct axes of its 2-d input (and 'x')"),
     ("attention", "attention", _node("attention", "n0", attrs={"new_order": [0, "y", 1]}),
      "attribute 'new_order'[1] must be an integer >= 0 or 'x', got 'y'"),
     ("attention", "attention", _node("attention", "n26", attrs={"idx_list": [{"slice": [None, None, None]}]}),
-     "expression node 'n26' (theano.tensor.subtensor.Subtensor at custom_cases.py:164): gives size 3 on axis 0, "
+     "expression node 'n26' (theano.tensor.subtensor.Subtensor at " + _at('scores = T.dot(') + "): gives size 3 on axis 0, "
      "but the node says 2"),
     ("attention", "attention",
      _node("attention", "n26", attrs={"idx_list": [{"slice": [None, {"input": 1}, None]}]}),
@@ -396,7 +403,7 @@ CHECKED = [  # case, layer at fault, mutation, message
     ("attention", "attention", _node("attention", "n3", attrs={"idx_list": [{"index": 3}]}),
      "indexes 3 on axis 0 of size 3"),
     ("attention", "attention", _node("attention", "n21", attrs={"idx_list": [{"index": 1}]}),  # W.shape[1] twice
-     "expression node 'n24' (theano.tensor.reshape at custom_cases.py:164): reshapes 70 values to [7, 7]"),
+     "expression node 'n24' (theano.tensor.reshape at " + _at('scores = T.dot(') + "): reshapes 70 values to [7, 7]"),
     ("attention", "attention", _node("attention", "n11", attrs={"ndim": 2}),
      "has a shape vector of 3 sizes for ndim 2"),
     ("attention", "attention", _node("attention", "n48", attrs={"broadcastable": [False, False, False]}),
@@ -409,7 +416,7 @@ CHECKED = [  # case, layer at fault, mutation, message
      "gives a 5-d result, but the node says 4-d"),
     ("attention", "attention", _node("attention", "n9", inputs=["n4", "n6", "n6"]), "takes 2 inputs, not 3"),
     ("attention", "attention", _node("attention", "n53", op="theano.tensor.nnet.bogus"),
-     "expression node 'n53' (theano.tensor.nnet.bogus at custom_cases.py:165): the op has no ONNX lowering"),
+     "expression node 'n53' (theano.tensor.nnet.bogus at " + _at('weights = T.nnet.softmax(') + "): the op has no ONNX lowering"),
     ("attention", "attention", _node("attention", "n2", dtype="int32"), "gives int64, but the node says int32"),
     # a traced nonlinearity's expression: the same schema and checks
     ("custom_nonlinearities", "conv_leaky",
@@ -418,7 +425,7 @@ CHECKED = [  # case, layer at fault, mutation, message
      "expression node 'c0' (theano.tensor.constant): attribute 'value': a float32 constant holds True"),
     ("custom_nonlinearities", "conv_leaky",
      lambda m: _by_name(m, "conv_leaky")["attrs"]["nonlinearity"]["expr"]["nodes"][1]["attrs"].update(axis=0),
-     "attribute 'nonlinearity': expression node 'n1' (theano.tensor.mul at custom_cases.py:181): unknown attribute "
+     "attribute 'nonlinearity': expression node 'n1' (theano.tensor.mul at " + _at('nonlinearity=lambda x: T.maximum(x, 0.1 * x)') + "): unknown attribute "
      "'axis'"),
     ("custom_nonlinearities", "conv_leaky",
      lambda m: _by_name(m, "conv_leaky")["attrs"]["nonlinearity"].update(function=3),

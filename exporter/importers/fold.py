@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import UnsupportedNodeError
+
 # ops that are pure functions of their inputs and cheap to evaluate ahead of time
 FOLDABLE = {"Constant", "Cast", "Concat", "Gather", "Slice", "Unsqueeze", "Squeeze", "Reshape", "Transpose",
             "Add", "Sub", "Mul", "Div", "Neg", "Identity", "Range", "ConstantOfShape", "ReduceProd", "Shape",
@@ -25,7 +27,8 @@ MAX_GROWN = 1 << 16
 
 @dataclass
 class Partial:
-    """An int (or bool) value some of whose elements are known: ``values`` where ``known``."""
+    """An int (or bool; or a float cast of one) value some of whose elements are known: ``values`` where
+    ``known``."""
     values: np.ndarray
     known: np.ndarray
 
@@ -37,8 +40,6 @@ class Partial:
 def fold_constants(v):
     """Fold what can be folded in the view ``v`` (its ``nodes``, ``consts`` and ``shapes`` are updated)."""
     from onnx import numpy_helper
-
-    from .onnx_reader import UnsupportedNodeError
 
     partial = {}
     kept = []
@@ -202,8 +203,9 @@ def _cast(n, v, args):
     from onnx import helper
 
     dtype = np.dtype(helper.tensor_dtype_to_np_dtype(n.attr("to")))
-    if dtype.kind not in "iub":
+    if dtype.kind not in "iubf":
         return None
+    # to float too: Theano's mean divides by cast(x.shape[i]), a size known though the batch size is not
     return Partial(args[0].values.astype(dtype), args[0].known)
 
 
@@ -230,7 +232,9 @@ def _binary(n, v, args):
         if (b.known & (b.values == 0)).any():
             return None
         b = Partial(np.where(b.known, b.values, 1), b.known)
-    values = _BINARY[n.op_type](a.values, b.values)
+    fn = np.true_divide if n.op_type == "Div" and np.result_type(a.values, b.values).kind == "f" \
+        else _BINARY[n.op_type]
+    values = fn(a.values, b.values)
     return Partial(np.asarray(values), np.asarray(np.logical_and(a.known, b.known)))
 
 

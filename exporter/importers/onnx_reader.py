@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import metadata
-from ..errors import ExportError
+from ..errors import ExportError, UnsupportedNodeError  # noqa: F401  (the importers raise it from here)
 from ..registry import FIRST_OPSET, VersionedTable
 from . import symbolic_shapes
 from .fold import fold_constants
@@ -28,18 +28,6 @@ from .fold import fold_constants
 
 class OnnxInputError(ExportError):
     """The ONNX file is missing, unreadable or not a valid model."""
-
-
-class UnsupportedNodeError(ExportError):
-    """A node (op or attribute value) that the importer cannot map exactly."""
-
-    def __init__(self, node, detail, target=""):
-        where = f"node {node.name!r} (op {node.op_type}"
-        if node.layer:
-            where += f", Lasagne layer {node.layer!r}"
-        where += ")"
-        super().__init__(f"{target + ': ' if target else ''}{where}: {detail}")
-        self.node = node
 
 
 @dataclass

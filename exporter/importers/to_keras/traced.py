@@ -98,6 +98,9 @@ def build(b, nodes, inputs, outputs, node, name):
                 constants.append([i, list(arr.shape), arr.dtype.name, arr.ndim > 0])
                 weights.append(np.array(arr, copy=True))  # (ascontiguousarray makes a scalar 1-d)
         config.append([n.op_type, ins, list(n.outputs[:1]), attrs])
+    # Keras lists a layer's trainable weights before the others (scalars are held untrainable): the same order
+    order = sorted(range(len(constants)), key=lambda k: not constants[k][3])
+    constants, weights = [constants[k] for k in order], [weights[k] for k in order]
     specs = []
     for o in outputs:
         shape, dtype = b.view.shape(o), b.view.dtypes.get(o)
