@@ -49,7 +49,7 @@ def run_worker(tool, reference_dir, names, out):
     results, remaining = {}, list(names)
     while remaining:
         proc = subprocess.run([sys.executable, WORKER, tool, reference_dir, out, *remaining], capture_output=True,
-                              text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT}, timeout=1200)
+                              text=True, cwd=os.path.dirname(out), env={**os.environ, "PYTHONPATH": ROOT}, timeout=1200)
         if os.path.exists(out):
             with open(out, encoding="utf-8") as f:
                 for line in f:
