@@ -13,11 +13,24 @@ def with_layer_outputs(model: onnx.ModelProto) -> onnx.ModelProto:
     m = onnx.ModelProto()
     m.CopyFrom(model)
     present = {o.name for o in m.graph.output} | {i.name for i in m.graph.input}
-    for value in dict.fromkeys(layer_value_map(model).values()):
-        if value and value not in present:
-            m.graph.output.append(helper.make_tensor_value_info(value, TensorProto.FLOAT, None))
-            present.add(value)
+    wanted = [v for v in dict.fromkeys(layer_value_map(model).values()) if v and v not in present]
+    types = _elem_types(model, wanted)
+    for value in wanted:  # float32 but where a layer computes integers (a reshape of an Embedding's indices)
+        m.graph.output.append(helper.make_tensor_value_info(value, types.get(value, TensorProto.FLOAT), None))
     return m
+
+
+def _elem_types(model: onnx.ModelProto, values) -> dict:
+    """value -> ONNX element type of those of ``values`` that are not float32, from ONNX shape inference."""
+    if not values or all(i.type.tensor_type.elem_type == TensorProto.FLOAT for i in model.graph.input):
+        return {}  # layers compute float32 from float32 inputs (traced layers' outputs are cast to it)
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model).graph.value_info
+    except Exception:  # a model shape inference cannot follow: onnxruntime says which output is off
+        return {}
+    wanted = set(values)
+    return {vi.name: vi.type.tensor_type.elem_type for vi in inferred
+            if vi.name in wanted and vi.type.tensor_type.elem_type not in (0, TensorProto.FLOAT)}
 
 
 def run_layers(model: onnx.ModelProto, feeds: dict) -> dict:

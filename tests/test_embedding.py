@@ -96,3 +96,28 @@ def test_check_against_theano_with_integer_inputs(exported):
     r = cli("check", d / "out.onnx", "--against", d / "model.npz", "--network", network,
             "--reference-python", LEGACY_PYTHON, "--input", d / "floats.npz")
     assert r.returncode == 2 and "int32" in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+RESHAPED = '''
+def build_model():
+    import theano.tensor as T
+    from lasagne.layers import EmbeddingLayer, InputLayer, ReshapeLayer
+
+    l = InputLayer((None, 3, 4), input_var=T.itensor3("idx"), name="idx")
+    l = ReshapeLayer(l, (-1, [2]), name="rows")  # a layer whose output is integers
+    return EmbeddingLayer(l, input_size=10, output_size=5, name="embed")
+'''
+
+
+@pytest.mark.skipif(not os.path.exists(LEGACY_PYTHON), reason="needs the legacy Theano environment")
+def test_check_compares_layers_that_compute_integers(tmp_path):
+    """``check`` reads every layer's output from onnxruntime: an integer one is asked for as integers."""
+    (tmp_path / "build.py").write_text(RESHAPED)
+    network = f"{tmp_path / 'build.py'}:build_model"
+    np.savez(tmp_path / "model.npz", np.random.default_rng(0).normal(0, 1, (10, 5)).astype(np.float32))
+    r = cli(tmp_path / "model.npz", tmp_path / "out.onnx", "--network", network)
+    assert r.returncode == 0, r.stderr
+    r = cli("check", tmp_path / "out.onnx", "--against", tmp_path / "model.npz", "--network", network,
+            "--reference-python", LEGACY_PYTHON)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "rows" in r.stdout and "embed" in r.stdout, r.stdout
