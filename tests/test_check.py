@@ -184,3 +184,43 @@ def test_bad_input_gives_one_line_and_exit_2(exported, tmp_path):
         r = cli(*args)
         assert one_line_error(r), (args, r.returncode, r.stdout, r.stderr)
         assert message in r.stderr, (args, r.stderr)
+
+
+LINEAR = '''
+def build_model():
+    from lasagne.layers import DenseLayer, InputLayer
+
+    l = InputLayer((None, 2), name="input")
+    l = DenseLayer(l, 2, nonlinearity=None, name="a")
+    return DenseLayer(l, 1, nonlinearity=None, name="b")
+'''
+
+
+@pytest.mark.parametrize("also_b", [False, True])
+def test_a_layer_is_run_alone_on_the_references_inputs(tmp_path, also_b):
+    """Layer b = 1024 * (a0 - a1) amplifies a's last bits: with a's reference off by 2**-17 (within the
+    tolerance), b differs end to end (3e-5) but is exact when fed the reference's own a: AMPLIFIED, exit 0.
+    Off by more than the tolerance when fed a's reference too (a wrong port), it stays DIFFERS: exit 1.
+    (All values are exact in float32: the reference is computed by hand.)"""
+    (tmp_path / "build.py").write_text(LINEAR)
+    network = f"{tmp_path / 'build.py'}:build_model"
+    w_b = np.array([[1024.0], [-1024.0]], np.float32)
+    np.savez(tmp_path / "model.npz", np.eye(2, dtype=np.float32), np.zeros(2, np.float32), w_b,
+             np.zeros(1, np.float32))
+    r = cli(tmp_path / "model.npz", tmp_path / "out.onnx", "--network", network)
+    assert r.returncode == 0, r.stderr
+    x = np.array([[0.5, 0.25]], np.float32)
+    a = x + np.array([[2.0 ** -17, 0]], np.float32)  # Theano's a, a few ulps off
+    b = a @ w_b + (1.0 if also_b else 0.0)
+    np.savez(tmp_path / "layers.npz", **{"in:input": x, "out:input": x, "out:a": a, "out:b": b})
+    r = cli("check", tmp_path / "out.onnx", "--reference", tmp_path / "layers.npz", "--network", network)
+    rows = table_rows(r.stdout)
+    assert rows["a"][-1] == "OK", r.stdout
+    if also_b:
+        assert r.returncode == 1 and rows["b"][-1] == "DIFFERS", r.stdout + r.stderr
+        assert "DIFFERS: first divergence at layer 'b' (DenseLayer): relative error" in r.stdout
+        assert "fed the reference's own inputs, it still differs: 0.00389" in r.stdout, r.stdout
+    else:
+        assert r.returncode == 0 and rows["b"][-1] == "AMPLIFIED", r.stdout + r.stderr
+        assert "1 of them (AMPLIFIED) amplify their inputs' float32 rounding beyond 1e-05 end to end" in r.stdout
+        assert "(largest 3.05e-05 at 'b': 0 alone)" in r.stdout, r.stdout
