@@ -196,12 +196,13 @@ def build_model():
 '''
 
 
-@pytest.mark.parametrize("also_b", [False, True])
+@pytest.mark.parametrize("also_b", [False, True, "nan"])
 def test_a_layer_is_run_alone_on_the_references_inputs(tmp_path, also_b):
     """Layer b = 1024 * (a0 - a1) amplifies a's last bits: with a's reference off by 2**-17 (within the
     tolerance), b differs end to end (3e-5) but is exact when fed the reference's own a: AMPLIFIED, exit 0.
     Off by more than the tolerance when fed a's reference too (a wrong port), it stays DIFFERS: exit 1.
-    (All values are exact in float32: the reference is computed by hand.)"""
+    A reference that is NaN itself is said to be so.  (All values are exact in float32: the reference is
+    computed by hand.)"""
     (tmp_path / "build.py").write_text(LINEAR)
     network = f"{tmp_path / 'build.py'}:build_model"
     w_b = np.array([[1024.0], [-1024.0]], np.float32)
@@ -211,12 +212,16 @@ def test_a_layer_is_run_alone_on_the_references_inputs(tmp_path, also_b):
     assert r.returncode == 0, r.stderr
     x = np.array([[0.5, 0.25]], np.float32)
     a = x + np.array([[2.0 ** -17, 0]], np.float32)  # Theano's a, a few ulps off
-    b = a @ w_b + (1.0 if also_b else 0.0)
+    b = a @ w_b + (np.nan if also_b == "nan" else 1.0 if also_b else 0.0)
     np.savez(tmp_path / "layers.npz", **{"in:input": x, "out:input": x, "out:a": a, "out:b": b})
     r = cli("check", tmp_path / "out.onnx", "--reference", tmp_path / "layers.npz", "--network", network)
     rows = table_rows(r.stdout)
     assert rows["a"][-1] == "OK", r.stdout
-    if also_b:
+    if also_b == "nan":
+        assert r.returncode == 1 and rows["b"][-1] == "DIFFERS", r.stdout + r.stderr
+        assert "first divergence at layer 'b' (DenseLayer): relative error nan > 1e-05 (the reference itself is " \
+               "not finite there" in r.stdout, r.stdout
+    elif also_b:
         assert r.returncode == 1 and rows["b"][-1] == "DIFFERS", r.stdout + r.stderr
         assert "DIFFERS: first divergence at layer 'b' (DenseLayer): relative error" in r.stdout
         assert "fed the reference's own inputs, it still differs: 0.00389" in r.stdout, r.stdout

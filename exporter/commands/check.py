@@ -435,6 +435,8 @@ def _compare(layer_map, actual, ref, classes, tolerance) -> list:
         else:
             stats = error_stats(actual[name], expected)
             row["max_abs"], row["rel"] = stats["max_abs"], stats["rel"]
+            if np.issubdtype(np.asarray(expected).dtype, np.floating) and not np.isfinite(expected).all():
+                row["reference_not_finite"] = True
             if "shape_mismatch" in stats:
                 row["status"], row["onnx_shape"] = "DIFFERS", tuple(np.shape(actual[name]))
             else:
@@ -529,7 +531,10 @@ def _summary(rows, tolerance, inputs_of) -> str:
         what = f"relative error {_num(first['rel'])} > {tolerance:g}"
     cause = ""
     ins = [by_name[i] for i in inputs_of.get(first["layer"], []) if i in by_name]
-    if "alone_rel" in first:
+    if first.get("reference_not_finite"):
+        cause = (" (the reference itself is not finite there: NaN or infinity in the original's output, "
+                 "e.g. from weights such as a negative variance)")
+    elif "alone_rel" in first:
         cause = f" (fed the reference's own inputs, it still differs: {_num(first['alone_rel'])})"
     elif ins and all(r["status"] in ("OK", "AMPLIFIED") for r in ins):
         cause = " (its inputs match: the difference starts in this layer)"
