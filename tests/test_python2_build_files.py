@@ -318,3 +318,18 @@ def test_without_fissix_a_python2_file_says_what_is_missing(monkeypatch):
     monkeypatch.setattr(py2, "_tool", no_fissix)
     with pytest.raises(ImportError, match=r"\(build.py, line 1\): reading it as Python 2 needs fissix \(pip install fissix\)"):
         py2.compile_user_source(b"print 'hello'\n", "build.py")
+
+
+def test_translated_code_compiles_without_the_compilers_warnings(tmp_path):
+    """``"\\s+"`` in Python 2 code (an invalid escape Python 3 warns about) prints nothing at export time."""
+    (tmp_path / "esc.py").write_text(textwrap.dedent('''\
+        import re
+        from lasagne.layers import InputLayer, DenseLayer
+
+        def build():
+            print "splitting on", re.compile("\\s+").pattern
+            return DenseLayer(InputLayer((None, 4), name="input"), 3, name="fc")
+    '''))
+    r = cli("capture", "--network", f"{tmp_path / 'esc.py'}:build", "--lasagne", "compat", "--out", tmp_path / "a.json")
+    assert r.returncode == 0 and "splitting on \\s+" in r.stdout, r.stdout + r.stderr
+    assert "escape" not in r.stderr and "warning" not in r.stderr, r.stderr

@@ -232,6 +232,18 @@ def _expand_indent_tabs(source: str) -> str:
     return "".join(lines)
 
 
+def _compile(source, path: str):
+    """``compile`` without the compiler's SyntaxWarning/DeprecationWarning (``invalid escape sequence
+    '\\s'`` in a regular expression written for Python 2): old code's style, not the user's concern
+    when exporting."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return compile(source, path, "exec", dont_inherit=True)
+
+
 def compile_user_source(data: bytes, path: str, python2: bool = False, in_package: bool = False):
     """``(code object, read_as_python2)`` for the source ``data`` of ``path``: compiled as Python 3
     unless ``python2`` is set or it is not valid Python 3, then translated (and compiled) as Python 2.
@@ -240,7 +252,7 @@ def compile_user_source(data: bytes, path: str, python2: bool = False, in_packag
 
     if not python2:
         try:
-            return compile(data, path, "exec", dont_inherit=True), False
+            return _compile(data, path), False
         except SyntaxError as e:
             py3_error = e
     else:
@@ -257,10 +269,9 @@ def compile_user_source(data: bytes, path: str, python2: bool = False, in_packag
                           f"(pip install fissix)") from e
     try:
         try:
-            return compile(text, path, "exec", dont_inherit=True), True
+            return _compile(text, path), True
         except TabError:
-            return compile(translate(_expand_indent_tabs(source), path, in_package), path, "exec",
-                           dont_inherit=True), True
+            return _compile(translate(_expand_indent_tabs(source), path, in_package), path), True
     except SyntaxError as e:
         e.msg = f"{e.msg} (after reading the file as Python 2)"
         raise
