@@ -76,27 +76,40 @@ def _package_of(path: str):
 
 
 class UserSources(importlib.abc.MetaPathFinder):
-    """Finds the modules under the build file's folder (its package, if it is in one) and compiles
-    them with :func:`exporter.frontends.py2.compile_user_source`: as Python 3, or as Python 2 when
-    they are not valid Python 3 or when the build file itself was read as Python 2."""
+    """Finds the user's modules and compiles them with :func:`exporter.frontends.py2.compile_user_source`:
+    as Python 3, or as Python 2 when they are not valid Python 3 or when the build file itself was read
+    as Python 2.  The user's modules are those under the build file's folder (its package, if it is in
+    one) and under the folders the user's code adds to ``sys.path`` (``sys.path.insert(0, '../project')``
+    in a wrapper), never the standard library's, an installed package's or the exporter's own."""
 
     def __init__(self, main_path: str, scope: str, python2: bool = False):
         self.main_path = os.path.abspath(main_path)
         self.scope = os.path.abspath(scope)
         self.python2 = python2
         self.read_as_python2 = []  # absolute paths, in the order they were imported
+        self.compiled = set()  # absolute paths of the modules compiled here
+        self.path_before = {os.path.abspath(p) for p in sys.path if isinstance(p, str)}
+
+    def scopes(self) -> list:
+        """The folders whose modules are the user's: the build file's, then those added to ``sys.path``
+        since (in ``sys.path`` order)."""
+        added = [os.path.abspath(p) for p in sys.path if isinstance(p, str) and p
+                 and os.path.abspath(p) not in self.path_before]
+        return [self.scope] + [p for p in dict.fromkeys(added) if p != self.scope and not _library(p)]
 
     def find_spec(self, fullname, path=None, target=None):
-        if path is None:  # a top-level module: only if the folder has one of that name (a quick look first)
-            head = os.path.join(self.scope, fullname)
-            if not (os.path.exists(head + ".py") or os.path.exists(os.path.join(head, "__init__.py"))
-                    or os.path.basename(self.scope) == fullname):
+        scopes = self.scopes()
+        if path is None:  # a top-level module: only if a folder has one of that name (a quick look first)
+            if not any(os.path.exists(os.path.join(s, fullname) + ".py")
+                       or os.path.exists(os.path.join(s, fullname, "__init__.py"))
+                       or os.path.basename(s) == fullname for s in scopes):
                 return None
-        elif not any(_inside(os.path.join(p, "x"), self.scope) for p in path):
+        elif not any(_inside(os.path.join(p, "x"), s) for p in path for s in scopes):
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         origin = getattr(spec, "origin", None)
-        if not origin or not origin.endswith(".py") or not _inside(origin, self.scope):
+        if not origin or not origin.endswith(".py") or not any(_inside(origin, s) for s in scopes) \
+                or _library(origin):
             return None
         spec.loader = _UserSourceLoader(fullname, origin, self)
         return spec
@@ -114,6 +127,7 @@ class _UserSourceLoader(importlib.machinery.SourceFileLoader):
         from .py2 import compile_user_source
 
         path = self.get_filename(fullname)
+        self.sources.compiled.add(os.path.abspath(path))
         in_package = "." in fullname or self.is_package(fullname)
         code, python2 = compile_user_source(self.get_data(path), path, python2=self.sources.python2,
                                             in_package=in_package)
@@ -137,6 +151,15 @@ class _UserSourceLoader(importlib.machinery.SourceFileLoader):
 
 def _inside(path: str, folder: str) -> bool:
     return os.path.abspath(path).startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _library(path: str) -> bool:
+    """Whether ``path`` lies in the standard library, an installed package (of this Python or another:
+    a ``site-packages`` folder) or the exporter: never the user's code, never translated."""
+    path = os.path.abspath(path)
+    parts = path.split(os.sep)
+    return "site-packages" in parts or "dist-packages" in parts or path == _PACKAGE_DIR \
+        or any(path == d or _inside(path, d) for d in (_PACKAGE_DIR,) + _LIBRARY_DIRS)
 
 
 def _sources_for(path: str, python2: bool) -> UserSources:
@@ -191,7 +214,8 @@ def load_build_function(spec: str, python2: bool = False):
         raise
     except (Exception, SystemExit, GeneratorExit) as e:  # sys.exit() in build code must not end the exporter
         raise NetworkError(f"{path}: importing the network file failed: "
-                           f"{'it called ' if isinstance(e, SystemExit) else ''}{_where(e, read_as_python2(spec))}") from e
+                           f"{'it called ' if isinstance(e, SystemExit) else ''}{_where(e, read_as_python2(spec))}"
+                           f"{_not_read_as_python2(e)}") from e
     fn = getattr(module, fn_name, None)
     if not callable(fn):
         raise NetworkError(f"{path}: no function named {fn_name!r}")
@@ -282,7 +306,8 @@ def _build(fn, spec, kwargs, input_cls, shapes, report, by_position=None):
                 f"{name + '=' if name else ''}{','.join('N' if d is None else str(d) for d in shape)} "
                 f"(N: your sizes)"
                 for name, shape in seen["unknown"][:1])
-            raise NetworkError(f"{spec}: the build function {_failure(e, report['read_as_python2'])}{hint}") from e
+            raise NetworkError(f"{spec}: the build function {_failure(e, report['read_as_python2'])}"
+                               f"{_not_read_as_python2(e)}{hint}") from e
         finally:
             report["read_as_python2"] = read_as_python2(spec)
 
@@ -457,6 +482,27 @@ def _where(e: BaseException, python2_files=()) -> str:
     if isinstance(e, SystemExit):
         return f"sys.exit({e.code!r}){loc}"
     return f"{type(e).__name__}{': ' if str(e) else ''}{e}{loc}"
+
+
+def _not_read_as_python2(e: BaseException) -> str:
+    """A hint when ``e`` looks like Python 2 code failing in a module the exporter does not read as
+    the user's (one on the PYTHONPATH, or in an installed package), where ``--python2`` cannot help."""
+    from .py2 import looks_like_python2
+
+    if isinstance(e, SyntaxError):
+        filename = e.filename
+    else:
+        frame = user_frame(e.__traceback__)
+        filename = frame.filename if frame is not None and looks_like_python2(e) else None
+    if not filename or not os.path.isabs(filename) or _inside(filename, _PACKAGE_DIR) \
+            or any(_inside(filename, d) for d in _LIBRARY_DIRS if "site-packages" not in d.split(os.sep)):
+        return ""
+    finders = [f for f in sys.meta_path if isinstance(f, UserSources)]
+    if not finders or any(os.path.abspath(filename) in f.compiled for f in finders):
+        return ""  # one of the user's modules: it was read as Python 2 where it needed to be
+    return (f" ({os.path.basename(filename)} is not read as Python 2, even with --python2: only the modules under "
+            f"the build file's folder or under a folder the build code adds to sys.path are, never an installed "
+            f"package's)")
 
 
 def _failure(e: BaseException, python2_files=()) -> str:
