@@ -20,6 +20,7 @@ import importlib.machinery
 import importlib.util
 import inspect
 import os
+import re
 import sys
 import sysconfig
 import traceback
@@ -278,10 +279,16 @@ def _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_m
         import lasagne
 
         shapes = dict(input_shapes or {})
-        net, seen = _build(fn, spec, kwargs, lasagne.layers.InputLayer, shapes, report)
+        # --input-shape input_P: an unnamed input layer by its name in the export, known once the network is
+        # built; the build may need the size, so the unnamed ones take these in creation order, checked below
+        guesses = sorted((k for k in shapes if isinstance(k, str) and re.fullmatch(r"input_\d+", k)),
+                         key=lambda k: int(k.rpartition("_")[2]))
+        net, seen = _build(fn, spec, kwargs, lasagne.layers.InputLayer, shapes, report, guesses=guesses)
         by_position = _unnamed_dict_inputs(net, shapes, seen)
-        if by_position:  # --input-shape NAME for a model-zoo dict's unnamed input net[NAME]: build again, sizing it
+        by_position.update(_unnamed_inputs_by_export_name(net, shapes, seen, by_position))
+        if by_position or seen["guessed_wrong"]:  # --input-shape NAME for an unnamed input: build again, sizing it
             net, seen = _build(fn, spec, kwargs, lasagne.layers.InputLayer, shapes, report, by_position)
+            _unnamed_inputs_by_export_name(net, shapes, seen, by_position)  # the names, for messages
     _check_input_shapes_used(shapes, seen)
     net = network_output(net)  # a model-zoo dict: its last entry; its keys name its layers
     _check_whole_sizes(spec, net)
@@ -291,9 +298,9 @@ def _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_m
     return capture(net, source=source, options=options, build=spec)
 
 
-def _build(fn, spec, kwargs, input_cls, shapes, report, by_position=None):
+def _build(fn, spec, kwargs, input_cls, shapes, report, by_position=None, guesses=()):
     """``(what the build function returned, the input layers seen)``; see :func:`_watch_input_layers`."""
-    with _watch_input_layers(input_cls, shapes, by_position) as seen:
+    with _watch_input_layers(input_cls, shapes, by_position, guesses) as seen:
         try:
             return fn(**(kwargs or {})), seen
         except ExportError:
@@ -301,10 +308,12 @@ def _build(fn, spec, kwargs, input_cls, shapes, report, by_position=None):
         except (Exception, SystemExit, GeneratorExit) as e:  # sys.exit() in build code must not end the exporter
             if seen["unknown"]:  # an input left unsized, most likely by a misnamed --input-shape
                 _check_input_shapes_used(shapes, seen)
+            several = len(seen["names"]) > 1  # an unnamed one is then addressed by its name in the export
             hint = "".join(
-                f"; input layer {name!r} has unknown dimensions {shape}: give them with --input-shape "
-                f"{name + '=' if name else ''}{','.join('N' if d is None else str(d) for d in shape)} "
-                f"(N: your sizes)"
+                f"; input layer {name or 'unnamed'!r} has unknown dimensions {shape}: give them with --input-shape "
+                f"{name + '=' if name else 'input_P=' if several else ''}"
+                f"{','.join('N' if d is None else str(d) for d in shape)} (N: your sizes"
+                f"{'; input_P: its name in the export, P its position among the layers' if several and not name else ''})"
                 for name, shape in seen["unknown"][:1])
             raise NetworkError(f"{spec}: the build function {_failure(e, report['read_as_python2'])}"
                                f"{_not_read_as_python2(e)}{hint}") from e
@@ -326,6 +335,34 @@ def _unnamed_dict_inputs(net, shapes, seen) -> dict:
         for i, created in enumerate(seen["layers"]):
             if created is layer and seen["names"][i] is None:
                 by_position[i] = name
+    return by_position
+
+
+def _unnamed_inputs_by_export_name(net, shapes, seen, taken) -> dict:
+    """``{creation position: NAME}`` for each --input-shape NAME that no input layer was named but that
+    is the exporter's name of an unnamed input layer (``input_<its position in the network>``, the name
+    of its ONNX input).  Also notes those names in ``seen["export_names"]``, for messages."""
+    try:
+        import lasagne
+
+        layers = lasagne.layers.get_all_layers(list(net.values())[-1] if isinstance(net, dict) else net)
+    except Exception:  # not layers: capture says so
+        return {}
+    named = {id(layer): name for layer, name in zip(layers, layer_names(layers))}
+    if isinstance(net, dict):  # a model-zoo dict's keys name its unnamed layers
+        named.update({id(layer): key for key, layer in net.items() if isinstance(key, str) and key
+                      and getattr(layer, "name", "") is None})
+    seen["export_names"] = [name or named.get(id(layer)) for name, layer in zip(seen["names"], seen["layers"])]
+    wrong = {key for i, key in seen["guessed"].items() if named.get(id(seen["layers"][i])) != key}
+    seen["guessed_wrong"] = bool(wrong)
+    seen["replaced"] -= wrong
+    by_position = {}
+    for key in shapes:
+        if key is None or key in seen["replaced"] or key in taken.values():
+            continue
+        for i, (name, layer) in enumerate(zip(seen["names"], seen["layers"])):
+            if name is None and named.get(id(layer)) == key and i not in taken:
+                by_position[i] = key
     return by_position
 
 
@@ -390,28 +427,34 @@ def gpu_module_probe(block: bool = False):
 
 
 def _check_input_shapes_used(shapes, seen):
-    """Every --input-shape must have reached an input layer."""
+    """Every --input-shape must have reached an input layer.  Unnamed input layers are shown by the
+    exporter's name for them (``input_0``: their ONNX input's name, which --input-shape takes) once
+    the network is built, else as ``unnamed``."""
+    names = [n or e or "unnamed" for n, e in zip(seen["names"], seen.get("export_names") or [None] * len(seen["names"]))]
+    listed = ", ".join(n if n == "unnamed" else repr(n) for n in names)
     if None in shapes and len(seen["names"]) != 1:
+        example = next((n for n in names if n != "unnamed"), "NAME")
         raise NetworkError(f"--input-shape without a name needs a network with one input layer; this one has "
-                           f"{len(seen['names'])} ({', '.join(repr(n) if n else 'unnamed' for n in seen['names'])}): "
-                           f"use NAME=D0,D1,...")
+                           f"{len(seen['names'])} ({listed}): use {example}=D0,D1,...")
     missing = sorted(set(shapes) - seen["replaced"], key=str)
     if missing:
         raise NetworkError(f"--input-shape {missing[0]}: the network has no input layer named {missing[0]!r}"
-                           + (f" (inputs: {', '.join(repr(n) if n else 'unnamed' for n in seen['names'])}"
+                           + (f" (inputs: {listed}"
                               + ("; give an unnamed network's only input as --input-shape D0,D1,..." if
                                  seen["names"] == [None] else "") + ")" if seen["names"] else ""))
 
 
 @contextlib.contextmanager
-def _watch_input_layers(input_cls, shapes, by_position=None):
+def _watch_input_layers(input_cls, shapes, by_position=None, guesses=()):
     """While the build function runs: give input layers named in ``shapes`` (or created at a position
     in ``by_position``, ``{position: name in shapes}``) that shape, and note the input layers created
-    with unknown dimensions beyond the batch axis (for error hints)."""
+    with unknown dimensions beyond the batch axis (for error hints).  ``guesses``: names in ``shapes``
+    handed to the unnamed input layers in the order they are created (noted in ``seen["guessed"]``)."""
     original = input_cls.__init__
     signature = inspect.signature(original)
-    seen = {"replaced": set(), "unknown": [], "names": [], "layers": []}
+    seen = {"replaced": set(), "unknown": [], "names": [], "layers": [], "guessed": {}, "guessed_wrong": False}
     by_position = by_position or {}
+    guesses = list(guesses)
 
     def __init__(self, *args, **kwargs):
         try:
@@ -429,6 +472,11 @@ def _watch_input_layers(input_cls, shapes, by_position=None):
         key = name if name in shapes else (None if None in shapes and None not in seen["replaced"] else False)
         if key is False and position in by_position:
             key = by_position[position]
+        if key is False and name is None and not by_position:
+            while guesses and (guesses[0] in seen["replaced"]):
+                guesses.pop(0)
+            if guesses:
+                key = seen["guessed"][position] = guesses.pop(0)
         if key is not False:
             want = tuple(shapes[key])
             if len(have) != len(want) or any(h is not None and h != d for h, d in zip(have, want)):
