@@ -116,6 +116,12 @@ def cudnn_choice(model) -> str | None:
     return props(model).get(BUILD_PREFIX + "cudnn")
 
 
+def read_as_python2(model) -> list:
+    """The files (base names) the export read as Python 2 (``[]``: none, or not recorded)."""
+    files = _json(model, BUILD_PREFIX + "read_as_python2", list) or []
+    return [f for f in files if isinstance(f, str)]
+
+
 def pickle_key(name: str) -> str:
     """The metadata key of a model-zoo pickle entry ``name``."""
     return PICKLE_PREFIX + name

@@ -117,3 +117,34 @@ def test_supported_classes_are_the_ones_that_export():
         assert "_Unconverted" not in registry.supported_classes()
     finally:
         del registry.CAPTURE_RULES["_Unconverted"]
+
+
+TWO_UNNAMED_INPUTS = '''
+    from lasagne.layers import ConcatLayer, DenseLayer, InputLayer, ReshapeLayer
+
+    def build():
+        second = InputLayer((2, None, 5))  # created first, but the network's second input (input_1)
+        first = InputLayer((2, None, 5))
+        return DenseLayer(ConcatLayer([first, ReshapeLayer(second, (2, -1, 5))], axis=1), 3, name="fc")
+'''
+
+
+def test_unnamed_inputs_are_sized_by_their_names_in_the_export(tmp_path):
+    """Several unnamed input layers: --input-shape reaches each by the name the export gives it
+    (input_<position among the layers>, its ONNX input's name), even where the build needs the sizes."""
+    import json
+
+    line = capture(tmp_path, TWO_UNNAMED_INPUTS)
+    assert "give them with --input-shape input_P=2,N,5" in line, line  # not the unnamed form: it would be refused
+    args = [sys.executable, "-m", "exporter", "capture", "--network", f"{tmp_path / 'net.py'}:build", "--lasagne",
+            "compat", "--out", str(tmp_path / "a.json")]
+    r = subprocess.run(args + ["--input-shape", "input_0=2,3,5", "--input-shape", "input_1=2,4,5"],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    shapes = {l["name"]: l["output_shape"] for l in json.loads((tmp_path / "a.json").read_text())["layers"]}
+    assert shapes["input_0"] == [2, 3, 5] and shapes["input_1"] == [2, 4, 5] and shapes["fc"] == [2, 3]
+    for extra, said in ((["--input-shape", "2,3,5"], "this one has 2 ('input_1', 'input_0'): use input_1=D0,D1,..."),
+                        (["--input-shape", "input_0=2,3,5", "--input-shape", "input_1=2,4,5", "--input-shape",
+                          "input_7=1,1,5"], "no input layer named 'input_7' (inputs: 'input_1', 'input_0')")):
+        r = subprocess.run(args + extra, capture_output=True, text=True, cwd=ROOT)
+        assert r.returncode == 2 and said in r.stderr, r.stderr

@@ -229,3 +229,31 @@ def test_a_layer_is_run_alone_on_the_references_inputs(tmp_path, also_b):
         assert r.returncode == 0 and rows["b"][-1] == "AMPLIFIED", r.stdout + r.stderr
         assert "1 of them (AMPLIFIED) amplify their inputs' float32 rounding beyond 1e-05 end to end" in r.stdout
         assert "(largest 3.05e-05 at 'b': 0 alone)" in r.stdout, r.stdout
+
+
+PYTHON2_BUILD = '''
+def build_model(n=10):
+    from lasagne.layers import DenseLayer, InputLayer
+
+    l = InputLayer((None, 4), name="input")
+    for i in xrange(2):
+        l = DenseLayer(l, n / 4, name="fc%d" % i)
+    return l
+'''  # valid Python 3 that fails as Python 2 code does (xrange): the export reads it as Python 2 by itself
+
+
+def test_reference_run_reads_the_build_file_as_the_export_did(tmp_path):
+    """The export read the build file as Python 2 without --python2 and recorded it; the reference
+    run in the old Python (which has no fissix) reads it so too, as check is not told --python2 again."""
+    if not os.path.exists(LEGACY_PYTHON):
+        pytest.skip(f"no legacy Theano + Lasagne environment at {LEGACY_PYTHON} (scripts/setup-legacy.sh makes it)")
+    (tmp_path / "net.py").write_text(PYTHON2_BUILD)
+    rng = np.random.default_rng(2)
+    np.savez(tmp_path / "model.npz", *[rng.normal(0, 0.5, s).astype(np.float32) for s in [(4, 2), (2,), (2, 2), (2,)]])
+    network = f"{tmp_path / 'net.py'}:build_model"
+    r = cli(tmp_path / "model.npz", tmp_path / "out.onnx", "--network", network)
+    assert r.returncode == 0 and "net.py read as Python 2" in r.stdout, r.stdout + r.stderr
+    r = cli("check", tmp_path / "out.onnx", "--against", tmp_path / "model.npz", "--network", network,
+            "--reference-python", LEGACY_PYTHON)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [row[-1] for row in table_rows(r.stdout).values()] == ["OK", "OK", "OK"], r.stdout

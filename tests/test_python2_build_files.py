@@ -318,3 +318,118 @@ def test_without_fissix_a_python2_file_says_what_is_missing(monkeypatch):
     monkeypatch.setattr(py2, "_tool", no_fissix)
     with pytest.raises(ImportError, match=r"\(build.py, line 1\): reading it as Python 2 needs fissix \(pip install fissix\)"):
         py2.compile_user_source(b"print 'hello'\n", "build.py")
+
+
+def test_translated_code_compiles_without_the_compilers_warnings(tmp_path):
+    """``"\\s+"`` in Python 2 code (an invalid escape Python 3 warns about) prints nothing at export time."""
+    (tmp_path / "esc.py").write_text(textwrap.dedent('''\
+        import re
+        from lasagne.layers import InputLayer, DenseLayer
+
+        def build():
+            print "splitting on", re.compile("\\s+").pattern
+            return DenseLayer(InputLayer((None, 4), name="input"), 3, name="fc")
+    '''))
+    r = cli("capture", "--network", f"{tmp_path / 'esc.py'}:build", "--lasagne", "compat", "--out", tmp_path / "a.json")
+    assert r.returncode == 0 and "splitting on \\s+" in r.stdout, r.stdout + r.stderr
+    assert "escape" not in r.stderr and "warning" not in r.stderr, r.stderr
+
+
+def test_python2_modules_in_folders_the_build_code_adds_to_sys_path(tmp_path):
+    """A wrapper that puts its project's folder on ``sys.path`` and imports Python 2 modules from it:
+    those modules are the user's too, read as Python 2 (and nothing is written beside them)."""
+    (tmp_path / "project").mkdir()
+    (tmp_path / "wrapper").mkdir()
+    (tmp_path / "project" / "blocks.py").write_text("def width(n):\n    for i in xrange(1):\n        return n / 4\n")
+    (tmp_path / "project" / "printer.py").write_text("def width(n):\n    print 'printer', n / 4\n    return n / 4\n")
+    (tmp_path / "wrapper" / "build.py").write_text(textwrap.dedent('''\
+        import os, sys
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "project"))
+        import blocks
+        import printer
+        from lasagne.layers import InputLayer, DenseLayer
+
+        def build():
+            return DenseLayer(InputLayer((None, 4), name="input"), blocks.width(10) + printer.width(10), name="fc")
+    '''))  # valid Python 3; blocks.py fails as Python 2 code does (xrange), printer.py is Python 2 only
+    r = cli("capture", "--network", f"{tmp_path / 'wrapper' / 'build.py'}:build", "--lasagne", "compat", "--out",
+            tmp_path / "a.json")
+    assert r.returncode == 0 and "printer 2" in r.stdout, r.stdout + r.stderr
+    manifest = json.loads((tmp_path / "a.json").read_text())
+    assert manifest["layers"][1]["attrs"]["num_units"] == 4  # 10 / 4 == 2, twice
+    assert manifest["build"] == {"read_as_python2": ["build.py", "blocks.py", "printer.py"]}
+    assert sorted(os.listdir(tmp_path / "project")) == ["blocks.py", "printer.py"]
+
+
+def test_installed_packages_on_an_added_path_are_not_translated(tmp_path):
+    """A folder the build code adds that is an installed-packages folder is not the user's code."""
+    lib = tmp_path / "old" / "site-packages"
+    lib.mkdir(parents=True)
+    (lib / "oldlib.py").write_text("print 'old'\n")
+    (tmp_path / "build.py").write_text(textwrap.dedent(f'''\
+        import sys
+        sys.path.insert(0, {str(lib)!r})
+        import oldlib
+        def build():
+            pass
+    '''))
+    r = cli("capture", "--network", f"{tmp_path / 'build.py'}:build", "--lasagne", "compat", "--out",
+            tmp_path / "a.json", "--python2")
+    assert r.returncode == 2 and "SyntaxError" in r.stderr and "oldlib.py" in r.stderr, r.stdout + r.stderr
+
+
+def test_implicit_relative_import_in_valid_python3_is_read_as_python2(tmp_path):
+    """``import BatchNormLayer`` beside BatchNormLayer.py in a package parses as Python 3 but finds
+    nothing there: Python 2's implicit relative import, so the build is read as Python 2."""
+    pkg = tmp_path / "configurations"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "BatchNormLayer.py").write_text("def width(n):\n    return n / 4\n")
+    (pkg / "model.py").write_text(textwrap.dedent('''\
+        import BatchNormLayer
+        from lasagne.layers import InputLayer, DenseLayer
+
+        def build():
+            return DenseLayer(InputLayer((None, 4), name="input"), BatchNormLayer.width(10), name="fc")
+    '''))
+    (tmp_path / "build.py").write_text("from configurations import model\n\ndef build():\n    return model.build()\n")
+    for network in (tmp_path / "build.py", pkg / "model.py"):
+        r = cli("capture", "--network", f"{network}:build", "--lasagne", "compat", "--out", tmp_path / "a.json")
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "ModuleNotFoundError: No module named 'BatchNormLayer' at model.py:1" in r.stdout, r.stdout
+        assert json.loads((tmp_path / "a.json").read_text())["layers"][1]["attrs"]["num_units"] == 2
+    (pkg / "model.py").write_text("import Missing\n\ndef build():\n    pass\n")  # beside it: nothing
+    r = cli("capture", "--network", f"{pkg / 'model.py'}:build", "--lasagne", "compat", "--out", tmp_path / "a.json")
+    assert r.returncode == 2 and "No module named 'Missing'" in r.stderr and "Python 2" not in r.stdout + r.stderr
+
+
+def test_python2_module_on_the_pythonpath_says_why_it_was_not_translated(tmp_path):
+    """A module found through PYTHONPATH is not read as Python 2 (it may be anyone's); the error says so."""
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "blocks.py").write_text("def width(n):\n    for i in xrange(1):\n        return n / 4\n")
+    (tmp_path / "build.py").write_text("import blocks\n\ndef build():\n    return blocks.width(10)\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, str(tmp_path / "lib")]))
+    r = subprocess.run([sys.executable, "-m", "exporter", "capture", "--network", f"{tmp_path / 'build.py'}:build",
+                        "--lasagne", "compat", "--out", str(tmp_path / "a.json")], capture_output=True, text=True,
+                       cwd=ROOT, env=env)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert "NameError: name 'xrange' is not defined at blocks.py:2 (blocks.py is not read as Python 2, even with " \
+           "--python2: only the modules under the build file's folder or under a folder the build code adds to " \
+           "sys.path are" in lines[0], lines
+
+
+def test_failure_says_what_reading_it_as_python2_gave(project):
+    (project / "both.py").write_text(textwrap.dedent('''\
+        from lasagne.layers import InputLayer
+        def build():
+            for i in xrange(1):
+                pass
+            return InputLayer((None, 3.0 / 2 * 2.5), name="input")
+    '''))  # fails as Python 3 (xrange) and as Python 2 (a fractional size): both are said
+    r = cli("capture", "--network", f"{project / 'both.py'}:build", "--lasagne", "compat", "--out", project / "a.json")
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert lines[0].endswith("raised NameError: name 'xrange' is not defined at both.py:3; read as Python 2 (as "
+                             "--python2 does) it returned a network whose layer 'input' (InputLayer) has output shape "
+                             "(None, 3.75): a size that is not a whole number"), lines

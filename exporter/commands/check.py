@@ -347,13 +347,17 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
             import shutil
 
             shutil.copytree(package, os.path.join(tmp, "exporter"), ignore=shutil.ignore_patterns("__pycache__"))
+        choices = _build_choices(args, model, net_file)
+        fallback = os.path.join(tmp, "fallback")
+        if "--python2" in choices:  # the translator, for an old environment that lacks it
+            _offer_translator(fallback)
         inputs_path, out_path = os.path.join(tmp, "inputs.npz"), os.path.join(tmp, "layers.npz")
         np.savez(inputs_path, **{f"in:{input_layers.get(k, k)}": v for k, v in feeds.items()})
-        cmd = [python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from exporter.reference_run import main; "
-                             "sys.exit(main(sys.argv[2:]))", tmp,
+        cmd = [python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); sys.path.append(sys.argv[2]); "
+                             "from exporter.reference_run import main; sys.exit(main(sys.argv[3:]))", tmp, fallback,
                "--network", os.path.abspath(net_file) + ":" + fn, "--weights", os.path.abspath(args.against),
                "--input", inputs_path, "--out", out_path] + (["--trust-pickle"] if args.trust_pickle else []) \
-            + _build_choices(args, model)
+            + choices
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True)
         except OSError as e:
@@ -374,14 +378,38 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
     return ref, meta
 
 
-def _build_choices(args, model) -> list:
+def _build_choices(args, model, net_file: str) -> list:
     """reference_run.py options that build the network as the export was built: ``--cudnn`` as given,
-    else as the export recorded it (metadata ``lasagne2onnx.cudnn``); ``--python2``."""
-    from ..metadata import cudnn_choice
+    else as the export recorded it (metadata ``lasagne2onnx.cudnn``); ``--python2`` as given, or when
+    the export read the build file as Python 2 (metadata ``lasagne2onnx.read_as_python2``: the export
+    read valid Python 3 that failed as Python 2 code does as Python 2, and so must the reference)."""
+    from ..metadata import cudnn_choice, read_as_python2
 
     recorded = cudnn_choice(model)
     cudnn = getattr(args, "cudnn", None) or (recorded if recorded in ("yes", "no") else None)
-    return (["--cudnn", cudnn] if cudnn else []) + (["--python2"] if getattr(args, "python2", False) else [])
+    python2 = getattr(args, "python2", False) or os.path.basename(net_file) in read_as_python2(model)
+    return (["--cudnn", cudnn] if cudnn else []) + (["--python2"] if python2 else [])
+
+
+def _offer_translator(folder: str):
+    """Links this environment's fissix (and appdirs, which it imports) into ``folder``, which goes
+    last on the reference Python's path: an old environment without fissix can then read Python 2
+    build code as the export did; one with its own fissix uses that."""
+    import importlib.util
+
+    os.makedirs(folder)
+    for name in ("fissix", "appdirs"):
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.origin:
+            continue  # not here either: the reference run says fissix is missing
+        source = os.path.dirname(spec.origin) if spec.submodule_search_locations else spec.origin
+        try:
+            os.symlink(source, os.path.join(folder, os.path.basename(source)))
+        except OSError:
+            import shutil
+
+            copy = shutil.copytree if os.path.isdir(source) else shutil.copyfile
+            copy(source, os.path.join(folder, os.path.basename(source)))
 
 
 # -- comparing -----------------------------------------------------------------------------------

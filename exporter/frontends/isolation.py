@@ -86,6 +86,8 @@ def capture_isolated(spec: str, implementation: str = "auto", input_shapes=None,
         retry = builds.run(gpu_modules=gpu_modules, python2=True)
         if not retry.error:
             python3_failure, result, builds.python2 = result.error, retry, True
+        elif retry.error.replace(" (read as Python 2)", "") != result.error:  # what --python2 would say
+            result.error += f"; read as Python 2 (as --python2 does){_why(retry.error)[len('; as Python 3'):]}"
     choice = choose(builds, result, cudnn)
     graph = result.graph(origin=f"{builds.path} (captured)")
     graph.source = graph.source.replace(builds.absolute, builds.path, 1)  # the build file as the user named it

@@ -20,6 +20,7 @@ import importlib.machinery
 import importlib.util
 import inspect
 import os
+import re
 import sys
 import sysconfig
 import traceback
@@ -76,27 +77,40 @@ def _package_of(path: str):
 
 
 class UserSources(importlib.abc.MetaPathFinder):
-    """Finds the modules under the build file's folder (its package, if it is in one) and compiles
-    them with :func:`exporter.frontends.py2.compile_user_source`: as Python 3, or as Python 2 when
-    they are not valid Python 3 or when the build file itself was read as Python 2."""
+    """Finds the user's modules and compiles them with :func:`exporter.frontends.py2.compile_user_source`:
+    as Python 3, or as Python 2 when they are not valid Python 3 or when the build file itself was read
+    as Python 2.  The user's modules are those under the build file's folder (its package, if it is in
+    one) and under the folders the user's code adds to ``sys.path`` (``sys.path.insert(0, '../project')``
+    in a wrapper), never the standard library's, an installed package's or the exporter's own."""
 
     def __init__(self, main_path: str, scope: str, python2: bool = False):
         self.main_path = os.path.abspath(main_path)
         self.scope = os.path.abspath(scope)
         self.python2 = python2
         self.read_as_python2 = []  # absolute paths, in the order they were imported
+        self.compiled = set()  # absolute paths of the modules compiled here
+        self.path_before = {os.path.abspath(p) for p in sys.path if isinstance(p, str)}
+
+    def scopes(self) -> list:
+        """The folders whose modules are the user's: the build file's, then those added to ``sys.path``
+        since (in ``sys.path`` order)."""
+        added = [os.path.abspath(p) for p in sys.path if isinstance(p, str) and p
+                 and os.path.abspath(p) not in self.path_before]
+        return [self.scope] + [p for p in dict.fromkeys(added) if p != self.scope and not _library(p)]
 
     def find_spec(self, fullname, path=None, target=None):
-        if path is None:  # a top-level module: only if the folder has one of that name (a quick look first)
-            head = os.path.join(self.scope, fullname)
-            if not (os.path.exists(head + ".py") or os.path.exists(os.path.join(head, "__init__.py"))
-                    or os.path.basename(self.scope) == fullname):
+        scopes = self.scopes()
+        if path is None:  # a top-level module: only if a folder has one of that name (a quick look first)
+            if not any(os.path.exists(os.path.join(s, fullname) + ".py")
+                       or os.path.exists(os.path.join(s, fullname, "__init__.py"))
+                       or os.path.basename(s) == fullname for s in scopes):
                 return None
-        elif not any(_inside(os.path.join(p, "x"), self.scope) for p in path):
+        elif not any(_inside(os.path.join(p, "x"), s) for p in path for s in scopes):
             return None
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         origin = getattr(spec, "origin", None)
-        if not origin or not origin.endswith(".py") or not _inside(origin, self.scope):
+        if not origin or not origin.endswith(".py") or not any(_inside(origin, s) for s in scopes) \
+                or _library(origin):
             return None
         spec.loader = _UserSourceLoader(fullname, origin, self)
         return spec
@@ -114,6 +128,7 @@ class _UserSourceLoader(importlib.machinery.SourceFileLoader):
         from .py2 import compile_user_source
 
         path = self.get_filename(fullname)
+        self.sources.compiled.add(os.path.abspath(path))
         in_package = "." in fullname or self.is_package(fullname)
         code, python2 = compile_user_source(self.get_data(path), path, python2=self.sources.python2,
                                             in_package=in_package)
@@ -137,6 +152,15 @@ class _UserSourceLoader(importlib.machinery.SourceFileLoader):
 
 def _inside(path: str, folder: str) -> bool:
     return os.path.abspath(path).startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _library(path: str) -> bool:
+    """Whether ``path`` lies in the standard library, an installed package (of this Python or another:
+    a ``site-packages`` folder) or the exporter: never the user's code, never translated."""
+    path = os.path.abspath(path)
+    parts = path.split(os.sep)
+    return "site-packages" in parts or "dist-packages" in parts or path == _PACKAGE_DIR \
+        or any(path == d or _inside(path, d) for d in (_PACKAGE_DIR,) + _LIBRARY_DIRS)
 
 
 def _sources_for(path: str, python2: bool) -> UserSources:
@@ -191,7 +215,8 @@ def load_build_function(spec: str, python2: bool = False):
         raise
     except (Exception, SystemExit, GeneratorExit) as e:  # sys.exit() in build code must not end the exporter
         raise NetworkError(f"{path}: importing the network file failed: "
-                           f"{'it called ' if isinstance(e, SystemExit) else ''}{_where(e, read_as_python2(spec))}") from e
+                           f"{'it called ' if isinstance(e, SystemExit) else ''}{_where(e, read_as_python2(spec))}"
+                           f"{_not_read_as_python2(e)}") from e
     fn = getattr(module, fn_name, None)
     if not callable(fn):
         raise NetworkError(f"{path}: no function named {fn_name!r}")
@@ -254,10 +279,16 @@ def _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_m
         import lasagne
 
         shapes = dict(input_shapes or {})
-        net, seen = _build(fn, spec, kwargs, lasagne.layers.InputLayer, shapes, report)
+        # --input-shape input_P: an unnamed input layer by its name in the export, known once the network is
+        # built; the build may need the size, so the unnamed ones take these in creation order, checked below
+        guesses = sorted((k for k in shapes if isinstance(k, str) and re.fullmatch(r"input_\d+", k)),
+                         key=lambda k: int(k.rpartition("_")[2]))
+        net, seen = _build(fn, spec, kwargs, lasagne.layers.InputLayer, shapes, report, guesses=guesses)
         by_position = _unnamed_dict_inputs(net, shapes, seen)
-        if by_position:  # --input-shape NAME for a model-zoo dict's unnamed input net[NAME]: build again, sizing it
+        by_position.update(_unnamed_inputs_by_export_name(net, shapes, seen, by_position))
+        if by_position or seen["guessed_wrong"]:  # --input-shape NAME for an unnamed input: build again, sizing it
             net, seen = _build(fn, spec, kwargs, lasagne.layers.InputLayer, shapes, report, by_position)
+            _unnamed_inputs_by_export_name(net, shapes, seen, by_position)  # the names, for messages
     _check_input_shapes_used(shapes, seen)
     net = network_output(net)  # a model-zoo dict: its last entry; its keys name its layers
     _check_whole_sizes(spec, net)
@@ -267,9 +298,9 @@ def _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_m
     return capture(net, source=source, options=options, build=spec)
 
 
-def _build(fn, spec, kwargs, input_cls, shapes, report, by_position=None):
+def _build(fn, spec, kwargs, input_cls, shapes, report, by_position=None, guesses=()):
     """``(what the build function returned, the input layers seen)``; see :func:`_watch_input_layers`."""
-    with _watch_input_layers(input_cls, shapes, by_position) as seen:
+    with _watch_input_layers(input_cls, shapes, by_position, guesses) as seen:
         try:
             return fn(**(kwargs or {})), seen
         except ExportError:
@@ -277,12 +308,15 @@ def _build(fn, spec, kwargs, input_cls, shapes, report, by_position=None):
         except (Exception, SystemExit, GeneratorExit) as e:  # sys.exit() in build code must not end the exporter
             if seen["unknown"]:  # an input left unsized, most likely by a misnamed --input-shape
                 _check_input_shapes_used(shapes, seen)
+            several = len(seen["names"]) > 1  # an unnamed one is then addressed by its name in the export
             hint = "".join(
-                f"; input layer {name!r} has unknown dimensions {shape}: give them with --input-shape "
-                f"{name + '=' if name else ''}{','.join('N' if d is None else str(d) for d in shape)} "
-                f"(N: your sizes)"
+                f"; input layer {name or 'unnamed'!r} has unknown dimensions {shape}: give them with --input-shape "
+                f"{name + '=' if name else 'input_P=' if several else ''}"
+                f"{','.join('N' if d is None else str(d) for d in shape)} (N: your sizes"
+                f"{'; input_P: its name in the export, P its position among the layers' if several and not name else ''})"
                 for name, shape in seen["unknown"][:1])
-            raise NetworkError(f"{spec}: the build function {_failure(e, report['read_as_python2'])}{hint}") from e
+            raise NetworkError(f"{spec}: the build function {_failure(e, report['read_as_python2'])}"
+                               f"{_not_read_as_python2(e)}{hint}") from e
         finally:
             report["read_as_python2"] = read_as_python2(spec)
 
@@ -301,6 +335,34 @@ def _unnamed_dict_inputs(net, shapes, seen) -> dict:
         for i, created in enumerate(seen["layers"]):
             if created is layer and seen["names"][i] is None:
                 by_position[i] = name
+    return by_position
+
+
+def _unnamed_inputs_by_export_name(net, shapes, seen, taken) -> dict:
+    """``{creation position: NAME}`` for each --input-shape NAME that no input layer was named but that
+    is the exporter's name of an unnamed input layer (``input_<its position in the network>``, the name
+    of its ONNX input).  Also notes those names in ``seen["export_names"]``, for messages."""
+    try:
+        import lasagne
+
+        layers = lasagne.layers.get_all_layers(list(net.values())[-1] if isinstance(net, dict) else net)
+    except Exception:  # not layers: capture says so
+        return {}
+    named = {id(layer): name for layer, name in zip(layers, layer_names(layers))}
+    if isinstance(net, dict):  # a model-zoo dict's keys name its unnamed layers
+        named.update({id(layer): key for key, layer in net.items() if isinstance(key, str) and key
+                      and getattr(layer, "name", "") is None})
+    seen["export_names"] = [name or named.get(id(layer)) for name, layer in zip(seen["names"], seen["layers"])]
+    wrong = {key for i, key in seen["guessed"].items() if named.get(id(seen["layers"][i])) != key}
+    seen["guessed_wrong"] = bool(wrong)
+    seen["replaced"] -= wrong
+    by_position = {}
+    for key in shapes:
+        if key is None or key in seen["replaced"] or key in taken.values():
+            continue
+        for i, (name, layer) in enumerate(zip(seen["names"], seen["layers"])):
+            if name is None and named.get(id(layer)) == key and i not in taken:
+                by_position[i] = key
     return by_position
 
 
@@ -365,28 +427,34 @@ def gpu_module_probe(block: bool = False):
 
 
 def _check_input_shapes_used(shapes, seen):
-    """Every --input-shape must have reached an input layer."""
+    """Every --input-shape must have reached an input layer.  Unnamed input layers are shown by the
+    exporter's name for them (``input_0``: their ONNX input's name, which --input-shape takes) once
+    the network is built, else as ``unnamed``."""
+    names = [n or e or "unnamed" for n, e in zip(seen["names"], seen.get("export_names") or [None] * len(seen["names"]))]
+    listed = ", ".join(n if n == "unnamed" else repr(n) for n in names)
     if None in shapes and len(seen["names"]) != 1:
+        example = next((n for n in names if n != "unnamed"), "NAME")
         raise NetworkError(f"--input-shape without a name needs a network with one input layer; this one has "
-                           f"{len(seen['names'])} ({', '.join(repr(n) if n else 'unnamed' for n in seen['names'])}): "
-                           f"use NAME=D0,D1,...")
+                           f"{len(seen['names'])} ({listed}): use {example}=D0,D1,...")
     missing = sorted(set(shapes) - seen["replaced"], key=str)
     if missing:
         raise NetworkError(f"--input-shape {missing[0]}: the network has no input layer named {missing[0]!r}"
-                           + (f" (inputs: {', '.join(repr(n) if n else 'unnamed' for n in seen['names'])}"
+                           + (f" (inputs: {listed}"
                               + ("; give an unnamed network's only input as --input-shape D0,D1,..." if
                                  seen["names"] == [None] else "") + ")" if seen["names"] else ""))
 
 
 @contextlib.contextmanager
-def _watch_input_layers(input_cls, shapes, by_position=None):
+def _watch_input_layers(input_cls, shapes, by_position=None, guesses=()):
     """While the build function runs: give input layers named in ``shapes`` (or created at a position
     in ``by_position``, ``{position: name in shapes}``) that shape, and note the input layers created
-    with unknown dimensions beyond the batch axis (for error hints)."""
+    with unknown dimensions beyond the batch axis (for error hints).  ``guesses``: names in ``shapes``
+    handed to the unnamed input layers in the order they are created (noted in ``seen["guessed"]``)."""
     original = input_cls.__init__
     signature = inspect.signature(original)
-    seen = {"replaced": set(), "unknown": [], "names": [], "layers": []}
+    seen = {"replaced": set(), "unknown": [], "names": [], "layers": [], "guessed": {}, "guessed_wrong": False}
     by_position = by_position or {}
+    guesses = list(guesses)
 
     def __init__(self, *args, **kwargs):
         try:
@@ -404,6 +472,11 @@ def _watch_input_layers(input_cls, shapes, by_position=None):
         key = name if name in shapes else (None if None in shapes and None not in seen["replaced"] else False)
         if key is False and position in by_position:
             key = by_position[position]
+        if key is False and name is None and not by_position:
+            while guesses and (guesses[0] in seen["replaced"]):
+                guesses.pop(0)
+            if guesses:
+                key = seen["guessed"][position] = guesses.pop(0)
         if key is not False:
             want = tuple(shapes[key])
             if len(have) != len(want) or any(h is not None and h != d for h, d in zip(have, want)):
@@ -457,6 +530,27 @@ def _where(e: BaseException, python2_files=()) -> str:
     if isinstance(e, SystemExit):
         return f"sys.exit({e.code!r}){loc}"
     return f"{type(e).__name__}{': ' if str(e) else ''}{e}{loc}"
+
+
+def _not_read_as_python2(e: BaseException) -> str:
+    """A hint when ``e`` looks like Python 2 code failing in a module the exporter does not read as
+    the user's (one on the PYTHONPATH, or in an installed package), where ``--python2`` cannot help."""
+    from .py2 import looks_like_python2
+
+    if isinstance(e, SyntaxError):
+        filename = e.filename
+    else:
+        frame = user_frame(e.__traceback__)
+        filename = frame.filename if frame is not None and looks_like_python2(e) else None
+    if not filename or not os.path.isabs(filename) or _inside(filename, _PACKAGE_DIR) \
+            or any(_inside(filename, d) for d in _LIBRARY_DIRS if "site-packages" not in d.split(os.sep)):
+        return ""
+    finders = [f for f in sys.meta_path if isinstance(f, UserSources)]
+    if not finders or any(os.path.abspath(filename) in f.compiled for f in finders):
+        return ""  # one of the user's modules: it was read as Python 2 where it needed to be
+    return (f" ({os.path.basename(filename)} is not read as Python 2, even with --python2: only the modules under "
+            f"the build file's folder or under a folder the build code adds to sys.path are, never an installed "
+            f"package's)")
 
 
 def _failure(e: BaseException, python2_files=()) -> str:

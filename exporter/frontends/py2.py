@@ -83,6 +83,8 @@ def looks_like_python2(e: BaseException) -> bool:
         return True
     if isinstance(e, ImportError) and (getattr(e, "name", None) or "").split(".")[0] in _PY2_MODULES:
         return True
+    if _implicit_relative_import(e):
+        return True
     text = str(e)
     if WHOLE_SIZES in text:  # the capture's own check (exporter.frontends.network_file)
         return True
@@ -91,6 +93,26 @@ def looks_like_python2(e: BaseException) -> bool:
     if "of int, got" in text:  # Lasagne's as_tuple given a float: "... an iterable of int, got 2.5 instead"
         return True
     return isinstance(e, (TypeError, AttributeError, ImportError, ValueError)) and any(m in text for m in _PY2_MESSAGES)
+
+
+def _implicit_relative_import(e: BaseException) -> bool:
+    """A module not found that lies beside the file importing it, in a package: Python 2's implicit
+    relative import (``import blocks`` in ``mynets/net.py`` meant ``mynets.blocks``)."""
+    import os
+    import traceback
+
+    name = getattr(e, "name", None)
+    if not isinstance(e, ModuleNotFoundError) or not name:
+        return False
+    ours = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # exporter/: its import machinery
+    importer = next((f.filename for f in reversed(traceback.extract_tb(e.__traceback__))
+                     if os.path.isabs(f.filename) and not f.filename.startswith(ours + os.sep)), None)
+    if importer is None:
+        return False
+    folder = os.path.dirname(importer)
+    beside = os.path.join(folder, name.split(".")[0])
+    return os.path.exists(os.path.join(folder, "__init__.py")) and (
+        os.path.exists(beside + ".py") or os.path.exists(os.path.join(beside, "__init__.py")))
 
 
 # -- translation ----------------------------------------------------------------------------------
@@ -232,6 +254,18 @@ def _expand_indent_tabs(source: str) -> str:
     return "".join(lines)
 
 
+def _compile(source, path: str):
+    """``compile`` without the compiler's SyntaxWarning/DeprecationWarning (``invalid escape sequence
+    '\\s'`` in a regular expression written for Python 2): old code's style, not the user's concern
+    when exporting."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return compile(source, path, "exec", dont_inherit=True)
+
+
 def compile_user_source(data: bytes, path: str, python2: bool = False, in_package: bool = False):
     """``(code object, read_as_python2)`` for the source ``data`` of ``path``: compiled as Python 3
     unless ``python2`` is set or it is not valid Python 3, then translated (and compiled) as Python 2.
@@ -240,7 +274,7 @@ def compile_user_source(data: bytes, path: str, python2: bool = False, in_packag
 
     if not python2:
         try:
-            return compile(data, path, "exec", dont_inherit=True), False
+            return _compile(data, path), False
         except SyntaxError as e:
             py3_error = e
     else:
@@ -257,10 +291,9 @@ def compile_user_source(data: bytes, path: str, python2: bool = False, in_packag
                           f"(pip install fissix)") from e
     try:
         try:
-            return compile(text, path, "exec", dont_inherit=True), True
+            return _compile(text, path), True
         except TabError:
-            return compile(translate(_expand_indent_tabs(source), path, in_package), path, "exec",
-                           dont_inherit=True), True
+            return _compile(translate(_expand_indent_tabs(source), path, in_package), path), True
     except SyntaxError as e:
         e.msg = f"{e.msg} (after reading the file as Python 2)"
         raise
