@@ -109,7 +109,7 @@ def test_wrong_port_names_the_first_diverging_layer(exported, theano_check):
     assert [rows[n][-1] for n in LAYERS] == ["OK", "OK", "OK", "DIFFERS", "DIFFERS", "DIFFERS"]
     summary = r.stdout.strip().splitlines()[-1]
     assert summary.startswith("DIFFERS: first divergence at layer 'conv2d_3' (Conv2DLayer)"), summary
-    assert "its inputs match" in summary
+    assert "(fed the reference's own inputs, it still differs by 1: the difference starts in this layer)" in summary
 
 
 def _ort_reference(model_path, out_path, seed=0, drop=(), perturb=None):
@@ -224,7 +224,7 @@ def test_a_layer_is_run_alone_on_the_references_inputs(tmp_path, also_b):
     elif also_b:
         assert r.returncode == 1 and rows["b"][-1] == "DIFFERS", r.stdout + r.stderr
         assert "DIFFERS: first divergence at layer 'b' (DenseLayer): relative error" in r.stdout
-        assert "fed the reference's own inputs, it still differs: 0.00389" in r.stdout, r.stdout
+        assert "fed the reference's own inputs, it still differs by 0.00389: the difference starts" in r.stdout, r.stdout
     else:
         assert r.returncode == 0 and rows["b"][-1] == "AMPLIFIED", r.stdout + r.stderr
         assert "1 of them (AMPLIFIED) amplify their inputs' float32 rounding beyond 1e-05 end to end" in r.stdout

@@ -479,16 +479,20 @@ def _run_alone(rows, model, layer_map, ref, inputs_of, tolerance):
     its inputs carry (within the tolerance, but e.g. a spatial transformer's sampling grid moves by
     its theta's last bits times the image's gradient).  Its status becomes AMPLIFIED, with the error
     it has alone in ``alone_rel``; a layer that still differs alone stays DIFFERS (its ``alone_rel``
-    says by how much), as does one that cannot be cut out of the graph (inputs fused, shared values)."""
+    says by how much), as does one that cannot be cut out of the graph (inputs fused, shared values)
+    and one after a layer that differs."""
     from ..accuracy import error_stats
     from ..compare import run_layer_alone
 
-    for row in rows:
+    status = {}
+    for row in rows:  # network order: an input's status is final before its consumers are looked at
+        status[row["layer"]] = row["status"]
         if row["status"] != "DIFFERS" or "onnx_shape" in row:
             continue
         ins = inputs_of.get(row["layer"], [])
-        if not ins or any(layer_map.get(i) is None or f"out:{i}" not in ref for i in ins):
-            continue
+        if not ins or any(layer_map.get(i) is None or f"out:{i}" not in ref or status.get(i) not in ("OK", "AMPLIFIED")
+                          for i in ins):
+            continue  # after a layer that differs, its consumers differ too (and are not the cause)
         feeds = {layer_map[i]: np.ascontiguousarray(ref[f"out:{i}"]) for i in ins}
         alone = run_layer_alone(model, layer_map[row["layer"]], feeds)
         if alone is None:
@@ -496,7 +500,7 @@ def _run_alone(rows, model, layer_map, ref, inputs_of, tolerance):
         stats = error_stats(alone, ref[f"out:{row['layer']}"])
         row["alone_rel"] = stats["rel"]
         if stats["rel"] <= tolerance:
-            row["status"] = "AMPLIFIED"
+            row["status"] = status[row["layer"]] = "AMPLIFIED"
 
 
 def _num(x) -> str:
@@ -563,7 +567,8 @@ def _summary(rows, tolerance, inputs_of) -> str:
         cause = (" (the reference itself is not finite there: NaN or infinity in the original's output, "
                  "e.g. from weights such as a negative variance)")
     elif "alone_rel" in first:
-        cause = f" (fed the reference's own inputs, it still differs: {_num(first['alone_rel'])})"
+        cause = (f" (fed the reference's own inputs, it still differs by {_num(first['alone_rel'])}: the difference "
+                 f"starts in this layer)")
     elif ins and all(r["status"] in ("OK", "AMPLIFIED") for r in ins):
         cause = " (its inputs match: the difference starts in this layer)"
     elif any(r["status"] == "fused" for r in ins):
