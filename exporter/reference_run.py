@@ -27,6 +27,7 @@ if __name__ == "__main__":  # run as a script: import this package from the chec
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 META_KEY = "__lasagne2onnx_reference__"
+DNN_MODULE = "lasagne.layers.dnn"
 FORMAT = "lasagne2onnx.reference"
 
 
@@ -172,16 +173,16 @@ def _inputs(args, input_layers, names, np, floatX, layers=()):
     return feeds
 
 
-def compute(args):
-    """Build, load, run; returns the dict written to ``args.out``."""
-    theano, lasagne = _import_lasagne()
-    import numpy as np
+def _build(args, standin):
+    """(network or None, why the build failed or None, {GPU module: imported}, {stand-in module: why the
+    real one did not import})."""
     from exporter.errors import ExportError
-    from exporter.frontends.lasagne_live import incoming, layer_names, network_output
     from exporter.frontends.network_file import _where, gpu_module_probe, load_build_function
+    from exporter.reference_dnn import cpu_standin
 
-    try:
-        with gpu_module_probe(block=args.cudnn == "no") as attempts:
+    # the stand-in's finder goes first in sys.meta_path, the probe (which blocks with --cudnn no) before it
+    with cpu_standin(enabled=standin) as standins, gpu_module_probe(block=args.cudnn == "no") as attempts:
+        try:
             fn = load_build_function(args.network, python2=args.python2)
             try:
                 net = fn()
@@ -189,8 +190,26 @@ def compute(args):
                 raise
             except Exception as e:
                 raise ReferenceRunError("{}: the build function raised {}".format(args.network, _where(e)))
-    except ExportError as e:
-        raise ReferenceRunError(str(e))
+        except (ExportError, ReferenceRunError) as e:
+            return None, str(e), attempts, standins
+    return net, None, attempts, standins
+
+
+def compute(args):
+    """Build, load, run; returns the dict written to ``args.out``."""
+    theano, lasagne = _import_lasagne()
+    import numpy as np
+    from exporter.frontends.lasagne_live import incoming, layer_names, network_output
+    from exporter.frontends.network_file import _where
+
+    # lasagne.layers.dnn where it cannot import for lack of a GPU: a CPU stand-in (exporter/reference_dnn.py)
+    # with --cudnn yes; without --cudnn only if the build fails without it (build code that falls back
+    # builds its fallback, as before)
+    net, error, attempts, standins = _build(args, standin=args.cudnn == "yes")
+    if error and args.cudnn is None and attempts.get(DNN_MODULE) is False:
+        net, error, attempts, standins = _build(args, standin=True)
+    if error:
+        raise ReferenceRunError(error)
     if args.cudnn == "yes" and attempts and not any(attempts.values()):
         raise ReferenceRunError("--cudnn yes: the build code asks for {}, which cannot be imported in {} (no GPU or "
                                 "cuDNN here), so it builds the network without cuDNN".format(
@@ -231,6 +250,7 @@ def compute(args):
         "format": FORMAT, "version": 1, "network": args.network, "weights": os.path.basename(args.weights),
         "theano": getattr(theano, "__version__", "?"), "lasagne": getattr(lasagne, "__version__", "?"),
         "floatX": floatX, "python": sys.version.split()[0],
+        "cpu_standins": standins,  # {module: why the real one did not import}
         "layers": [{"name": names[l], "class": type(l).__name__, "inputs": [names[i] for i in incoming(l) if i in names],
                     "shape": [int(d) for d in np.shape(v)]} for l, v in zip(layers, values)],
     }

@@ -184,7 +184,8 @@ def test_each_choice_matches_theano_with_its_class(tmp_path, theano_references):
 
 def test_check_builds_the_theano_reference_the_way_the_export_chose(tmp_path):
     """``check --reference-python``: the old environment builds the network as the export recorded
-    (here PyPI's Lasagne 0.1 on a CPU, where lasagne.layers.dnn does not import)."""
+    (here PyPI's Lasagne 0.1 on a CPU, where lasagne.layers.dnn does not import: --cudnn yes computes
+    the cuDNN network with the reference run's CPU stand-in)."""
     from tests.reference import LEGACY_PYTHON, THEANO_FLAGS
 
     weights = tmp_path / "model.npz"
@@ -200,8 +201,9 @@ def test_check_builds_the_theano_reference_the_way_the_export_chose(tmp_path):
         r = subprocess.run([sys.executable, "-m", "exporter", "check", str(out), "--against", weights, "--network",
                             network, "--reference-python", LEGACY_PYTHON], capture_output=True, text=True,
                            cwd=ROOT, env=env)
+        assert r.returncode == 0 and "OK: all 4 compared layers match" in r.stdout, r.stdout + r.stderr
         if choice == "no":
-            assert r.returncode == 0 and "OK: all 4 compared layers match" in r.stdout, r.stdout + r.stderr
-        else:  # that Theano cannot build the cuDNN network: said, not compared with the other one
-            line = error_line(r)
-            assert "--cudnn yes" in line and "lasagne.layers.dnn" in line and "cannot be imported" in line, line
+            assert "Conv2DLayer" in r.stdout and "stand-in" not in r.stdout, r.stdout
+        else:  # that Theano cannot import the cuDNN module: the cuDNN network on its CPU stand-in, said so
+            assert "Conv2DDNNLayer" in r.stdout and "Conv2DLayer " not in r.stdout, r.stdout
+            assert "lasagne.layers.dnn did not import there for lack of a GPU" in r.stdout.splitlines()[0], r.stdout

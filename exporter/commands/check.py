@@ -103,6 +103,7 @@ def compare(args) -> dict:
         graph = _architecture(args)
         ref, meta = _load_reference(args.reference, args.trust_pickle)
         source = args.reference
+    source += _standin_note(meta)
     feeds = _reference_feeds(args, ref, onnx_inputs, input_layers)
     _check_coverage(args, layer_map, ref, graph)
 
@@ -376,6 +377,16 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
             with staged_outputs() as outputs:
                 shutil.copyfile(out_path, outputs.add(args.save_reference))
     return ref, meta
+
+
+def _standin_note(meta) -> str:
+    """Says so when the reference computed ``lasagne.layers.dnn`` with its CPU stand-in (no GPU there)."""
+    standins = (meta or {}).get("cpu_standins") or {}
+    if not isinstance(standins, dict) or not standins:
+        return ""
+    return (f"; {' / '.join(sorted(map(str, standins)))} did not import there for lack of a GPU, so its layers were "
+            f"computed by a CPU stand-in: Lasagne's own dnn.py with Theano's CPU convolution, pooling and batch-norm "
+            f"ops in place of cuDNN's")
 
 
 def _build_choices(args, model, net_file: str) -> list:

@@ -179,10 +179,23 @@ def _captured(layer, ctx, rule, param_index):
     for p in layer.get_params():
         role = roles.get(id(p))
         if role is None:
-            raise ctx.unsupported(f"parameter {getattr(p, 'name', p)!r} is not one of the "
-                                  f"parameters this converter knows ({', '.join(rule.params) or 'none'})")
+            raise ctx.unsupported(_unknown_param(layer, p, rule, ctx))
         params.append(ParamSpec(role=role, shape=_param_shape(p), key=f"arr_{param_index[id(p)]}"))
     return attrs, params
+
+
+def _unknown_param(layer, param, rule, ctx) -> str:
+    """Why a parameter of the layer is not one its capture rule reads; says so when ``layer.W`` (etc.) is
+    an expression rather than the parameter (weight normalisation: ``layer.W = layer.W_param / norm``)."""
+    own = {id(p) for p in layer.get_params()}
+    replaced = [role for role in rule.params if getattr(layer, role, None) is not None
+                and id(getattr(layer, role)) not in own and id(getattr(layer, role)) not in ctx.param_roles]
+    name = getattr(param, "name", param)
+    if replaced:
+        return (f"layer.{replaced[0]} is not a parameter but an expression (weight normalisation, e.g., computes it "
+                f"from parameter {name!r}); this converter reads the layer's parameters {', '.join(rule.params)} "
+                f"as arrays")
+    return f"parameter {name!r} is not one of the parameters this converter knows ({', '.join(rule.params) or 'none'})"
 
 
 def _tracer(layer):

@@ -65,6 +65,27 @@ def weight_norm_conv():
     return GlobalPoolLayer(l, name="gap")
 
 
+def _weight_norm(layer, axes):
+    """openai/improved-gan's weight normalisation: ``layer.W`` becomes an expression of the parameter."""
+    import theano.tensor as T
+
+    layer.W_param = layer.W
+    layer.W = layer.W_param / T.sqrt(1e-6 + T.sum(T.square(layer.W_param), axis=axes, keepdims=True))
+    return layer
+
+
+@case({"input": (2, 3, 8, 8)}, needs_02=True, tags=TRACED)
+def weight_norm_dnn_conv():
+    """Weight normalisation on cuDNN convolutions (cross-correlation by default; 'same' padding, a
+    stride, flip_filters=True): the layer's own convolution with ``layer.W`` replaced."""
+    from lasagne.layers import GlobalPoolLayer, dnn
+
+    l = _weight_norm(dnn.Conv2DDNNLayer(_input((2, 3, 8, 8)), 4, 3, pad=1, name="wn_dnn1"), (1, 2, 3))
+    l = _weight_norm(dnn.Conv2DDNNLayer(l, 5, 3, pad="same", stride=2, name="wn_dnn2"), (1, 2, 3))
+    l = _weight_norm(dnn.Conv2DDNNLayer(l, 3, (2, 3), flip_filters=True, name="wn_dnn_flipped"), (1, 2, 3))
+    return GlobalPoolLayer(l, name="gap")
+
+
 @case({"input": (2, 4, 8, 8)}, needs_02=True, tags=TRACED)
 def resnet_option_a_shortcut():
     """The CIFAR-10 ResNet of Lasagne/Recipes: an increase in width takes the identity shortcut

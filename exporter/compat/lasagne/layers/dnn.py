@@ -5,7 +5,7 @@ Their ``flip_filters`` defaults to False (cross-correlation), unlike Conv2DLayer
 from .. import init
 from .. import nonlinearities
 from ..utils import as_tuple
-from .conv import BaseConvLayer
+from .conv import BaseConvLayer, _conv2d, _conv3d
 from .normalization import BatchNormLayer, _strip_nonlinearity_and_bias
 from .pool import pool_output_length
 from .base import Layer
@@ -70,6 +70,16 @@ class MaxPool3DDNNLayer(Pool3DDNNLayer):
                                                 **kwargs)
 
 
+def _dnn_convolve(layer, input, convolution):
+    """Lasagne's cuDNN ``convolve``: ``dnn_conv`` / ``dnn_conv3d`` with ``conv_mode='conv'`` when
+    ``flip_filters``, else 'cross', and ``pad='same'`` as ``filter_size // 2``; traced as Theano's
+    conv2d / conv3d with ``filter_flip=flip_filters``, which Theano itself swaps for ``dnn_conv`` on a GPU."""
+    border_mode = tuple(s // 2 for s in layer.filter_size) if layer.pad == "same" else layer.pad
+    extra_kwargs = {"num_groups": layer.num_groups} if layer.num_groups > 1 else {}
+    return convolution(input, layer.W, subsample=layer.stride, border_mode=border_mode,
+                       filter_flip=layer.flip_filters, **extra_kwargs)
+
+
 class Conv2DDNNLayer(BaseConvLayer):
     """cuDNN 2-D convolution; cross-correlation by default (``flip_filters=False``)."""
 
@@ -78,6 +88,9 @@ class Conv2DDNNLayer(BaseConvLayer):
                  flip_filters=False, num_groups=1, **kwargs):
         super(Conv2DDNNLayer, self).__init__(incoming, num_filters, filter_size, stride, pad, untie_biases, W, b,
                                              nonlinearity, flip_filters, num_groups, n=2, **kwargs)
+
+    def convolve(self, input, **kwargs):
+        return _dnn_convolve(self, input, _conv2d)
 
 
 class Conv3DDNNLayer(BaseConvLayer):
@@ -88,6 +101,9 @@ class Conv3DDNNLayer(BaseConvLayer):
                  flip_filters=False, num_groups=1, **kwargs):
         super(Conv3DDNNLayer, self).__init__(incoming, num_filters, filter_size, stride, pad, untie_biases, W, b,
                                              nonlinearity, flip_filters, num_groups, n=3, **kwargs)
+
+    def convolve(self, input, **kwargs):
+        return _dnn_convolve(self, input, _conv3d)
 
 
 class SpatialPyramidPoolingDNNLayer(Layer):
