@@ -209,8 +209,12 @@ def load_build_function(spec: str, python2: bool = False):
     path, fn_name = parse_spec(spec)
     if not os.path.exists(path):
         raise NetworkError(f"{path}: network file not found")
+    from .missing_modules import MissingModuleError, import_with_stand_ins
+
     try:
-        module = _import_file(path, python2)
+        module = import_with_stand_ins(lambda p: _import_file(p, python2), path, user_frame)
+    except MissingModuleError as e:
+        raise NetworkError(f"{path}: importing the network file failed: {e}") from e
     except ExportError:
         raise
     except (Exception, SystemExit, GeneratorExit) as e:  # sys.exit() in build code must not end the exporter
@@ -300,9 +304,13 @@ def _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_m
 
 def _build(fn, spec, kwargs, input_cls, shapes, report, by_position=None, guesses=()):
     """``(what the build function returned, the input layers seen)``; see :func:`_watch_input_layers`."""
+    from .missing_modules import MissingModuleError
+
     with _watch_input_layers(input_cls, shapes, by_position, guesses) as seen:
         try:
             return fn(**(kwargs or {})), seen
+        except MissingModuleError as e:
+            raise NetworkError(f"{spec}: {e}") from e
         except ExportError:
             raise
         except (Exception, SystemExit, GeneratorExit) as e:  # sys.exit() in build code must not end the exporter
