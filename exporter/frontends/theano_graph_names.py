@@ -56,6 +56,7 @@ THEANO_OP_NAMES = {
     "theano.tensor.basic.Join": _T + "concatenate",
     "theano.tensor.basic.Alloc": _T + "alloc",
     "theano.tensor.basic.ARange": _T + "arange",
+    "theano.tensor.basic.Eye": _T + "eye",
     "theano.compile.ops.Rebroadcast": _T + "patternbroadcast",
     # products and neural-network ops
     "theano.tensor.basic.Dot": _T + "dot",

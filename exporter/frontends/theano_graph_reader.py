@@ -435,6 +435,7 @@ _READERS = {
     "theano.tensor.basic.Split": Reader.split,
     "theano.tensor.basic.Alloc": Reader.simple,
     "theano.tensor.basic.ARange": Reader.simple,
+    "theano.tensor.basic.Eye": Reader.simple,
     "theano.tensor.basic.Dot": Reader.simple,
     "theano.tensor.blas.Dot22": Reader.simple,
     "theano.tensor.blas.BatchedDot": Reader.simple,
