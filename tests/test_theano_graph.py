@@ -27,7 +27,7 @@ from tests.theano_ops import harness, test_cast, test_elemwise, test_linalg, tes
 
 WORKER = os.path.join(ROOT, "tests", "legacy", "theano_graph_worker.py")
 FAMILY_SPECS = [f.SPECS for f in (test_elemwise, test_reduce, test_shape, test_linalg, test_nnet, test_cast)] + [
-    test_shape.EYE_SPECS]
+    test_shape.EYE_SPECS, test_nnet.DECONV_SPECS, test_nnet.BILINEAR_SPECS]
 SPECS = {}
 for _specs in FAMILY_SPECS:
     SPECS.update(_specs)

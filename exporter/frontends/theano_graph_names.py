@@ -65,6 +65,7 @@ THEANO_OP_NAMES = {
     "theano.tensor.nnet.nnet.Softmax": _T + "nnet.softmax",
     "theano.tensor.nnet.nnet.LogSoftmax": _T + "nnet.logsoftmax",
     "theano.tensor.nnet.abstract_conv.AbstractConv2d": _T + "nnet.conv2d",
+    "theano.tensor.nnet.abstract_conv.AbstractConv2d_gradInputs": _T + "nnet.abstract_conv.AbstractConv2d_gradInputs",
     "theano.tensor.nnet.conv.ConvOp": _T + "nnet.conv2d",
     "theano.tensor.signal.pool.Pool": _T + "signal.pool.pool_2d",
 }
