@@ -26,9 +26,11 @@ from tests.reference import LEGACY_PYTHON, ROOT, THEANO_FLAGS
 from tests.theano_ops import harness, test_cast, test_elemwise, test_linalg, test_nnet, test_reduce, test_shape
 
 WORKER = os.path.join(ROOT, "tests", "legacy", "theano_graph_worker.py")
+FAMILY_SPECS = [f.SPECS for f in (test_elemwise, test_reduce, test_shape, test_linalg, test_nnet, test_cast)] + [
+    test_shape.EYE_SPECS, test_nnet.DECONV_SPECS, test_nnet.BILINEAR_SPECS]
 SPECS = {}
-for _family in (test_elemwise, test_reduce, test_shape, test_linalg, test_nnet, test_cast):
-    SPECS.update(_family.SPECS)
+for _specs in FAMILY_SPECS:
+    SPECS.update(_specs)
 
 
 def _spec(code, shape=(2, 3), capture=False):
@@ -95,7 +97,8 @@ def graphs():
 
 @pytest.fixture(scope="module")
 def theano_results():
-    return harness.reference_dir(SPECS)
+    """name -> the directory of Theano's results (one per family, shared with tests/theano_ops)."""
+    return {name: out_dir for specs in FAMILY_SPECS for out_dir in [harness.reference_dir(specs)] for name in specs}
 
 
 def _result(out_dir, name, ext):
@@ -116,10 +119,10 @@ def test_theano_graph_matches_theano(name, graphs, theano_results):
     error = _result(graphs, name, ".error") or _result(graphs, name, ".refused")
     assert error is None, f"{spec['code']}: the reader failed:\n{error}"
     expr = json.loads(_result(graphs, name, ".expr.json"))
-    with np.load(os.path.join(theano_results, name + ".npz")) as z:
+    with np.load(os.path.join(theano_results[name], name + ".npz")) as z:
         arrays = [z[f"in{i}"] for i in range(len(spec["inputs"]))]
         expected = z["out"]
-    with open(os.path.join(theano_results, name + ".json")) as f:
+    with open(os.path.join(theano_results[name], name + ".json")) as f:
         meta = json.load(f)
     where = f"{spec['code']} on {[(i['dtype'], tuple(a.shape)) for i, a in zip(spec['inputs'], arrays)]}"
     out = {v["name"]: v for v in expr["inputs"] + expr["nodes"]}[expr["outputs"][0]]

@@ -56,6 +56,7 @@ THEANO_OP_NAMES = {
     "theano.tensor.basic.Join": _T + "concatenate",
     "theano.tensor.basic.Alloc": _T + "alloc",
     "theano.tensor.basic.ARange": _T + "arange",
+    "theano.tensor.basic.Eye": _T + "eye",
     "theano.compile.ops.Rebroadcast": _T + "patternbroadcast",
     # products and neural-network ops
     "theano.tensor.basic.Dot": _T + "dot",
@@ -64,6 +65,7 @@ THEANO_OP_NAMES = {
     "theano.tensor.nnet.nnet.Softmax": _T + "nnet.softmax",
     "theano.tensor.nnet.nnet.LogSoftmax": _T + "nnet.logsoftmax",
     "theano.tensor.nnet.abstract_conv.AbstractConv2d": _T + "nnet.conv2d",
+    "theano.tensor.nnet.abstract_conv.AbstractConv2d_gradInputs": _T + "nnet.abstract_conv.AbstractConv2d_gradInputs",
     "theano.tensor.nnet.conv.ConvOp": _T + "nnet.conv2d",
     "theano.tensor.signal.pool.Pool": _T + "signal.pool.pool_2d",
 }

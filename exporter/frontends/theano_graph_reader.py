@@ -366,7 +366,8 @@ class Reader:
         return self.simple(var, where, {"axis": 0})
 
     # -- neural-network ops ----------------------------------------------------------------------------------------
-    def abstract_conv2d(self, var, where):
+    def abstract_conv2d(self, var, where, name=_T + "nnet.conv2d"):
+        """``AbstractConv2d`` (``conv2d``), or its transpose ``AbstractConv2d_gradInputs`` (same attributes)."""
         op = var.owner.op
         if getattr(op, "unshared", False):
             raise Refused(f"unshared convolution (at {where or 'an unknown line'}) is not exported")
@@ -379,7 +380,10 @@ class Reader:
         attrs = {"border_mode": mode, "subsample": [int(s) for s in op.subsample],
                  "filter_flip": bool(op.filter_flip), "filter_dilation": [int(d) for d in op.filter_dilation],
                  "num_groups": int(getattr(op, "num_groups", 1))}
-        return self.emit(_T + "nnet.conv2d", self.args(var.owner), attrs, self.typed(var), where)
+        return self.emit(name, self.args(var.owner), attrs, self.typed(var), where)
+
+    def abstract_conv2d_grad_inputs(self, var, where):
+        return self.abstract_conv2d(var, where, _T + "nnet.abstract_conv.AbstractConv2d_gradInputs")
 
     def conv_op(self, var, where):
         """The old ``theano.tensor.nnet.conv.conv2d`` (always a true convolution, 'valid' or 'full')."""
@@ -435,12 +439,14 @@ _READERS = {
     "theano.tensor.basic.Split": Reader.split,
     "theano.tensor.basic.Alloc": Reader.simple,
     "theano.tensor.basic.ARange": Reader.simple,
+    "theano.tensor.basic.Eye": Reader.simple,
     "theano.tensor.basic.Dot": Reader.simple,
     "theano.tensor.blas.Dot22": Reader.simple,
     "theano.tensor.blas.BatchedDot": Reader.simple,
     "theano.tensor.nnet.nnet.Softmax": Reader.simple,
     "theano.tensor.nnet.nnet.LogSoftmax": Reader.simple,
     "theano.tensor.nnet.abstract_conv.AbstractConv2d": Reader.abstract_conv2d,
+    "theano.tensor.nnet.abstract_conv.AbstractConv2d_gradInputs": Reader.abstract_conv2d_grad_inputs,
     "theano.tensor.nnet.conv.ConvOp": Reader.conv_op,
     "theano.tensor.signal.pool.Pool": Reader.pool,
     "theano.tensor.nnet.bn.AbstractBatchNormInference": Reader.batch_norm_inference,

@@ -54,6 +54,8 @@ def evaluate(node, arrays):
             if fn is None:
                 return None
             result = fn(node, arrays)
+            if result is None:
+                return None
     shape = np.shape(result)
     if len(shape) != node.ndim or any(n is not None and n != s for n, s in zip(node.shape, shape)) or any(
             b and s != 1 for b, s in zip(node.broadcastable, shape)):
@@ -162,6 +164,26 @@ def _take(node, arrays):
     return np.take(x, indices, axis=node.attrs["axis"])
 
 
+FOLD_LIMIT = 1 << 20  # elements: a larger constant range or identity is left to ONNX (Range), not stored
+
+
+def _arange(node, arrays):
+    """Theano's ARange: ``np.arange`` of the inputs' Python values in the node's dtype."""
+    start, stop, step = (a.item() for a in arrays)
+    if step == 0:
+        raise Mismatch("its step is 0")
+    if max(0, np.ceil((stop - start) / step)) > FOLD_LIMIT:
+        return None
+    return np.arange(start, stop, step, dtype=node.dtype)
+
+
+def _eye(node, arrays):
+    n, m, k = (int(a) for a in arrays)
+    if n < 0 or m < 0:
+        raise Mismatch(f"its sizes {n} x {m} are negative")
+    return np.eye(n, m, k, dtype=node.dtype) if n * m <= FOLD_LIMIT else None
+
+
 _STRUCTURAL = {
     "theano.tensor.sum": _reduce(np.sum, lambda d: np.float64 if d.kind == "f" else None),
     "theano.tensor.prod": _reduce(np.prod, lambda d: np.float64 if d.kind == "f" else None),
@@ -177,4 +199,6 @@ _STRUCTURAL = {
     "theano.tensor.concatenate": _joined,
     "theano.tensor.stack": _joined,
     "theano.tensor.take": _take,
+    "theano.tensor.arange": _arange,
+    "theano.tensor.eye": _eye,
 }

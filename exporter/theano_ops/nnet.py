@@ -1,12 +1,12 @@
 """Neural-network ops: softmax and log-softmax (Theano's are row-wise: over the last axis of a 1-d
 or 2-d input), ``conv2d`` (true convolution unless ``filter_flip=False``: the kernel is flipped, at
-export when it is constant) and ``pool_2d`` (over the last two axes; ``ignore_border=False`` keeps
+export when it is constant), its transpose ``AbstractConv2d_gradInputs`` (ConvTranspose) and ``pool_2d`` (over the last two axes; ``ignore_border=False`` keeps
 Theano's trailing partial window, as the Pool converter does)."""
 import numpy as np
 
 from ..registry import lowering
 from ..schema import BOOL, NON_NEGATIVE, POSITIVE, array
-from .checks import count, fits, rank, same_dtype, unary
+from .checks import INT_DTYPES, constant_value, count, fits, rank, same_dtype, unary
 from .lower import Value, cast
 
 INT64_MIN = np.iinfo(np.int64).min
@@ -100,6 +100,93 @@ def conv2d(node, g, args):
 
 def node_kernel(w: Value):
     return list(w.shape[2:]) if w.const is None else list(w.const.shape[2:])
+
+
+def _pads(mode, kernel, dilation):
+    """Theano's ``border_mode_to_pad`` of one border mode: the padding of each axis (None: unknown)."""
+    if mode == "valid":
+        return [0, 0]
+    if mode in ("full", "half"):
+        effective = [None if k is None else (k - 1) * d + 1 for k, d in zip(kernel, dilation)]
+        return [None if e is None else (e - 1 if mode == "full" else e // 2) for e in effective]
+    return list(mode)
+
+
+def check_conv2d_grad_inputs(node, inputs):
+    """4-d filters (``topgrad``'s channels, the image's channels per group, rows, columns), a 4-d
+    input and the image's two sizes, which a convolution with these attributes maps onto the input's."""
+    problem = count(inputs, 3)
+    if problem:
+        return problem
+    w, x, size = inputs
+    a = node["attrs"]
+    if rank(w) != 4 or rank(x) != 4:
+        return f"takes 4-d filters and a 4-d input, not {rank(w)}-d and {rank(x)}-d"
+    if rank(size) != 1 or size["dtype"] not in INT_DTYPES or size["shape"][0] not in (None, 2):
+        return f"takes the image's two sizes as an integer vector, not a {rank(size)}-d {size['dtype']} value"
+    groups = a["num_groups"]
+    filters, per_group = w["shape"][0], w["shape"][1]
+    if filters is not None and x["shape"][1] is not None and filters != x["shape"][1]:
+        return f"has {filters} filters for an input of {x['shape'][1]} channels"
+    if filters is not None and filters % groups:
+        return f"has {filters} filters, not a multiple of num_groups {groups}"
+    if node["dtype"] != w["dtype"]:
+        return f"gives its filters' dtype {w['dtype']}, but the node says {node['dtype']}"
+    value = constant_value(size)
+    spatial = [None, None] if value is None else [int(v) for v in value]
+    pads = _pads(a["border_mode"], w["shape"][2:], a["filter_dilation"])
+    for n, m, k, st, p, d in zip(spatial, x["shape"][2:], w["shape"][2:], a["subsample"], pads,
+                                 a["filter_dilation"]):
+        if n is not None and n < 1:
+            return f"makes an image of sizes {spatial}"
+        if None not in (n, m, k, p) and _conv_length(n, k, st, p, d) != m:
+            return (f"makes an image of sizes {spatial}, which its convolution does not map onto the input's "
+                    f"{x['shape'][2:]}")
+    channels = None if per_group is None else per_group * groups
+    return fits(node, [x["shape"][0], channels] + spatial)
+
+
+@lowering("theano.tensor.nnet.abstract_conv.AbstractConv2d_gradInputs",
+          emits=("ConvTranspose", "Slice", "Cast"),
+          attrs={"border_mode": {"anyOf": [{"enum": ["valid", "full", "half"]}, array(NON_NEGATIVE, 2, 2)]},
+                 "subsample": PAIR, "filter_flip": BOOL, "filter_dilation": PAIR, "num_groups": POSITIVE},
+          check=check_conv2d_grad_inputs)
+def conv2d_grad_inputs(node, g, args):
+    """The transpose of ``conv2d`` with these attributes (ONNX's ConvTranspose is that of a
+    cross-correlation: a flipped kernel for ``filter_flip``), cropped as Theano crops its full
+    convolution by the padding.  The image's size decides the trailing rows a stride leaves over
+    (``output_padding``): from the constant size when the input's is known, else the most a stride
+    allows, then sliced to the size given."""
+    w, x = (cast(g, v, node.dtype, node.scope) for v in args[:2])
+    size = args[2]
+    a = node.attrs
+    s = node.scope
+    if a["filter_flip"]:
+        if w.const is not None:
+            w = g.lowering.constant(np.ascontiguousarray(w.const[:, :, ::-1, ::-1]), base="W_flipped")
+        else:
+            w = g.slice(w, [-1, -1], [INT64_MIN, INT64_MIN], [2, 3], s, steps=[-1, -1])
+    kernel = node_kernel(args[0])
+    if a["border_mode"] in ("full", "half") and None in kernel:
+        raise NotImplementedError(f"border_mode={a['border_mode']!r} needs the kernel size")
+    pads = _pads(a["border_mode"], kernel, a["filter_dilation"])
+    stride, dilation = a["subsample"], a["filter_dilation"]
+    spatial = None if size.const is None else [int(v) for v in size.const]
+    exact = spatial is not None and None not in kernel and None not in x.shape[2:]
+    if exact:
+        extra = [n - ((m - 1) * st + (k - 1) * d + 1 - 2 * p)
+                 for n, m, k, st, p, d in zip(spatial, x.shape[2:], kernel, stride, pads, dilation)]
+    else:
+        extra = [st - 1 for st in stride]
+    attrs = dict(strides=stride, pads=pads + pads, dilations=dilation, group=a["num_groups"])
+    if any(extra):
+        attrs["output_padding"] = extra
+    if None not in kernel:
+        attrs["kernel_shape"] = kernel
+    out = g.node("ConvTranspose", [x, w], s, **attrs)
+    if exact or not any(extra):
+        return out
+    return g.slice(out, [0, 0], cast(g, size, "int64", s), [2, 3], s)
 
 
 def _pooled_length(n, k, stride, pad, ignore_border):

@@ -12,7 +12,7 @@ import numpy as np
 from ..registry import lowering
 from ..schema import INT, NON_NEGATIVE, POSITIVE, array, obj
 from .checks import INT_DTYPES, constant_int, constant_value, count, fits, has_dtype, integer_scalar, rank, same_dtype
-from .lower import Value, cast, const
+from .lower import ONNX_DTYPES, Value, cast, const
 
 INT64_MAX = np.iinfo(np.int64).max
 INT64_MIN = np.iinfo(np.int64).min
@@ -448,6 +448,34 @@ def check_arange(node, inputs):
 @lowering("theano.tensor.arange", emits=("Range", "Cast"), check=check_arange)
 def arange(node, g, args):
     return g.node("Range", [cast(g, a, node.dtype, node.scope) for a in args], node.scope)
+
+
+def check_eye(node, inputs):
+    """Integer scalar sizes ``n``, ``m`` and diagonal ``k``; an ``n`` x ``m`` result."""
+    problem = count(inputs, 3)
+    if problem:
+        return problem
+    for what, v in zip(("n", "m", "k"), inputs):
+        problem = integer_scalar(v, what)
+        if problem:
+            return problem
+    sizes = [constant_int(v) for v in inputs[:2]]
+    if any(s is not None and s < 0 for s in sizes):
+        return f"has negative sizes {sizes}"
+    return fits(node, sizes)
+
+
+@lowering("theano.tensor.eye", emits=("Range", "Unsqueeze", "Sub", "Equal", "Cast"), check=check_eye)
+def eye(node, g, args):
+    """``(column - row) == k`` over the ``n`` x ``m`` grid of indices, as ``node``'s dtype (``k`` may be
+    symbolic, so not EyeLike)."""
+    s = node.scope
+    n, m, k = (_int64(g, a, s) for a in args)
+    zero, one = const(g, 0, "int64"), const(g, 1, "int64")
+    rows = g.unsqueeze(g.node("Range", [zero, n, one], s), [1], s)
+    columns = g.node("Range", [zero, m, one], s)
+    diagonal = g.node("Equal", [g.node("Sub", [columns, rows], s), k], s)
+    return g.node("Cast", [diagonal], s, to=ONNX_DTYPES[node.dtype])
 
 
 def check_tile(node, inputs):

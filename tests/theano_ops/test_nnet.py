@@ -84,3 +84,87 @@ def refs():
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_matches_theano(name, opset, refs):
     check(name, SPECS[name], refs, opset)
+
+
+# transposed convolutions: AbstractConv2d_gradInputs applied directly (improved-gan's Deconv2DLayer), Theano's
+# conv2d_grad_wrt_inputs and conv2d_transpose; image sizes constant or symbolic, strides leaving rows over
+DECONV_TEMPLATES = ["op", "op", "op_symbolic", "grad_wrt_inputs", "transpose", "groups"]
+
+
+@st.composite
+def deconv_examples(draw, template):
+    groups = 2 if template == "groups" else 1
+    f, c = groups * draw(st.integers(1, 2)), groups * draw(st.integers(1, 2))  # input (topgrad) and image channels
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    dil = (draw(st.integers(1, 2)), draw(st.integers(1, 2))) if template == "op" else (1, 1)
+    sub = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    mode = draw(st.sampled_from(["'valid'", "'full'", "'half'", "int", "pair"]))
+    if mode == "int":
+        mode = str(draw(st.integers(0, 2)))
+    elif mode == "pair":
+        mode = repr((draw(st.integers(0, 2)), draw(st.integers(0, 2))))
+    dk = ((kh - 1) * dil[0] + 1, (kw - 1) * dil[1] + 1)
+    pads = {"'valid'": (0, 0), "'full'": (dk[0] - 1, dk[1] - 1), "'half'": (dk[0] // 2, dk[1] // 2)}.get(mode)
+    if pads is None:
+        pads = eval(mode) if mode.startswith("(") else (int(mode), int(mode))
+    image = []
+    for k, s, p in zip(dk, sub, pads):  # an image size whose convolution gives an input of at least 1
+        n = draw(st.integers(max(1, k - 2 * p), k - 2 * p + 3 * s + 2))
+        image.append(n)
+    x = [draw(st.integers(1, 2)), f] + [(n + 2 * p - k) // s + 1 for n, k, s, p in zip(image, dk, sub, pads)]
+    w = [f, c // groups, kh, kw]
+    flip = draw(st.booleans())
+    kw_args = f"border_mode={mode}, subsample={sub}, filter_flip={flip}, filter_dilation={dil}, num_groups={groups}"
+    if template in ("op", "groups"):
+        code = (f"T.nnet.abstract_conv.AbstractConv2d_gradInputs(imshp={(None, c) + tuple(image)}, kshp={tuple(w)}, "
+                f"{kw_args})(w, x, {tuple(image)})")
+    elif template == "op_symbolic":  # the image's sizes computed from the input's (as Lasagne's layers do)
+        code = (f"T.nnet.abstract_conv.AbstractConv2d_gradInputs({kw_args})"
+                f"(w, x, (x.shape[2] * {sub[0]} + {image[0] - x[2] * sub[0]}, x.shape[3] * {sub[1]} + "
+                f"{image[1] - x[3] * sub[1]}))")
+    elif template == "grad_wrt_inputs":
+        code = (f"T.nnet.abstract_conv.conv2d_grad_wrt_inputs(x, w, (None, None, x.shape[2] * {sub[0]} + "
+                f"{image[0] - x[2] * sub[0]}, {image[1]}), {kw_args})")
+    else:
+        code = f"T.nnet.conv2d_transpose(x, w, (None, None) + {tuple(image)}, border_mode={mode}, input_dilation={sub}, filter_flip={flip})"
+    return {"code": f"lambda x, w: {code}", "inputs": [operand(x, "float32", None, draw(knowns(x))),
+                                                       operand(w, "float32")]}
+
+
+DECONV_SPECS = draw_family("deconv", DECONV_TEMPLATES, deconv_examples, per=3)
+
+
+@pytest.fixture(scope="module")
+def deconv_refs():
+    return reference_dir(DECONV_SPECS)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name", sorted(DECONV_SPECS))
+def test_transposed_conv_matches_theano(name, opset, deconv_refs):
+    check(name, DECONV_SPECS[name], deconv_refs, opset)
+
+
+# Theano's bilinear_upsampling (cyclegan-lasagne): integer ratios, the 1-d kernels or the 2-d one
+@st.composite
+def bilinear_examples(draw, use_1d):
+    x = [draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.integers(1, 5)), draw(st.integers(1, 5))]
+    ratio = draw(st.integers(1, 4))
+    sizes = f", batch_size={x[0]}, num_input_channels={x[1]}" if draw(st.booleans()) else ""
+    code = (f"lambda x: T.nnet.abstract_conv.bilinear_upsampling(x, {ratio}{sizes}, use_1D_kernel={use_1d})"
+            + draw(st.sampled_from(["", " * 2 - x.mean()"])))
+    return {"code": code, "inputs": [operand(x, "float32", None, draw(knowns(x)))]}
+
+
+BILINEAR_SPECS = draw_family("bilinear", [True, False], bilinear_examples, per=5)
+
+
+@pytest.fixture(scope="module")
+def bilinear_refs():
+    return reference_dir(BILINEAR_SPECS)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name", sorted(BILINEAR_SPECS))
+def test_bilinear_upsampling_matches_theano(name, opset, bilinear_refs):
+    check(name, BILINEAR_SPECS[name], bilinear_refs, opset)

@@ -1,7 +1,7 @@
 """Shape ops against Theano: reshape (symbolic sizes, -1), flatten, dimshuffle/transpose/pad/squeeze,
 indexing (ints, negative, slices with steps, symbolic bounds, None, Ellipsis, integer arrays),
 set_subtensor/inc_subtensor, concatenate/stack, take, alloc/zeros/ones/*_like, arange, tile, repeat,
-roll, split."""
+roll, split; eye (its own examples, ``EYE_SPECS``)."""
 import numpy as np
 import pytest
 from hypothesis import strategies as st
@@ -160,3 +160,31 @@ def refs():
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_matches_theano(name, opset, refs):
     check(name, SPECS[name], refs, opset)
+
+
+# T.eye (improved-gan's MinibatchLayer adds T.eye(x.shape[0])): literal and symbolic sizes and diagonal, dtypes
+EYE_CODES = ["x[:, :1] + T.eye(x.shape[0])[:, :1]",
+             "T.exp(-(T.sum(abs(x.dimshuffle(0, 1, 'x') - x.dimshuffle('x', 1, 0)), axis=1) + 1e6 * T.eye(x.shape[0])))", "T.eye(x.shape[0], x.shape[1]) * x", "x[:1] * T.eye(x.shape[1], k=1)[:1]",
+             "T.eye(x.shape[0], x.shape[1] + 1, k=x.shape[0] - 2)", "T.eye(4, 3, -1, dtype='int32') + x.sum()",
+             "T.eye(3, dtype='int64')", "T.eye(x.shape[1] + 1, x.shape[0], -1, dtype='float64').dimshuffle(1, 0)",
+             "T.dot(x, T.eye(x.shape[1]))"]
+
+
+@st.composite
+def eye_examples(draw, code):
+    shape = [draw(st.integers(1, 4)), draw(st.integers(1, 4))]
+    return {"code": f"lambda x: {code}", "inputs": [operand(shape, "float32", None, draw(knowns(shape)))]}
+
+
+EYE_SPECS = draw_family("eye", EYE_CODES, eye_examples, per=2)
+
+
+@pytest.fixture(scope="module")
+def eye_refs():
+    return reference_dir(EYE_SPECS)
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name", sorted(EYE_SPECS))
+def test_eye_matches_theano(name, opset, eye_refs):
+    check(name, EYE_SPECS[name], eye_refs, opset)

@@ -1,6 +1,6 @@
 """Shape ops: shape, reshape, flatten, dimshuffle (and transpose, squeeze, shape_pad*), indexing
 (``Subtensor``, ``take``, ``set_subtensor``/``inc_subtensor``), concatenate/stack, alloc
-(zeros, ones, ``*_like``), arange, tile, and the composites Theano builds from these (repeat, roll,
+(zeros, ones, ``*_like``), arange, eye, tile, and the composites Theano builds from these (repeat, roll,
 split).
 
 An index list (``idx_list``, also in ``set_subtensor``/``inc_subtensor`` nodes) is one entry per
@@ -514,6 +514,21 @@ def arange(start, stop=None, step=1, dtype=None):
     value = np.arange(*values, dtype=dtype) if n is not None else None
     return make_node("theano.tensor.arange", [start, stop, step], dtype=str(np.dtype(dtype)),
                      broadcastable=(False,), shape=(n,), value=value)
+
+
+@builder("theano.tensor.eye", "theano.tensor.basic.eye")
+def eye(n, m=None, k=0, dtype=None):
+    """Theano's ``Eye``: an ``n`` x ``m`` (default ``n``) matrix of ``dtype`` (default floatX), ones on
+    the ``k``-th diagonal; the sizes and ``k`` may be symbolic integer scalars (``x.shape[0]``)."""
+    n = as_variable(n)
+    m = n if m is None else as_variable(m)
+    k = as_variable(k)
+    for what, v in (("n", n), ("m", m), ("k", k)):
+        if v.ndim != 0 or v.dtype not in D.INT_DTYPES:
+            raise TypeError(f"eye: {what} must be an integer scalar, got {v!r} ({v.ndim}-d {v.dtype})")
+    dtype = D.float_x() if dtype is None else str(np.dtype(dtype))
+    return make_node("theano.tensor.eye", [n, m, k], dtype=dtype, broadcastable=(False, False),
+                     shape=(_static(n), _static(m)))
 
 
 @builder("theano.tensor.tile")
