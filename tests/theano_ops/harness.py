@@ -190,3 +190,22 @@ def knowns(shape):
     from hypothesis import strategies as st
 
     return st.lists(st.booleans(), min_size=len(shape), max_size=len(shape))
+
+
+_REFERENCE_DIRS: dict = {}
+
+
+def parity_test(specs):
+    """The test of one family of examples: each of ``specs`` at each opset of :data:`OPSETS`, lowered and
+    run in onnxruntime, against real Theano's result (all of the family's computed at its first test,
+    then cached on disk).  A test module assigns it: ``test_matches_theano = parity_test(SPECS)``."""
+
+    @pytest.mark.parametrize("opset", OPSETS)
+    @pytest.mark.parametrize("name", sorted(specs))
+    def test(name, opset):
+        key = _hash(specs)
+        if key not in _REFERENCE_DIRS:
+            _REFERENCE_DIRS[key] = reference_dir(specs)
+        check(name, specs[name], _REFERENCE_DIRS[key], opset)
+
+    return test

@@ -1,9 +1,8 @@
 """Casts and dtype rules against Theano: astype/cast between float and integer dtypes (toward zero),
 to bool, iround, and the dtypes Theano's upcasting gives mixed-dtype arithmetic."""
-import pytest
 from hypothesis import strategies as st
 
-from tests.theano_ops.harness import OPSETS, check, draw_family, knowns, operand, reference_dir, shapes
+from tests.theano_ops.harness import draw_family, knowns, operand, parity_test, shapes
 
 TEMPLATES = ["x.astype('int32')", "T.cast(x * 3, 'int64')", "x.astype('float64') * 1e-3", "T.cast(x, 'bool')",
              "T.iround(x * 3)", "T.cast(x, 'floatX') / 3", "x.astype('int8') + 1", "(x * 4).astype('int32') // 3",
@@ -21,12 +20,4 @@ def examples(draw, template):
 SPECS = draw_family("cast", TEMPLATES, examples)
 
 
-@pytest.fixture(scope="module")
-def refs():
-    return reference_dir(SPECS)
-
-
-@pytest.mark.parametrize("opset", OPSETS)
-@pytest.mark.parametrize("name", sorted(SPECS))
-def test_matches_theano(name, opset, refs):
-    check(name, SPECS[name], refs, opset)
+test_matches_theano = parity_test(SPECS)

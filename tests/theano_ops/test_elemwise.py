@@ -1,9 +1,8 @@
 """Elementwise ops against Theano: arithmetic (broadcast shapes, mixed dtypes, literals), comparisons,
 logic, switch/clip, float functions and nonlinearities."""
-import pytest
 from hypothesis import strategies as st
 
-from tests.theano_ops.harness import OPSETS, check, draw_family, knowns, operand, reference_dir, shapes
+from tests.theano_ops.harness import draw_family, knowns, operand, parity_test, shapes
 
 # (code, dtypes x may have, values of x, values of y)
 BINARY = [
@@ -75,12 +74,4 @@ def examples(draw, template):
 SPECS = draw_family("elemwise", TEMPLATES, examples)
 
 
-@pytest.fixture(scope="module")
-def refs():
-    return reference_dir(SPECS)
-
-
-@pytest.mark.parametrize("opset", OPSETS)
-@pytest.mark.parametrize("name", sorted(SPECS))
-def test_matches_theano(name, opset, refs):
-    check(name, SPECS[name], refs, opset)
+test_matches_theano = parity_test(SPECS)

@@ -1,9 +1,8 @@
 """Products against Theano: dot of every rank pair up to 3 (numpy's dot: Theano's tensordot formula
 beyond 2-d), tensordot with int and list axes, batched_dot (2-d to 4-d), outer, and mixed dtypes."""
-import pytest
 from hypothesis import strategies as st
 
-from tests.theano_ops.harness import OPSETS, check, draw_family, knowns, operand, reference_dir
+from tests.theano_ops.harness import draw_family, knowns, operand, parity_test
 
 TEMPLATES = [(a, b) for a in (1, 2, 3) for b in (1, 2, 3)] + ["tensordot_int", "tensordot_axes", "batched_2",
                                                              "batched_3", "batched_4", "outer", "dot_int"]
@@ -64,12 +63,4 @@ def examples(draw, template):
 SPECS = draw_family("linalg", TEMPLATES, examples)
 
 
-@pytest.fixture(scope="module")
-def refs():
-    return reference_dir(SPECS)
-
-
-@pytest.mark.parametrize("opset", OPSETS)
-@pytest.mark.parametrize("name", sorted(SPECS))
-def test_matches_theano(name, opset, refs):
-    check(name, SPECS[name], refs, opset)
+test_matches_theano = parity_test(SPECS)

@@ -1,10 +1,9 @@
 """Neural-network ops against Theano: softmax and log-softmax, conv2d (border modes valid/full/half/
 ints, strides, flipped or not, dilation, groups; the old ``nnet.conv.conv2d``), pool_2d (max and both
 averages, ignore_border both ways, strides, padding, inputs of 3 to 5 axes) and batch normalization."""
-import pytest
 from hypothesis import strategies as st
 
-from tests.theano_ops.harness import OPSETS, check, draw_family, knowns, operand, reference_dir
+from tests.theano_ops.harness import draw_family, knowns, operand, parity_test
 
 TEMPLATES = ["softmax", "logsoftmax", "softmax_1d", "logsoftmax_1d", "conv2d", "conv2d", "conv2d", "conv2d_dilated", "conv2d_groups",
              "conv2d_old", "pool", "pool", "pool", "pool_rank", "bn", "bn_test"]
@@ -75,15 +74,7 @@ def examples(draw, template):
 SPECS = draw_family("nnet", TEMPLATES, examples, per=3)
 
 
-@pytest.fixture(scope="module")
-def refs():
-    return reference_dir(SPECS)
-
-
-@pytest.mark.parametrize("opset", OPSETS)
-@pytest.mark.parametrize("name", sorted(SPECS))
-def test_matches_theano(name, opset, refs):
-    check(name, SPECS[name], refs, opset)
+test_matches_theano = parity_test(SPECS)
 
 
 # transposed convolutions: AbstractConv2d_gradInputs applied directly (improved-gan's Deconv2DLayer), Theano's
@@ -134,15 +125,7 @@ def deconv_examples(draw, template):
 DECONV_SPECS = draw_family("deconv", DECONV_TEMPLATES, deconv_examples, per=3)
 
 
-@pytest.fixture(scope="module")
-def deconv_refs():
-    return reference_dir(DECONV_SPECS)
-
-
-@pytest.mark.parametrize("opset", OPSETS)
-@pytest.mark.parametrize("name", sorted(DECONV_SPECS))
-def test_transposed_conv_matches_theano(name, opset, deconv_refs):
-    check(name, DECONV_SPECS[name], deconv_refs, opset)
+test_transposed_conv_matches_theano = parity_test(DECONV_SPECS)
 
 
 # Theano's bilinear_upsampling (cyclegan-lasagne): integer ratios, the 1-d kernels or the 2-d one
@@ -159,12 +142,4 @@ def bilinear_examples(draw, use_1d):
 BILINEAR_SPECS = draw_family("bilinear", [True, False], bilinear_examples, per=5)
 
 
-@pytest.fixture(scope="module")
-def bilinear_refs():
-    return reference_dir(BILINEAR_SPECS)
-
-
-@pytest.mark.parametrize("opset", OPSETS)
-@pytest.mark.parametrize("name", sorted(BILINEAR_SPECS))
-def test_bilinear_upsampling_matches_theano(name, opset, bilinear_refs):
-    check(name, BILINEAR_SPECS[name], bilinear_refs, opset)
+test_bilinear_upsampling_matches_theano = parity_test(BILINEAR_SPECS)

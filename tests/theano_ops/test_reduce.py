@@ -1,9 +1,8 @@
 """Reductions against Theano: sum/prod/mean/max/min/argmax/argmin/var/std/norm/any/all/cumsum over
 axes None, int, negative and tuples, with and without keepdims, on float and integer inputs."""
-import pytest
 from hypothesis import strategies as st
 
-from tests.theano_ops.harness import OPSETS, check, draw_family, knowns, operand, reference_dir, shapes
+from tests.theano_ops.harness import draw_family, knowns, operand, parity_test, shapes
 
 # (code with {axis} and {keep}, dtypes, several axes allowed)
 TEMPLATES = [
@@ -52,12 +51,4 @@ def examples(draw, template):
 SPECS = draw_family("reduce", TEMPLATES + CUMSUM, examples)
 
 
-@pytest.fixture(scope="module")
-def refs():
-    return reference_dir(SPECS)
-
-
-@pytest.mark.parametrize("opset", OPSETS)
-@pytest.mark.parametrize("name", sorted(SPECS))
-def test_matches_theano(name, opset, refs):
-    check(name, SPECS[name], refs, opset)
+test_matches_theano = parity_test(SPECS)

@@ -3,10 +3,9 @@ indexing (ints, negative, slices with steps, symbolic bounds, None, Ellipsis, in
 set_subtensor/inc_subtensor, concatenate/stack, take, alloc/zeros/ones/*_like, arange, tile, repeat,
 roll, split; eye (its own examples, ``EYE_SPECS``)."""
 import numpy as np
-import pytest
 from hypothesis import strategies as st
 
-from tests.theano_ops.harness import OPSETS, check, draw_family, knowns, operand, reference_dir, shapes
+from tests.theano_ops.harness import draw_family, knowns, operand, parity_test, shapes
 
 TEMPLATES = ["reshape", "reshape_split", "flatten", "dimshuffle", "transpose", "pad", "squeeze", "index", "index",
              "index_none", "index_symbolic", "set", "inc", "set_scalar", "concat", "stack", "take", "take_var",
@@ -151,15 +150,7 @@ def examples(draw, template):
 SPECS = draw_family("shape", TEMPLATES, examples, per=3)
 
 
-@pytest.fixture(scope="module")
-def refs():
-    return reference_dir(SPECS)
-
-
-@pytest.mark.parametrize("opset", OPSETS)
-@pytest.mark.parametrize("name", sorted(SPECS))
-def test_matches_theano(name, opset, refs):
-    check(name, SPECS[name], refs, opset)
+test_matches_theano = parity_test(SPECS)
 
 
 # T.eye (improved-gan's MinibatchLayer adds T.eye(x.shape[0])): literal and symbolic sizes and diagonal, dtypes
@@ -179,12 +170,4 @@ def eye_examples(draw, code):
 EYE_SPECS = draw_family("eye", EYE_CODES, eye_examples, per=2)
 
 
-@pytest.fixture(scope="module")
-def eye_refs():
-    return reference_dir(EYE_SPECS)
-
-
-@pytest.mark.parametrize("opset", OPSETS)
-@pytest.mark.parametrize("name", sorted(EYE_SPECS))
-def test_eye_matches_theano(name, opset, eye_refs):
-    check(name, EYE_SPECS[name], eye_refs, opset)
+test_eye_matches_theano = parity_test(EYE_SPECS)
