@@ -148,3 +148,23 @@ def test_unnamed_inputs_are_sized_by_their_names_in_the_export(tmp_path):
                           "input_7=1,1,5"], "no input layer named 'input_7' (inputs: 'input_1', 'input_0')")):
         r = subprocess.run(args + extra, capture_output=True, text=True, cwd=ROOT)
         assert r.returncode == 2 and said in r.stderr, r.stderr
+
+
+def test_input_layers_returned_beside_the_outputs_are_not_outputs(tmp_path):
+    """``return l_in, l_out`` (a training script keeps its input layer): one output, and a warning."""
+    (tmp_path / "net.py").write_text(textwrap.dedent('''
+        from lasagne.layers import DenseLayer, InputLayer
+
+        def build():
+            l_in = InputLayer((None, 4), name="x")
+            return l_in, DenseLayer(l_in, 3, name="out")
+    '''))
+    r = subprocess.run([sys.executable, "-m", "exporter", "capture", "--network", f"{tmp_path / 'net.py'}:build",
+                        "--lasagne", "compat", "--out", str(tmp_path / "a.json")], capture_output=True, text=True,
+                       cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert "the build function returned input layer 'x' beside its outputs: inputs of the model, not outputs" \
+           in r.stderr, r.stderr
+    import json
+
+    assert json.loads((tmp_path / "a.json").read_text())["outputs"] == ["out"]

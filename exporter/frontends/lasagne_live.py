@@ -120,6 +120,15 @@ def capture(output_layers, source: str = "", options: dict | None = None, build:
         if not hasattr(o, "get_output_shape_for") and not hasattr(o, "output_shape"):
             raise NetworkError(f"{where}the build function must return a Lasagne layer, got {type(o).__name__}")
     L = _lasagne_layers_module(outs[0])
+    returned_inputs = [o for o in outs if isinstance(o, L.InputLayer)]
+    if returned_inputs and len(returned_inputs) < len(outs):  # ``return l_in, l_out`` for a training script
+        import warnings
+
+        warnings.warn(f"{where}the build function returned input layer"
+                      f"{'s' if len(returned_inputs) > 1 else ''} "
+                      f"{', '.join(repr(o.name or 'unnamed') for o in returned_inputs)} beside its outputs: inputs "
+                      f"of the model, not outputs", UserWarning, stacklevel=2)
+        outs = [o for o in outs if not isinstance(o, L.InputLayer)]
     all_layers = L.get_all_layers(outs)
     all_params = L.get_all_params(outs)
     param_index = {id(p): i for i, p in enumerate(all_params)}
