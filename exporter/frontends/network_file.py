@@ -314,7 +314,9 @@ def _build(fn, spec, kwargs, input_cls, shapes, report, by_position=None, guesse
         except ExportError:
             raise
         except (Exception, SystemExit, GeneratorExit) as e:  # sys.exit() in build code must not end the exporter
-            if seen["unknown"]:  # an input left unsized, most likely by a misnamed --input-shape
+            # an op the Theano-free API does not model (theano.scan ...) is the cause, whatever the input sizes
+            unmodelled = any(c.__name__ == "TheanoRequiredError" for c in type(e).__mro__)
+            if seen["unknown"] and not unmodelled:  # an input left unsized, most likely by a misnamed --input-shape
                 _check_input_shapes_used(shapes, seen)
             several = len(seen["names"]) > 1  # an unnamed one is then addressed by its name in the export
             hint = "".join(
@@ -322,7 +324,7 @@ def _build(fn, spec, kwargs, input_cls, shapes, report, by_position=None, guesse
                 f"{name + '=' if name else 'input_P=' if several else ''}"
                 f"{','.join('N' if d is None else str(d) for d in shape)} (N: your sizes"
                 f"{'; input_P: its name in the export, P its position among the layers' if several and not name else ''})"
-                for name, shape in seen["unknown"][:1])
+                for name, shape in ([] if unmodelled else seen["unknown"][:1]))
             raise NetworkError(f"{spec}: the build function {_failure(e, report['read_as_python2'])}"
                                f"{_not_read_as_python2(e)}{hint}") from e
         finally:

@@ -87,6 +87,8 @@ class LazyValue(object):
     def __getattr__(self, name):
         if name in _LAZY_PROPERTIES:
             return self
+        if name in _TYPE_ATTRIBUTES:  # what a layer asks of its input: the op itself is the refusal
+            raise self.refusal()
         if name not in _LAZY_METHODS:
             raise AttributeError(f"{name!r}: the result of {self._origin} (made at {self._where}) is a lazy value")
         return _LazyMethod(self)
@@ -119,6 +121,7 @@ _LAZY_METHODS = frozenset("sum mean max min prod var std argmax argmin any all n
                           "transpose swapaxes astype clip round dot repeat squeeze copy take cumsum zeros_like "
                           "ones_like".split())
 _LAZY_PROPERTIES = frozenset(("T", "shape", "size"))
+_TYPE_ATTRIBUTES = frozenset(("ndim", "dtype", "broadcastable", "type"))
 
 
 class _LazyMethod(object):
