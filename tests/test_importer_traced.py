@@ -26,9 +26,10 @@ from tests.test_importer_torch import TOL, ort_outputs, rel_err  # noqa: E402
 from tests.test_importers_vs_theano import export  # noqa: E402
 
 # cases whose traced layers are a custom Dense/Conv, an attention (computed shapes), traced nonlinearities
-# beside converted convolutions, and subclassed Lasagne layers (crops, set_subtensor, pooling)
+# beside converted convolutions, subclassed Lasagne layers (crops, set_subtensor, pooling), and transposed
+# convolutions of a run-time (weight-normalised) or bilinear kernel
 CASES = ("weight_norm_dense", "attention", "custom_nonlinearities", "subclassed_shape_merge_layers",
-         "subclassed_conv_pool_norm_layers")
+         "subclassed_conv_pool_norm_layers", "gan_generator_weight_norm_deconv", "unet_bilinear_decoder")
 
 
 def _view(references, name, optimize="off"):
@@ -209,3 +210,30 @@ def test_set_subtensor_range_and_cumsum_inside_a_traced_layer():
         km, info = to_keras.build(view, data_format)
         assert [type(l).__name__ for l in km.layers].count("TracedLayer") == 1
         assert rel_err(predict(km, info, view, {"x": x})[0], want) <= TOL
+
+
+def test_conv_transpose_inside_a_traced_layer():
+    """A transposed convolution whose kernel is computed at run time (improved-gan's weight-normalised
+    Deconv2DLayer): stride 2, unequal pads, an output padding and a bias; both importers against
+    onnxruntime.  Strides with dilations are refused by to-keras (TensorFlow's conv_transpose has no such form)."""
+    rng = np.random.default_rng(1)
+    inits = {"W": rng.standard_normal((3, 2, 3)).astype(np.float32), "b": rng.standard_normal(2).astype(np.float32)}
+    nodes = [("Mul", ["W", "two"], "W2", {}),  # a kernel computed in the layer, not an initializer
+             ("ConvTranspose", ["x", "W2", "b"], "y", {"strides": [2], "pads": [1, 0], "output_padding": [1]}),
+             ("Identity", ["y"], "custom", {})]
+    model = traced_model(nodes, inits={**inits, "two": np.float32(2)}, out_shape=("N", 2, 9))
+    view = onnx_reader.load(model)
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    want = ort_outputs(model, {"x": x})[0]
+    assert want.shape == (2, 2, 9)
+    with torch.no_grad():
+        got = to_torch.load_generated(*to_torch.generate(view))(torch.from_numpy(x)).numpy()
+    assert rel_err(got, want) <= TOL
+    for data_format in ("channels_last", "channels_first"):
+        km, info = to_keras.build(view, data_format)
+        assert rel_err(predict(km, info, view, {"x": x})[0], want) <= TOL
+    nodes[1][3]["dilations"] = [2]
+    with pytest.raises(UnsupportedNodeError, match=r"^to-keras: node 'custom/ConvTranspose_1' .*strides or "
+                                                   r"dilations \(not both\)"):
+        to_keras.build(onnx_reader.load(traced_model(nodes, inits={**inits, "two": np.float32(2)},
+                                                     out_shape=("N", 2, 11))))

@@ -562,6 +562,23 @@ def _conv(x, w, bias=None, kernel_shape=None, strides=None, pads=None, dilations
     return y if bias is None else _add(y, ops.reshape(bias, [1, -1] + [1] * nd))
 
 
+def _conv_transpose(x, w, bias=None, kernel_shape=None, strides=None, pads=None, dilations=None, group=1,
+                    auto_pad="NOTSET", output_padding=None, output_shape=None):
+    """ONNX ConvTranspose (group 1, explicit pads): keras.ops.conv_transpose unpadded ('valid', the
+    output padding added at the end), then the pads cropped from each side."""
+    nd = len(w.shape) - 2
+    pads = pads or [0] * (2 * nd)
+    kernel = ops.transpose(w, list(range(2, nd + 2)) + [1, 0])  # (I, O, k...) -> (k..., O, I)
+    out_pad = tuple(output_padding) if output_padding and any(output_padding) else None
+    y = ops.conv_transpose(_channels_last(x), kernel, strides=tuple(strides or [1] * nd), padding="valid",
+                           output_padding=out_pad, data_format="channels_last",
+                           dilation_rate=tuple(dilations or [1] * nd))
+    y = _channels_first(y)
+    if any(pads):
+        y = y[(slice(None), slice(None)) + tuple(slice(b, -e if e else None) for b, e in zip(pads[:nd], pads[nd:]))]
+    return y if bias is None else _add(y, ops.reshape(bias, [1, -1] + [1] * nd))
+
+
 def _pooled_size(size, k, s, pb, pe, ceil):
     """onnxruntime's pooled length; in ceil mode a window that would start in the end padding is dropped."""
     span = size + pb + pe - k
@@ -742,7 +759,8 @@ TRACED_OPS = {
     "Clip": _clip,
     "Softmax": lambda x, axis=-1: ops.softmax(x, axis=axis),
     "LogSoftmax": lambda x, axis=-1: ops.log_softmax(x, axis=axis),
-    "MatMul": ops.matmul, "Gemm": _gemm, "Conv": _conv, "MaxPool": _pool("max"), "AveragePool": _pool("average"),
+    "MatMul": ops.matmul, "Gemm": _gemm, "Conv": _conv, "ConvTranspose": _conv_transpose,
+    "MaxPool": _pool("max"), "AveragePool": _pool("average"),
     "GlobalAveragePool": lambda x: ops.mean(x, axis=list(range(2, len(x.shape))), keepdims=True),
     "GlobalMaxPool": lambda x: ops.max(x, axis=list(range(2, len(x.shape))), keepdims=True),
     **{op: _tensor_reduce(kind) for op, kind in (

@@ -363,3 +363,147 @@ def subclassed_shape_merge_layers():
     c = _subclass(L.ScaleLayer)(c, name="scale")
     c = _subclass(L.NonlinearityLayer)(c, lasagne.nonlinearities.elu, name="elu")
     return _subclass(L.DenseLayer)(c, 4, num_leading_axes=2, name="dense")
+
+
+def _deconv2d_layer_class():
+    """A transposed-convolution layer as GAN code of the improved-gan era writes it: the forward
+    convolution's gradient op applied directly, its W laid out (in_ch, out_ch, k, k)."""
+    import lasagne
+    import theano.tensor as T
+    from lasagne.layers import Layer
+
+    class Deconv2DLayer(Layer):
+        def __init__(self, incoming, target_shape, filter_size, stride=(2, 2), W=lasagne.init.Normal(0.05),
+                     b=lasagne.init.Constant(0.), nonlinearity=lasagne.nonlinearities.rectify, **kwargs):
+            super(Deconv2DLayer, self).__init__(incoming, **kwargs)
+            self.target_shape = target_shape
+            self.filter_size = filter_size
+            self.stride = stride
+            self.nonlinearity = nonlinearity if nonlinearity is not None else lasagne.nonlinearities.identity
+            self.W_shape = (self.input_shape[1], target_shape[1], filter_size, filter_size)
+            self.W = self.add_param(W, self.W_shape, name="W")
+            self.b = None if b is None else self.add_param(b, (target_shape[1],), name="b")
+
+        def get_output_shape_for(self, input_shape):
+            return (input_shape[0],) + tuple(self.target_shape[1:])
+
+        def get_output_for(self, input, **kwargs):
+            k = self.filter_size
+            op = T.nnet.abstract_conv.AbstractConv2d_gradInputs(imshp=self.target_shape, kshp=self.W_shape,
+                                                                 subsample=self.stride, border_mode=(k // 2, k // 2))
+            activation = op(self.W, input, self.target_shape[2:])
+            if self.b is not None:
+                activation = activation + self.b.dimshuffle("x", 0, "x", "x")
+            return self.nonlinearity(activation)
+
+    return Deconv2DLayer
+
+
+@case({"noise": (2, 6)}, tags=TRACED)
+def gan_generator_deconv():
+    """A DCGAN-style generator: noise -> DenseLayer -> ReshapeLayer -> two stride-2 transposed
+    convolutions (AbstractConv2d_gradInputs applied by a layer of the user's; 5x5 kernels padded by 2,
+    so each output keeps one row and column more than the stride alone gives)."""
+    import lasagne
+    from lasagne.layers import DenseLayer, ReshapeLayer
+
+    Deconv2DLayer = _deconv2d_layer_class()
+    l = DenseLayer(_input((2, 6), "noise"), 8 * 4 * 4, name="project")
+    l = ReshapeLayer(l, ([0], 8, 4, 4), name="to_maps")
+    l = Deconv2DLayer(l, (None, 5, 8, 8), 5, name="deconv1")
+    return Deconv2DLayer(l, (None, 3, 16, 16), 5, nonlinearity=lasagne.nonlinearities.tanh, name="deconv2")
+
+
+@case({"noise": (2, 5)}, tags=TRACED)
+def gan_generator_weight_norm_deconv():
+    """improved-gan's weight-normalised generator: a wrapping layer replaces the deconvolution's W by
+    W * g / ||W|| (norms over axes 0, 2, 3: one per output channel, g a parameter of the wrapper) and
+    applies the bias and nonlinearity after the bare transposed convolution."""
+    import lasagne
+    import theano.tensor as T
+    from lasagne.layers import DenseLayer, Layer, ReshapeLayer
+
+    class WeightNormLayer(Layer):
+        def __init__(self, incoming, b=lasagne.init.Constant(0.), g=lasagne.init.Uniform((0.5, 1.5)),
+                     nonlinearity=lasagne.nonlinearities.rectify, **kwargs):
+            super(WeightNormLayer, self).__init__(incoming, **kwargs)
+            self.nonlinearity = nonlinearity
+            channels = self.input_shape[1]
+            self.b = self.add_param(b, (channels,), name="b")
+            self.g = self.add_param(g, (channels,), name="g")
+            incoming.W_param = incoming.W
+            norm = T.sqrt(T.sum(T.square(incoming.W_param), axis=(0, 2, 3)))
+            incoming.W = incoming.W_param * (self.g / norm).dimshuffle("x", 0, "x", "x")
+
+        def get_output_for(self, input, **kwargs):
+            return self.nonlinearity(input + self.b.dimshuffle("x", 0, "x", "x"))
+
+    Deconv2DLayer = _deconv2d_layer_class()
+    l = DenseLayer(_input((2, 5), "noise"), 6 * 3 * 3, name="project")
+    l = ReshapeLayer(l, ([0], 6, 3, 3), name="to_maps")
+    l = WeightNormLayer(Deconv2DLayer(l, (None, 4, 6, 6), 5, b=None, nonlinearity=None, name="deconv1"), name="wn1")
+    l = Deconv2DLayer(l, (None, 2, 12, 12), 3, b=None, nonlinearity=None, name="deconv2")
+    return WeightNormLayer(l, nonlinearity=lasagne.nonlinearities.sigmoid, name="wn2")
+
+
+@case({"input": (2, 3, 8, 8)}, tags=TRACED)
+def unet_bilinear_decoder():
+    """A U-Net decoder step in the cyclegan-lasagne style: Theano's bilinear_upsampling inside an
+    ExpressionLayer, concatenated with the encoder's skip connection, then a convolution."""
+    import lasagne
+    import theano.tensor as T
+    from lasagne.layers import ConcatLayer, Conv2DLayer, ExpressionLayer, MaxPool2DLayer
+
+    def upsample_shape(s):
+        return (s[0], s[1], None if s[2] is None else 2 * s[2], None if s[3] is None else 2 * s[3])
+
+    leaky = lasagne.nonlinearities.LeakyRectify(0.2)
+    enc1 = Conv2DLayer(_input((2, 3, 8, 8)), 4, 3, pad="same", nonlinearity=leaky, name="enc1")
+    enc2 = Conv2DLayer(MaxPool2DLayer(enc1, 2, name="down"), 6, 3, pad="same", nonlinearity=leaky, name="enc2")
+    up = ExpressionLayer(enc2, lambda X: T.nnet.abstract_conv.bilinear_upsampling(X, ratio=2),
+                         output_shape=upsample_shape, name="up")
+    merged = ConcatLayer([up, enc1], axis=1, name="skip")
+    return Conv2DLayer(merged, 3, 3, pad="same", nonlinearity=lasagne.nonlinearities.tanh, name="dec")
+
+
+@case({"input": (3, 1, 8, 8)}, tags=TRACED)
+def gan_discriminator_minibatch():
+    """A discriminator with improved-gan-style minibatch discrimination: features from a tensor
+    parameter (tensordot), L1 distances between every pair of examples by dimshuffle broadcasting,
+    each example's distance to itself masked by 1e6 * T.eye(batch), exp(-d) summed over the batch and
+    concatenated to the features; then a DenseLayer."""
+    import lasagne
+    import numpy as np
+    import theano.tensor as T
+    from lasagne.layers import Conv2DLayer, DenseLayer, Layer
+
+    class MinibatchLayer(Layer):
+        def __init__(self, incoming, num_kernels, dim_per_kernel=4, theta=lasagne.init.Normal(0.05),
+                     log_weight_scale=lasagne.init.Constant(0.), b=lasagne.init.Constant(-1.), **kwargs):
+            super(MinibatchLayer, self).__init__(incoming, **kwargs)
+            self.num_kernels = num_kernels
+            num_inputs = int(np.prod(self.input_shape[1:]))
+            self.theta = self.add_param(theta, (num_inputs, num_kernels, dim_per_kernel), name="theta")
+            self.log_weight_scale = self.add_param(log_weight_scale, (num_kernels, dim_per_kernel),
+                                                   name="log_weight_scale")
+            scale = T.exp(self.log_weight_scale) / T.sqrt(T.sum(T.square(self.theta), axis=0))
+            self.W = self.theta * scale.dimshuffle("x", 0, 1)
+            self.b = self.add_param(b, (num_kernels,), name="b", regularizable=False)
+
+        def get_output_shape_for(self, input_shape):
+            return (input_shape[0], int(np.prod(input_shape[1:])) + self.num_kernels)
+
+        def get_output_for(self, input, **kwargs):
+            if input.ndim > 2:
+                input = input.flatten(2)
+            activation = T.tensordot(input, self.W, [[1], [0]])  # (batch, kernels, dims)
+            differences = activation.dimshuffle(0, 1, 2, "x") - activation.dimshuffle("x", 1, 2, 0)
+            distances = T.sum(abs(differences), axis=2) + 1e6 * T.eye(input.shape[0]).dimshuffle(0, "x", 1)
+            closeness = T.sum(T.exp(-distances), axis=2)
+            return T.concatenate([input, closeness + self.b.dimshuffle("x", 0)], axis=1)
+
+    leaky = lasagne.nonlinearities.LeakyRectify(0.2)
+    l = Conv2DLayer(_input((3, 1, 8, 8)), 4, 3, stride=2, pad=1, nonlinearity=leaky, name="conv1")
+    l = Conv2DLayer(l, 4, 3, stride=2, pad=1, nonlinearity=leaky, name="conv2")
+    l = MinibatchLayer(l, 5, name="minibatch")
+    return DenseLayer(l, 1, nonlinearity=lasagne.nonlinearities.sigmoid, name="realness")

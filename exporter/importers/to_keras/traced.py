@@ -23,6 +23,8 @@ _ATTRS = {"Cast": ("to", "saturate", "round_mode"), "Softmax": ("axis",), "LogSo
           "CumSum": ("exclusive", "reverse"), "ArgMax": ("axis", "keepdims", "select_last_index"),
           "ArgMin": ("axis", "keepdims", "select_last_index"),
           "Conv": ("kernel_shape", "strides", "pads", "dilations", "group", "auto_pad"),
+          "ConvTranspose": ("kernel_shape", "strides", "pads", "dilations", "group", "auto_pad", "output_padding",
+                            "output_shape"),
           **{pool: ("kernel_shape", "strides", "pads", "ceil_mode", "count_include_pad", "dilations", "storage_order",
                     "auto_pad") for pool in ("MaxPool", "AveragePool")},
           **{r: ("axes", "keepdims", "noop_with_empty_axes") for r in _AXES_ATTRIBUTE[:9]},
@@ -45,6 +47,11 @@ def refusal(n) -> str | None:
         return f"attribute(s) {', '.join(unknown)} not supported"
     if n.op_type == "Conv" and (n.attr("group", 1) != 1 or n.attr("auto_pad", "NOTSET") not in ("NOTSET", "")):
         return "only Conv with group=1 and explicit pads is supported"
+    if n.op_type == "ConvTranspose" and (
+            n.attr("group", 1) != 1 or n.attr("auto_pad", "NOTSET") not in ("NOTSET", "")
+            or n.attr("output_shape") is not None
+            or (any(s != 1 for s in n.attr("strides") or []) and any(d != 1 for d in n.attr("dilations") or []))):
+        return "only ConvTranspose with group=1, explicit pads, no output_shape, and strides or dilations (not both)"
     if n.op_type in ("MaxPool", "AveragePool"):
         if n.attr("auto_pad", "NOTSET") not in ("NOTSET", "") or n.attr("storage_order", 0) \
                 or any(d != 1 for d in n.attr("dilations") or []) or (len(n.outputs) > 1 and n.outputs[1]):
