@@ -47,6 +47,7 @@ class OnnxGraph:
         self.outputs = []
         self._names = set()
         self._values = {}  # layer name -> ONNX value name
+        self._small_ints = {}  # initializer name -> its value, for the small int vectors constant() added
 
     # -- names --------------------------------------------------------------------------------
     def unique(self, base: str) -> str:
@@ -94,6 +95,8 @@ class OnnxGraph:
             array = array.astype(np.float32)
         name = self.unique(base)
         self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        if array.dtype.kind in "iu" and array.ndim == 1 and array.size <= 8:  # sizes, axes: read by reshape()
+            self._small_ints[name] = array
         return name
 
     def add_initializer(self, name: str, array):
@@ -160,8 +163,10 @@ class OnnxGraph:
 
     def reshape(self, x: str, shape: str, name: str, output: str | None = None) -> str:
         """``Reshape`` whose 0 means size 0 (``allowzero``, from opset 14; before, 0 copies the input's size,
-        which only differs for empty tensors)."""
-        attrs = {"allowzero": 1} if self.opset >= 14 else {}
+        which only differs for empty tensors).  A constant shape without a 0 reads the same either way:
+        it goes without the attribute, which more consumers take (onnx2torch refuses allowzero=1)."""
+        constant = self._small_ints.get(shape)
+        attrs = {"allowzero": 1} if self.opset >= 14 and (constant is None or 0 in constant) else {}
         return self.node("Reshape", [x, shape], name, output=output, **attrs)
 
     def split(self, x: str, n_outputs: int, axis: int, name: str) -> list:

@@ -14,6 +14,7 @@ __all__ = ["Conv1DLayer", "Conv2DLayer", "Conv3DLayer", "TransposedConv2DLayer",
 _conv1d = _conv_ext.conv1d_mc0
 _conv2d = theano_op("theano.tensor.nnet.conv2d")
 _conv3d = theano_op("theano.tensor.nnet.conv3d")
+_grad_inputs = theano_op("theano.tensor.nnet.abstract_conv.AbstractConv2d_gradInputs")
 
 
 def conv_output_length(input_length, filter_size, stride, pad=0):
@@ -202,6 +203,17 @@ class TransposedConv2DLayer(BaseConvLayer):
 
     def get_W_shape(self):
         return (self.input_shape[1], self.num_filters) + self.filter_size
+
+    def convolve(self, input, **kwargs):
+        """Lasagne 0.2's: the gradient of the forward convolution with respect to its input (traced where
+        the converter refuses the layer, or for a subclass)."""
+        border_mode = "half" if self.crop == "same" else self.crop
+        op = _grad_inputs(imshp=self.output_shape, kshp=self.get_W_shape(), subsample=self.stride,
+                          border_mode=border_mode, filter_flip=not self.flip_filters)
+        output_size = self.output_shape[2:]
+        if any(s is None for s in output_size):
+            output_size = self.get_output_shape_for(input.shape)[2:]
+        return op(self.W, input, output_size)
 
     def get_output_shape_for(self, input_shape):
         if self.output_size is not None:
