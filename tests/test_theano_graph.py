@@ -21,7 +21,6 @@ import numpy as np
 import pytest
 
 from exporter.frontends import theano_graph
-from tests.conftest import TOLERANCE
 from tests.reference import LEGACY_PYTHON, ROOT, THEANO_FLAGS
 from tests.theano_ops import harness, test_cast, test_elemwise, test_linalg, test_nnet, test_reduce, test_shape
 
@@ -111,9 +110,7 @@ def _result(out_dir, name, ext):
 
 @pytest.mark.parametrize("name", sorted(SPECS))
 def test_theano_graph_matches_theano(name, graphs, theano_results):
-    from exporter.compare import error_stats
     from exporter.onnx_graph import DEFAULT_OPSET
-    from exporter.validate import make_session
 
     spec = SPECS[name]
     error = _result(graphs, name, ".error") or _result(graphs, name, ".refused")
@@ -129,15 +126,7 @@ def test_theano_graph_matches_theano(name, graphs, theano_results):
     assert (out["dtype"], out["broadcastable"]) == (meta["dtype"], meta["broadcastable"]), where
     assert all(k is None or k == e for k, e in zip(out["shape"], expected.shape)), \
         f"{where}: static shape {out['shape']}, Theano's result has {expected.shape}"
-    model = harness.onnx_model(expr, arrays, DEFAULT_OPSET)
-    ours = make_session(model.SerializeToString()).run(None, {f"in{i}": a.astype(np.float32)
-                                                              for i, a in enumerate(arrays)})[0]
-    assert ours.shape == expected.shape, f"{where}: onnxruntime gives shape {ours.shape}, Theano {expected.shape}"
-    expected = expected.astype(np.float32)
-    nan = np.isnan(expected)
-    assert np.array_equal(np.isnan(ours), nan), f"{where}: NaN where Theano has none, or the reverse"
-    stats = error_stats(np.where(nan, 0, ours), np.where(nan, 0, expected))
-    assert stats["rel"] <= TOLERANCE, f"{where}: onnxruntime differs from Theano: {stats}"
+    harness.assert_runs_as_theano(harness.onnx_model(expr, arrays, DEFAULT_OPSET), arrays, expected, where)
 
 
 @pytest.mark.parametrize("name", sorted(REFUSALS))
