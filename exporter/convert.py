@@ -80,8 +80,10 @@ def build(graph: LayerGraph, weights: dict, opset: int = DEFAULT_OPSET, name: st
     metadata.set_build_record(model, graph.build)  # e.g. lasagne2onnx.cudnn
     metadata.set_traced_record(model, traced_parts(graph))  # which layers hold traced custom computation
     from .layers.embedding import index_bounds
+    from .layers.recurrent import mask_inputs
 
-    metadata.set_index_bounds(model, {layer_map[name]: n for name, n in index_bounds(lowered).items()})
+    bounds = {**{name: 2 for name in mask_inputs(lowered)}, **index_bounds(lowered)}  # masks: 0 or 1
+    metadata.set_index_bounds(model, {layer_map[name]: n for name, n in bounds.items()})
     return check_detached(model), payloads
 
 

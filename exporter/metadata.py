@@ -7,7 +7,8 @@
 ``lasagne2onnx.pickle.<key>``  JSON: the other entries of a model-zoo pickle (class names, mean values).
 ``lasagne2onnx.traced``    JSON: layer name -> what of it was traced (custom computation exported op by op).
 ``lasagne2onnx.index_bounds``  JSON: integer graph input -> the exclusive upper bound of the indices it
-                            holds (the smallest embedding it selects from), for drawing valid random inputs.
+                            holds (the smallest embedding it selects from), and float input -> 2 for a
+                            recurrent layer's mask (0 or 1): for drawing valid random inputs.
 ``lasagne2onnx.<choice>``   the choices the build code's run made (``ir.LayerGraph.build``): ``cudnn``
                             (``yes``/``no``/``either``), ``read_as_python2`` (JSON list of files).
 
@@ -89,7 +90,8 @@ def traced_record(model) -> dict:
 
 
 def set_index_bounds(model, bounds: dict):
-    """Record the index bounds of integer inputs (nothing is written when there are none)."""
+    """Record the index bounds of integer inputs, and of float inputs holding whole numbers below a
+    bound (a recurrent layer's mask: 2); nothing is written when there are none."""
     if bounds:
         set_prop(model, INDEX_BOUNDS_KEY, json.dumps(bounds))
 

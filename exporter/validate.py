@@ -93,9 +93,12 @@ def as_input(array, onnx_type: str, what: str):
 
 def random_array(rng, shape, onnx_type: str = "tensor(float)", high=None):
     """A seeded random input: standard normal float32, or for an integer input (onnxruntime type
-    ``tensor(int32)`` ...) integers in [0, high) (high: the input's index bound, else 2)."""
+    ``tensor(int32)`` ...) integers in [0, high) (high: the input's index bound, else 2); a float input
+    with a bound (a recurrent layer's mask: 2) holds whole numbers below it."""
     dtype = _ORT_INTEGER_TYPES.get(onnx_type)
     if dtype is None:
+        if high:
+            return rng.integers(0, high, size=shape).astype(np.float32)
         return rng.standard_normal(shape, dtype=np.float32)
     return rng.integers(0, high or 2, size=shape).astype(dtype)
 

@@ -257,3 +257,38 @@ def test_reference_run_reads_the_build_file_as_the_export_did(tmp_path):
             "--reference-python", LEGACY_PYTHON)
     assert r.returncode == 0, r.stdout + r.stderr
     assert [row[-1] for row in table_rows(r.stdout).values()] == ["OK", "OK", "OK"], r.stdout
+
+
+MASKED = '''
+def build_model():
+    from lasagne.layers import InputLayer, LSTMLayer
+
+    l = InputLayer((None, 5, 3), name="x")
+    mask = InputLayer((None, 5), name="mask")
+    return LSTMLayer(l, 4, mask_input=mask, peepholes=False, name="lstm")
+'''
+
+
+def test_a_recurrent_layers_mask_gets_random_zeros_and_ones(tmp_path):
+    """Lasagne 0.1 blends with a mask (new * m + prev * (1 - m)), 0.2 switches on it (m != 0): they agree
+    on the 0/1 a mask holds, so that is what random check inputs draw for it (normal floats made a
+    Lasagne 0.2 reference differ for an exact export)."""
+    from exporter.commands.check import _graph_inputs, _input_layers, _random_feeds
+    from exporter.validate import make_session, random_inputs
+
+    (tmp_path / "build.py").write_text(MASKED)
+    r = cli("capture", "--network", f"{tmp_path / 'build.py'}:build_model", "--out", tmp_path / "arch.json")
+    assert r.returncode == 0, r.stderr
+    arch = json.loads((tmp_path / "arch.json").read_text())
+    shapes = {p["key"]: p["shape"] for layer in arch["layers"] for p in layer["params"]}
+    np.savez(tmp_path / "model.npz", *[np.full(shapes[k], 0.1, np.float32) for k in arch["param_keys"]])
+    r = cli(tmp_path / "model.npz", tmp_path / "out.onnx", "--network", f"{tmp_path / 'build.py'}:build_model")
+    assert r.returncode == 0, r.stderr
+    feeds = random_inputs(make_session(str(tmp_path / "out.onnx")))
+    assert set(np.unique(feeds["mask"])) == {0.0, 1.0} and feeds["mask"].dtype == np.float32
+    assert len(np.unique(feeds["x"])) > 2  # the sequence stays normal
+    model = onnx.load(str(tmp_path / "out.onnx"))
+    onnx_inputs = _graph_inputs(model)
+    args = type("Args", (), {"input_shape": None, "seed": 0})()
+    feeds = _random_feeds(args, onnx_inputs, _input_layers(layer_value_map(model), onnx_inputs))
+    assert set(np.unique(feeds["mask"])) == {0.0, 1.0} and len(np.unique(feeds["x"])) > 2

@@ -214,6 +214,8 @@ def _random_feeds(args, onnx_inputs, input_layers) -> dict:
     for name, shape in shapes.items():
         if onnx_inputs[name].dtype.kind in "iu":  # indices: below the smallest embedding they select from
             feeds[name] = rng.integers(0, onnx_inputs[name].bound or 2, size=shape).astype(onnx_inputs[name].dtype)
+        elif onnx_inputs[name].bound:  # a recurrent layer's mask: 0 or 1
+            feeds[name] = rng.integers(0, onnx_inputs[name].bound, size=shape).astype(np.float32)
         else:
             feeds[name] = rng.standard_normal(shape).astype(np.float32)
     return feeds

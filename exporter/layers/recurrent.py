@@ -462,3 +462,13 @@ def convert_recurrent(spec, g):
     native_ok, native, scan = _LOWERINGS[spec.kind]
     seq = _sequence(spec, g)
     return native(spec, g, seq) if native_ok(spec.attrs) else scan(spec, g, seq)
+
+
+def mask_inputs(graph) -> list:
+    """Input layers that are a recurrent layer's mask directly: random test inputs draw 0 or 1 there.
+    (Lasagne 0.1 blends ``new * m + prev * (1 - m)``, 0.2 switches on ``m != 0``: the same for the 0/1
+    masks a mask holds, which the export computes exactly; they differ on other values.)"""
+    by_name = graph.by_name()
+    return sorted({spec.inputs[1] for spec in graph.layers
+                   if spec.kind in ("LSTM", "GRU", "RNN", "CustomRecurrent") and spec.attrs.get("mask")
+                   and len(spec.inputs) > 1 and getattr(by_name.get(spec.inputs[1]), "kind", None) == "Input"})
