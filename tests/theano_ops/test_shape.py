@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from tests.theano_ops.harness import draw_family, knowns, operand, parity_test, shapes
 
 TEMPLATES = ["reshape", "reshape_split", "flatten", "dimshuffle", "transpose", "pad", "squeeze", "index", "index",
-             "index_none", "index_symbolic", "set", "inc", "set_scalar", "concat", "stack", "take", "take_var",
+             "index_none", "index_symbolic", "set", "inc", "set_scalar", "concat", "stack", "take", "take_numpy", "take_var",
              "alloc", "arange", "tile", "repeat", "roll", "split", "shape_iter"]
 
 
@@ -44,7 +44,7 @@ def _index(draw, shape, allow_none=False, allow_ellipsis=True, allow_int=True):
 
 @st.composite
 def examples(draw, template):
-    rank_min = {"reshape_split": 2, "transpose": 2, "concat": 1, "stack": 0, "take": 1, "take_var": 1, "split": 1,
+    rank_min = {"reshape_split": 2, "transpose": 2, "concat": 1, "stack": 0, "take": 1, "take_numpy": 1, "take_var": 1, "split": 1,
                 "index_symbolic": 2, "roll": 1, "repeat": 1, "shape_iter": 2}.get(template, 1)
     shape = draw(shapes(rank_min, 4))
     known = draw(knowns(shape))
@@ -112,11 +112,14 @@ def examples(draw, template):
     elif template == "stack":
         ins.append(operand(shape, draw(st.sampled_from(["float32", "int32"]))))
         code = f"T.stack([x, y], axis={draw(st.integers(-r - 1, r))})" if r else "T.stack([x, y, x])"
-    elif template == "take":
+    elif template in ("take", "take_numpy"):
         axis = draw(st.integers(0, r - 1))
         idx = draw(st.lists(st.integers(-shape[axis], shape[axis] - 1), min_size=1, max_size=4))
-        code = (f"x[{idx}]" if axis == 0 else f"x[{', '.join([':'] * axis)}, {idx}]") if draw(st.booleans()) else \
-            f"T.take(x, {idx}, axis={axis})"
+        # take_numpy: an integer numpy array (kaggle-ndsb's x[np.array([1, 2, 3, 0])])
+        form = "numpy" if template == "take_numpy" else draw(st.sampled_from(["list", "take"]))
+        index = f"np.array({idx})" if form == "numpy" else f"{idx}"
+        code = f"T.take(x, {idx}, axis={axis})" if form == "take" else \
+            (f"x[{index}]" if axis == 0 else f"x[{', '.join([':'] * axis)}, {index}]")
     elif template == "take_var":
         ins.append(operand(draw(shapes(1, 2, 3)), draw(st.sampled_from(["int32", "int64"])), f"range:{shape[0]}"))
         code = "x[y]"

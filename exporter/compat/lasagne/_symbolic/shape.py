@@ -240,7 +240,7 @@ def getitem(x, item):
     advanced = [i for i, e in enumerate(entries) if _is_advanced(e)]
     if advanced:
         i = advanced[0]
-        if len(advanced) == 1 and None not in entries and builtins.all(
+        if len(advanced) == 1 and not builtins.any(e is None for e in entries) and builtins.all(
                 _is_full(e) for j, e in enumerate(entries) if j != i):
             return take(x, entries[i], axis=i)
         raise NotTraceable("advanced indexing other than one integer array (with full slices on the other axes) is "
