@@ -188,3 +188,27 @@ def test_an_unmodelled_op_feeding_a_layer_is_named_not_the_input_sizes(tmp_path)
     assert f"theano.scan (a symbolic loop) is not traced (theano.scan at net.py:{line_no(tmp_path, 'theano.scan(')})" \
            in line, line
     assert "--input-shape" not in line, line
+
+
+@pytest.mark.parametrize("layout", ["beside", "added"])
+def test_modules_imported_when_the_build_function_runs(tmp_path, layout):
+    """As ``python build.py`` runs it: a module beside the file, or in a folder the file put on
+    ``sys.path``, imports from inside the build function too (f0k/ismir2015's predict.py)."""
+    helper = "from lasagne.layers import DenseLayer\n\ndef head(l):\n    return DenseLayer(l, 3, name='head')\n"
+    folder = tmp_path if layout == "beside" else tmp_path / "lib"
+    folder.mkdir(exist_ok=True)
+    (folder / "helper_mod.py").write_text(helper)
+    prelude = "" if layout == "beside" else \
+        "import os, sys\nsys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))\n"
+    (tmp_path / "net.py").write_text(prelude + textwrap.dedent('''
+        from lasagne.layers import InputLayer
+
+        def build():
+            import helper_mod
+            return helper_mod.head(InputLayer((None, 4)))
+    '''))
+    r = subprocess.run([sys.executable, "-m", "exporter", "capture", "--network", f"{tmp_path / 'net.py'}:build",
+                        "--lasagne", "compat", "--out", str(tmp_path / "a.json")], capture_output=True, text=True,
+                       cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert "head" in (tmp_path / "a.json").read_text()

@@ -188,21 +188,24 @@ def _import_file(path: str, python2: bool = False):
                 os.path.join(root, dotted.split(".")[0]):
             raise NetworkError(f"{path}: its package {dotted.split('.')[0]!r} clashes with an imported module "
                                f"of that name")
-        sys.path.insert(0, root)
-        try:
-            return importlib.import_module(dotted)
-        finally:
-            sys.path.remove(root)
+        _on_path(root)
+        return importlib.import_module(dotted)
     mod_name = "_lasagne2onnx_user_network_" + os.path.splitext(os.path.basename(path))[0]
     module_spec = importlib.util.spec_from_file_location(mod_name, path, loader=sources.loader(mod_name, path))
     module = importlib.util.module_from_spec(module_spec)
     sys.modules[mod_name] = module
-    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
-    try:
-        module_spec.loader.exec_module(module)
-    finally:
-        sys.path.pop(0)
+    _on_path(os.path.dirname(os.path.abspath(path)))
+    module_spec.loader.exec_module(module)
     return module
+
+
+def _on_path(folder: str):
+    """Put ``folder`` first on ``sys.path`` for good, as ``python build.py`` does for the file's folder:
+    the build function may import a module beside it when it runs, and what the file itself adds to
+    ``sys.path`` stays as it left it.  (Build code runs in a process of its own: the build worker,
+    or the reference run.)"""
+    if not sys.path or sys.path[0] != folder:
+        sys.path.insert(0, folder)
 
 
 def load_build_function(spec: str, python2: bool = False):
