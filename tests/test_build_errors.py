@@ -212,3 +212,29 @@ def test_modules_imported_when_the_build_function_runs(tmp_path, layout):
                        cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert "head" in (tmp_path / "a.json").read_text()
+
+
+def test_a_size_taken_from_an_unmodelled_op_names_the_op(tmp_path):
+    """``x.reshape((n, T.diag(...).shape[0], -1))``: the refusal names theano.tensor.diag and its line, not a
+    TypeError about a lazy value."""
+    line = capture(tmp_path, '''
+        import lasagne
+        import theano.tensor as T
+
+        class DiagLayer(lasagne.layers.Layer):
+            def __init__(self, incoming, **kw):
+                super(DiagLayer, self).__init__(incoming, **kw)
+                self.S = self.add_param(lasagne.init.Normal(), (4, 4), name="S")
+
+            def get_output_for(self, input, **kw):
+                s = T.diag(T.diag(self.S))
+                return input.reshape((input.shape[0], s.shape[0], -1)).sum(axis=2)
+
+            def get_output_shape_for(self, shape):
+                return (shape[0], 4)
+
+        def build():
+            return DiagLayer(lasagne.layers.InputLayer((None, 8)))
+    ''')
+    assert f"theano.tensor.diag is not modelled by lasagne2onnx's Theano stand-in (theano.tensor.diag at " \
+           f"net.py:{line_no(tmp_path, 's = T.diag(')})" in line, line

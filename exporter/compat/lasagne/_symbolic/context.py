@@ -106,6 +106,11 @@ class LazyValue(object):
     def __bool__(self):
         return True
 
+    def __index__(self):  # a size taken from a value that is not modelled: the op is the refusal
+        raise self.refusal()
+
+    __int__ = __float__ = __index__
+
     def eval(self, *args, **kwargs):
         raise TheanoRequiredError(f"evaluating {self._origin} (made at {self._where or 'an unknown line'}) needs "
                                   f"Theano: lasagne2onnx's Theano-free API only builds networks for export")
