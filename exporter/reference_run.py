@@ -215,9 +215,14 @@ def compute(args):
                                 "cuDNN here), so it builds the network without cuDNN".format(
                                     " / ".join(sorted(attempts)), sys.executable))
     net = network_output(net)  # a model-zoo dict: the last entry, keys naming layers (as in the exporter)
-    if not isinstance(net, lasagne.layers.Layer):
-        raise ReferenceRunError("{}: the build function must return a Lasagne layer (or a dict of layers), got {}".format(
-            args.network, type(net).__name__))
+    outs = list(net) if isinstance(net, (list, tuple)) else [net]  # several outputs, as the capture takes them
+    bad = [o for o in outs if not isinstance(o, lasagne.layers.Layer)]
+    if not outs or bad:
+        raise ReferenceRunError("{}: the build function must return a Lasagne layer (a list of layers, or a dict of "
+                                "layers), got {}".format(args.network, type(bad[0] if bad else net).__name__))
+    if len(outs) > 1:  # ``return l_in, l_out``: the input layers are not outputs (as in the capture)
+        outs = [o for o in outs if not isinstance(o, lasagne.layers.InputLayer)] or outs
+    net = outs if len(outs) > 1 else outs[0]
 
     weights = _load_arrays(args.weights, args.trust_pickle, "--weights")
     keys = sorted((k for k in weights if k.startswith("arr_") and k[4:].isdigit()), key=lambda k: int(k[4:]))

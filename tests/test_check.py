@@ -292,3 +292,26 @@ def test_a_recurrent_layers_mask_gets_random_zeros_and_ones(tmp_path):
     args = type("Args", (), {"input_shape": None, "seed": 0})()
     feeds = _random_feeds(args, onnx_inputs, _input_layers(layer_value_map(model), onnx_inputs))
     assert set(np.unique(feeds["mask"])) == {0.0, 1.0} and len(np.unique(feeds["x"])) > 2
+
+
+@pytest.mark.skipif(not os.path.exists(LEGACY_PYTHON), reason="needs the legacy Theano environment")
+def test_a_network_of_several_outputs_is_checked_against_theano(tmp_path):
+    """A build function returning a list of heads (multi-task code) captures and exports: check takes it too."""
+    (tmp_path / "build.py").write_text('''
+def build_model():
+    from lasagne.layers import DenseLayer, InputLayer
+
+    l = DenseLayer(InputLayer((None, 4), name="x"), 5, name="shared")
+    return [DenseLayer(l, 3, name="head_a"), DenseLayer(l, 2, name="head_b")]
+''')
+    network = f"{tmp_path / 'build.py'}:build_model"
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "model.npz", *[rng.normal(0, 0.5, s).astype(np.float32)
+                                       for s in [(4, 5), (5,), (5, 3), (3,), (5, 2), (2,)]])
+    r = cli(tmp_path / "model.npz", tmp_path / "out.onnx", "--network", network)
+    assert r.returncode == 0, r.stderr
+    r = cli("check", tmp_path / "out.onnx", "--against", tmp_path / "model.npz", "--network", network,
+            "--reference-python", LEGACY_PYTHON)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = table_rows(r.stdout)
+    assert rows["head_a"][-1] == rows["head_b"][-1] == "OK", r.stdout
