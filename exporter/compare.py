@@ -44,20 +44,27 @@ def run_layers(model: onnx.ModelProto, feeds: dict) -> dict:
     return {layer: values[v] for layer, v in layer_value_map(model).items() if v in values}
 
 
-def run_layer_alone(model: onnx.ModelProto, output: str, feeds: dict):
-    """The value ``output`` computed from ``feeds`` (value name -> array: a layer's inputs) alone, by the
-    part of ``model`` between them (``onnx.utils.Extractor``), or None where that part needs more than
-    ``feeds`` (another graph input, a value computed elsewhere) or cannot be cut out."""
+def layer_runner(model: onnx.ModelProto):
+    """``run(output, feeds)``: the value ``output`` computed from ``feeds`` (value name -> array: a layer's
+    inputs) alone, by the part of ``model`` between them (``onnx.utils.Extractor``, whose shape
+    inference of the whole model is done once, at the first call), or None where that part needs more
+    than ``feeds`` (another graph input, a value computed elsewhere) or cannot be cut out."""
     from onnx.utils import Extractor
 
     from .validate import make_session
 
-    try:
-        part = Extractor(model).extract_model(list(feeds), [output])
-        needs = {i.name for i in part.graph.input} - {i.name for i in part.graph.initializer}
-        if needs != set(feeds):
+    extractor = []
+
+    def run(output: str, feeds: dict):
+        try:
+            if not extractor:
+                extractor.append(Extractor(model))
+            part = extractor[0].extract_model(list(feeds), [output])
+            needs = {i.name for i in part.graph.input} - {i.name for i in part.graph.initializer}
+            if needs != set(feeds):
+                return None
+            return make_session(part).run([output], feeds)[0]
+        except Exception:  # a part onnxruntime or the extractor cannot take: the layer stays compared end to end
             return None
-        sess = make_session(part)
-        return sess.run([output], {k: v for k, v in feeds.items()})[0]
-    except Exception:  # a part onnxruntime or the extractor cannot take: the layer stays compared end to end
-        return None
+
+    return run

@@ -220,9 +220,7 @@ def compute(args):
     if not outs or bad:
         raise ReferenceRunError("{}: the build function must return a Lasagne layer (a list of layers, or a dict of "
                                 "layers), got {}".format(args.network, type(bad[0] if bad else net).__name__))
-    if len(outs) > 1:  # ``return l_in, l_out``: the input layers are not outputs (as in the capture)
-        outs = [o for o in outs if not isinstance(o, lasagne.layers.InputLayer)] or outs
-    net = outs if len(outs) > 1 else outs[0]
+    net = outs if len(outs) > 1 else outs[0]  # (an input layer among them adds no layer: it is an ancestor)
 
     weights = _load_arrays(args.weights, args.trust_pickle, "--weights")
     keys = sorted((k for k in weights if k.startswith("arr_") and k[4:].isdigit()), key=lambda k: int(k[4:]))

@@ -38,8 +38,9 @@ def run_alone(rows, model, layer_map, ref, inputs_of, tolerance):
     says by how much), as does one that cannot be cut out of the graph (inputs fused, shared values)
     and one after a layer that differs."""
     from ..accuracy import error_stats
-    from ..compare import run_layer_alone
+    from ..compare import layer_runner
 
+    run_layer_alone = layer_runner(model)
     status = {}
     for row in rows:  # network order: an input's status is final before its consumers are looked at
         status[row["layer"]] = row["status"]
@@ -50,7 +51,7 @@ def run_alone(rows, model, layer_map, ref, inputs_of, tolerance):
                           for i in ins):
             continue  # after a layer that differs, its consumers differ too (and are not the cause)
         feeds = {layer_map[i]: np.ascontiguousarray(ref[f"out:{i}"]) for i in ins}
-        alone = run_layer_alone(model, layer_map[row["layer"]], feeds)
+        alone = run_layer_alone(layer_map[row["layer"]], feeds)
         if alone is None:
             continue
         stats = error_stats(alone, ref[f"out:{row['layer']}"])

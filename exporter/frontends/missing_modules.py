@@ -158,6 +158,4 @@ def import_with_stand_ins(import_file, path: str, user_frame):
                 finder.where[top] = where
                 warnings.warn(f"{where} imports {top!r}, which is not installed in this Python; a stand-in took its "
                               f"place (the build fails, naming it, if the network uses it)", MissingModuleWarning,
-                              stacklevel=2)
-                for name in [m for m in sys.modules if m.startswith("_lasagne2onnx_user_network_")]:
-                    del sys.modules[name]  # the half-imported file: imported afresh
+                              stacklevel=2)  # then the file is imported afresh (a new module object)
