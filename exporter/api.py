@@ -249,6 +249,10 @@ def _call_build_function(fn, shapes, implementation, build_kwargs):
                 for name, shape in seen["unknown"][:1])
             raise NetworkError(f"{what}: the build function raised {_where(e)}{hint}") from e
     _check_input_shapes_used(shapes, seen)
+    if isinstance(net, (list, tuple)):  # ``return network, train_fn``: the layers (a warning names the rest)
+        from .frontends.lasagne_live import network_output
+
+        net = network_output(net)
     if not _is_live(net):
         raise NetworkError(f"{what}: the build function must return a Lasagne layer (or a dict of layers), got "
                            f"{type(net).__name__}")

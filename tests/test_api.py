@@ -208,3 +208,20 @@ def test_readme_example_runs(tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     assert r.stdout.split()[0] == "15770"
     assert os.path.exists(tmp_path / "net.onnx") and os.path.exists(tmp_path / "net.keras")
+
+
+def test_training_objects_returned_beside_the_network_are_left_out(lasagne):
+    """``return network, {'lr': ...}`` from a notebook's build function: the layer, and a warning naming the rest."""
+    import warnings
+
+    from exporter.api import architecture
+
+    def build():
+        l_in = lasagne.layers.InputLayer((None, 4), name="x")
+        return lasagne.layers.DenseLayer(l_in, 3, name="out"), {"lr": 0.1}
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        graph = architecture(build)[0]
+    assert graph.outputs == ["out"]
+    assert any("returned dict beside its layer" in str(w.message) for w in caught), [str(w.message) for w in caught]

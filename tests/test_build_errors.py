@@ -170,6 +170,34 @@ def test_input_layers_returned_beside_the_outputs_are_not_outputs(tmp_path):
     assert json.loads((tmp_path / "a.json").read_text())["outputs"] == ["out"]
 
 
+@pytest.mark.parametrize("returned, said", [
+    ("out, {'fc': out.W}", "dict"),  # kron_layer_lasagne's (network, manifolds)
+    ("out, train_fn, val_fn", "function, function"),  # BinaryNet scripts return their Theano functions too
+])
+def test_training_objects_returned_beside_the_network_are_left_out(tmp_path, returned, said):
+    (tmp_path / "net.py").write_text(textwrap.dedent(f'''
+        from lasagne.layers import DenseLayer, InputLayer
+
+        def train_fn():
+            pass
+
+        val_fn = train_fn
+
+        def build():
+            l_in = InputLayer((None, 4), name="x")
+            out = DenseLayer(l_in, 3, name="out")
+            return {returned}
+    '''))
+    r = subprocess.run([sys.executable, "-m", "exporter", "capture", "--network", f"{tmp_path / 'net.py'}:build",
+                        "--lasagne", "compat", "--out", str(tmp_path / "a.json")], capture_output=True, text=True,
+                       cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert f"the build function returned {said} beside its layer: only the layers are exported" in r.stderr, r.stderr
+    import json
+
+    assert json.loads((tmp_path / "a.json").read_text())["outputs"] == ["out"]
+
+
 def test_an_unmodelled_op_feeding_a_layer_is_named_not_the_input_sizes(tmp_path):
     """A layer built on a ``theano.scan`` result asks for its type: the refusal names scan and its line,
     not the unknown input sizes (which would not help)."""

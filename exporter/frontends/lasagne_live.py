@@ -59,7 +59,22 @@ def network_output(net):
             if isinstance(key, str) and key and hasattr(layer, "name") and layer.name is None:
                 layer.name = key
         net = list(net.values())[-1] if net else None
+    elif isinstance(net, (list, tuple)) and any(_is_layer(o) for o in net) and not all(_is_layer(o) for o in net):
+        # ``return network, train_fn, val_fn`` or ``return network, manifolds``: what a training script wants
+        # beside the network; the layers are the network, the rest is named and left out
+        import warnings
+
+        others = [type(o).__name__ for o in net if not _is_layer(o)]
+        warnings.warn(f"the build function returned {', '.join(others)} beside its layer"
+                      f"{'s' if len(net) - len(others) > 1 else ''}: only the layers are exported", UserWarning,
+                      stacklevel=2)
+        layers = [o for o in net if _is_layer(o)]
+        net = layers[0] if len(layers) == 1 else layers
     return net
+
+
+def _is_layer(o) -> bool:
+    return hasattr(o, "get_output_shape_for") or hasattr(o, "output_shape") and hasattr(o, "get_output_for")
 
 
 def layer_names(layers) -> list:
