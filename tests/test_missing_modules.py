@@ -65,6 +65,27 @@ def test_using_a_stand_in_refuses_the_build_naming_it(tmp_path, use, verb):
            in error, error
 
 
+def test_calls_given_plain_values_build_and_their_results_are_stand_ins(tmp_path):
+    """``colorlog.basicConfig(level=colorlog.DEBUG)`` or ``install_aliases()`` at a file's top (pixel-rnn-lasagne,
+    BinaryNet scripts): harmless, the network builds; a layer given to a stand-in, or a use of a call's result,
+    is refused."""
+    body = f'''
+        {MISSING}.basicConfig(level={MISSING}.DEBUG, fmt="%(message)s")
+        log = {MISSING}.getLogger(__name__)
+
+        def build():
+            log.info("building", 3)
+            l = InputLayer((None, 4))
+            USE
+            return DenseLayer(l, 3)
+    '''
+    r = capture(tmp_path, body.replace("USE", "pass"))
+    assert r.returncode == 0, r.stderr
+    for use, said in (("color.register(l)", "calls"), ("n = int(color.get_count('x'))", "uses")):
+        r = capture(tmp_path, body.replace("USE", use))
+        assert r.returncode == 2 and f"the build {said} {MISSING}.color." in r.stderr, r.stderr
+
+
 def test_subclassing_a_stand_in_refuses_the_import(tmp_path):
     r = capture(tmp_path, '''
         class MyLayer(color.Base):

@@ -5,9 +5,11 @@ the network (``import skimage.transform``, ``matplotlib``, ``cv2``, a data loade
 network itself rarely uses them.  When importing the build file fails on such an import, left
 uncaught by the file (a ``try: ... except ImportError`` fallback is the file's own business), the
 import is retried with a stand-in in that module's place, and a warning names it.  The stand-in
-computes nothing: calling it, subclassing it, iterating, indexing, comparing, testing or doing
-arithmetic with anything taken from it raises an error naming the module, the use and the import's
-line, so a network that needs the module is refused, never built differently.
+computes nothing: a call given only plain values (numbers, strings, other stand-ins), such as
+``colorlog.basicConfig(level=colorlog.DEBUG)``, gives a stand-in result; calling it with anything
+else, subclassing it, iterating, indexing, comparing, testing or doing arithmetic with anything
+taken from it raises an error naming the module, the use and the import's line, so a network that
+needs the module is refused, never built differently.
 
 Not stood in: Theano and Lasagne (their own stand-ins decide), numpy, and what looks like Python 2
 (``cPickle``, an implicit relative import: the file is read as Python 2 instead).
@@ -70,13 +72,30 @@ class _Absent:
         self._refuse("sets an attribute of")
 
     def __call__(self, *args, **kwargs):
-        self._refuse("calls")
+        # ``colorlog.basicConfig(level=colorlog.DEBUG)``, ``standard_library.install_aliases()``: a call given
+        # only plain values (or other stand-ins) cannot have changed the network, and its result is a stand-in
+        # that refuses any use; one given anything else (a layer, an array it might fill in) is refused now
+        if not all(_plain(a) for a in (*args, *kwargs.values())):
+            self._refuse("calls")
+        return _Absent(f"{self._dotted}()", self._where)
 
     def __mro_entries__(self, bases):
         self._refuse("subclasses")
 
     def __repr__(self):
         return f"<stand-in for {self._dotted} (not installed)>"
+
+
+def _plain(value, depth=0) -> bool:
+    """A value a call into a stand-in cannot use to change the network: None, a number, a string, a stand-in,
+    or a tuple/list/dict of those."""
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes, _Absent, _AbsentModule)):
+        return True
+    if isinstance(value, (tuple, list)) and depth < 3:
+        return all(_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict) and depth < 3:
+        return all(_plain(k, depth + 1) and _plain(v, depth + 1) for k, v in value.items())
+    return False
 
 
 def _refusing(use):
