@@ -86,6 +86,28 @@ def test_calls_given_plain_values_build_and_their_results_are_stand_ins(tmp_path
         assert r.returncode == 2 and f"the build {said} {MISSING}.color." in r.stderr, r.stderr
 
 
+@pytest.mark.parametrize("use", ["pass", "imresize(l, 2)"])
+def test_a_name_an_installed_module_lost_gets_a_stand_in(tmp_path, use):
+    """``from scipy.misc import imresize`` (removed in SciPy 1.3) in a file whose network does not use it."""
+    r = capture(tmp_path, f'''
+        from json import imresize
+
+        def build():
+            l = InputLayer((None, 4))
+            {use}
+            return DenseLayer(l, 3)
+    ''')
+    if use == "pass":
+        assert r.returncode == 0, r.stderr
+        assert "warning: net.py:11 imports 'imresize' from 'json', which has no such name in this Python" in r.stderr
+        import json
+
+        assert not hasattr(json, "imresize")  # in this process; the build's stand-in left json with the build
+    else:
+        assert r.returncode == 2 and "the build calls json.imresize, but 'json' has no 'imresize' in this Python " \
+                                     "(a stand-in took its place for the import at net.py:11" in r.stderr, r.stderr
+
+
 def test_subclassing_a_stand_in_refuses_the_import(tmp_path):
     r = capture(tmp_path, '''
         class MyLayer(color.Base):

@@ -11,6 +11,9 @@ else, subclassing it, iterating, indexing, comparing, testing or doing arithmeti
 taken from it raises an error naming the module, the use and the import's line, so a network that
 needs the module is refused, never built differently.
 
+A name an installed module no longer has (``from scipy.misc import imresize``, removed in SciPy 1.3, in
+check's reference environment) gets a stand-in the same way, set on that module while the file imports.
+
 Not stood in: Theano and Lasagne (their own stand-ins decide), numpy, and what looks like Python 2
 (``cPickle``, an implicit relative import: the file is read as Python 2 instead).
 """
@@ -20,6 +23,7 @@ import contextlib
 import importlib.abc
 import importlib.util
 import os
+import re
 import sys
 import types
 
@@ -53,11 +57,18 @@ def stand_in_name(e: BaseException, user_frame) -> str | None:
 class _Absent:
     """Anything taken from a stood-in module: any use raises."""
 
-    def __init__(self, dotted: str, where: str):
+    def __init__(self, dotted: str, where: str, installed: bool = False):
         object.__setattr__(self, "_dotted", dotted)
         object.__setattr__(self, "_where", where)
+        object.__setattr__(self, "_installed", installed)  # a name gone from an installed module
 
     def _refuse(self, use: str):
+        if self._installed:
+            module, _, name = self._dotted.partition("(")[0].rpartition(".")
+            raise MissingModuleError(f"the build {use} {self._dotted}, but {module!r} has no {name!r} in this Python "
+                                     f"(a stand-in took its place for the import at {self._where}, as the network "
+                                     f"seemed not to need it): install the version of {module.split('.')[0]} the "
+                                     f"code was written for here")
         top = self._dotted.split(".")[0]
         raise MissingModuleError(f"the build {use} {self._dotted}, but {top!r} is not installed in this Python (a stand-in "
                            f"took its place for the import at {self._where}, as the network seemed not to need it): "
@@ -66,7 +77,7 @@ class _Absent:
     def __getattr__(self, name):
         if name.startswith("__") and name.endswith("__"):
             raise AttributeError(name)
-        return _Absent(f"{self._dotted}.{name}", self._where)
+        return _Absent(f"{self._dotted}.{name}", self._where, self._installed)
 
     def __setattr__(self, name, value):
         self._refuse("sets an attribute of")
@@ -77,7 +88,7 @@ class _Absent:
         # that refuses any use; one given anything else (a layer, an array it might fill in) is refused now
         if not all(_plain(a) for a in (*args, *kwargs.values())):
             self._refuse("calls")
-        return _Absent(f"{self._dotted}()", self._where)
+        return _Absent(f"{self._dotted}()", self._where, self._installed)
 
     def __mro_entries__(self, bases):
         self._refuse("subclasses")
@@ -159,17 +170,58 @@ def stand_ins():
                 del sys.modules[name]
 
 
+_CANNOT_IMPORT = re.compile(r"cannot import name '(\w+)' from '([\w.]+)'")
+
+
+def missing_name(e: BaseException, user_frame):
+    """``(module, name)`` when ``e`` is ``from module import name`` in the user's code failing because an
+    installed module no longer has that name (``from scipy.misc import imresize``: removed in SciPy 1.3),
+    else None."""
+    if type(e) is not ImportError:
+        return None
+    m = _CANNOT_IMPORT.match(str(e))
+    if not m or m.group(2).split(".")[0] in NEVER or not isinstance(sys.modules.get(m.group(2)), types.ModuleType):
+        return None
+    if user_frame is None or not (user_frame.line or "").lstrip().startswith("from "):
+        return None
+    return m.group(2), m.group(1)
+
+
+@contextlib.contextmanager
+def _absent_names():
+    """Stand-ins set as attributes of installed modules (``added[(module, name)] = where``), removed on leaving
+    (what the build file took from them stays a stand-in)."""
+    added = {}
+    try:
+        yield added
+    finally:
+        for module, name in added:
+            if isinstance(getattr(sys.modules.get(module), name, None), _Absent):
+                delattr(sys.modules[module], name)
+
+
 def import_with_stand_ins(import_file, path: str, user_frame):
-    """``import_file(path)``, again with a stand-in each time it fails on a missing module (see the
-    module's docstring); warns once per stand-in."""
+    """``import_file(path)``, again with a stand-in each time it fails on a missing module, or on a name an
+    installed module no longer has (see the module's docstring); warns once per stand-in."""
     import warnings
 
-    with stand_ins() as finder:
+    with stand_ins() as finder, _absent_names() as names:
         while True:
             try:
                 return import_file(path)
-            except ModuleNotFoundError as e:
+            except ImportError as e:
                 frame = user_frame(e.__traceback__)
+                gone = missing_name(e, frame)
+                if gone is not None and gone not in names and len(names) < MOST:
+                    where = f"{os.path.basename(frame.filename)}:{frame.lineno}"
+                    names[gone] = where
+                    setattr(sys.modules[gone[0]], gone[1], _Absent(".".join(gone), where, installed=True))
+                    warnings.warn(f"{where} imports {gone[1]!r} from {gone[0]!r}, which has no such name in this "
+                                  f"Python (removed in newer versions); a stand-in took its place (the build fails, "
+                                  f"naming it, if the network uses it)", MissingModuleWarning, stacklevel=2)
+                    continue
+                if not isinstance(e, ModuleNotFoundError):
+                    raise
                 top = stand_in_name(e, frame)
                 if top is None or top in finder.where or len(finder.where) >= MOST:
                     raise
