@@ -239,6 +239,14 @@ def _traceable(layer) -> bool:
     return _tracer(layer) is not None
 
 
+def _lasagnes_own_output(layer) -> bool:
+    """Whether ``layer``'s get_output_for is Lasagne's own (real or Theano-free), not a user's."""
+    for cls in type(layer).__mro__:
+        if "get_output_for" in vars(cls):
+            return cls.__module__.split(".")[0] == "lasagne" or cls.__module__.startswith("exporter.compat.lasagne")
+    return False
+
+
 def _traced(layer, ctx, refusal, no_rule, param_index, outputs):
     """(attrs, params) of a layer captured by tracing its get_output_for (kind Expression), or the
     UnsupportedLayerError saying why neither its converter nor a trace can export it."""
@@ -251,6 +259,8 @@ def _traced(layer, ctx, refusal, no_rule, param_index, outputs):
     try:
         expr, params, what = front_end.trace_layer(layer, ctx, input_types, param_index)
     except UnsupportedLayerError as e:
+        if not no_rule and _lasagnes_own_output(layer):  # the tracer would only say it does not model Lasagne's own layer
+            raise ctx.unsupported(refusal) from None
         raise ctx.unsupported(f"{refusal}; tracing it instead: {e.detail}") from None
     out = expr["nodes"][-1] if expr["nodes"] and expr["nodes"][-1]["name"] == expr["outputs"][0] else \
         next(i for i in expr["inputs"] if i["name"] == expr["outputs"][0])

@@ -98,7 +98,8 @@ def _outgate_formula(layer, ctx) -> str:
         "an LSTM with peepholes=True computes a different output gate in Lasagne 0.1 (nonlinearity(a_o) + c*w_co) "
         "than in Lasagne 0.2.dev (nonlinearity(a_o + c*w_co)), and this Lasagne's code does not say which one "
         "trained the weights: pass --lstm-peepholes 0.1 (PyPI's Lasagne 0.1) or 0.2 (Lasagne from GitHub after "
-        "October 2015), or capture the network with your real Lasagne (python -m exporter capture)")
+        "October 2015; in the API lstm_peepholes=\"0.2\"), or capture the network with your real Lasagne (python -m "
+        "exporter capture)")
 
 
 @capture_rule("GRU", "GRULayer", params=_GRU_PARAMS)
