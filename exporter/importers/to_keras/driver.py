@@ -32,7 +32,7 @@ def build(view, data_format="channels_last", name="lasagne", progress=None, back
         t = keras.Input(shape=tuple(dims), name=identifier(name_, b.names), dtype=dtype if dtype != "float64" else "float32")
         inputs.append(t)
         b.put(name_, t, layout)
-    outer, layers = traced.split(view)
+    outer, layers = traced.split(view, whole=traced.recurrent_layers(view))
     b.view = replace(outer, shapes=dict(outer.shapes))  # (traced layers' output shapes are filled in from Keras')
     REGISTRY.require_all([n for n in outer.nodes if n.index not in layers], view.opset)
     for t in layers.values():  # refused before anything is built, naming the op
