@@ -181,6 +181,44 @@ class SliceAxis(keras.layers.Layer):
                 "step": self.step}
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Reverse(keras.layers.Layer):
+    """``x`` reversed along one non-batch ``axis`` (a backwards recurrent layer's outputs back in input order)."""
+
+    def __init__(self, axis, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def call(self, x):
+        return ops.flip(x, axis=self.axis)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class BatchState(keras.layers.Layer):
+    """A recurrent layer's initial state: a (trainable) vector ``value`` of ``units``, the same for every
+    example of the batch of ``x`` (Lasagne's ``hid_init`` / ``cell_init``)."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.value = self.add_weight(name="value", shape=(self.units,), initializer="zeros")
+
+    def call(self, x):
+        return ops.broadcast_to(ops.expand_dims(ops.convert_to_tensor(self.value), 0), (ops.shape(x)[0], self.units))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
 def _spatial_axes(rank, data_format):
     return list(range(1, rank - 1)) if data_format == "channels_last" else list(range(2, rank))
 

@@ -14,6 +14,7 @@ from .. import recurrent
 from ..onnx_reader import UnsupportedNodeError, identifier, reads, split_sizes
 from ..recurrent import SCAN_ATTRS
 from ..traced import TracedLayer as Traced
+from . import recurrent as recurrent_layers
 from .builder import REFUSED, TARGET, op
 
 _ALONE = ("Range", "ScatterND", "CumSum", "BitwiseAnd", "BitwiseOr", "BitwiseXor", "BitwiseNot", "Split")
@@ -174,6 +175,8 @@ def convert(b, t: Traced):
     """The traced layer ``t`` as one Keras layer, named after it."""
     if not t.view.outputs:
         return
+    if any(n.op_type in recurrent.RECURRENT_NATIVE for n in t.view.nodes) and recurrent_layers.convert(b, t):
+        return  # Keras' own LSTM / GRU / SimpleRNN
     suffix = "traced" if identifier(t.layer, set()) in b.names else None  # a converted part (conv/linear) has it
     build(b, without_native(b.view, t.view.nodes), t.view.inputs, t.view.outputs, t.node, b.lname(t.node, suffix))
 
