@@ -102,8 +102,11 @@ def load(path_or_model) -> "OnnxView":
         model = onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception as e:  # shape inference is best effort; converters that need a rank ask for it
         pass
-    # traced code's computed shapes: what ONNX's inference left unknown, from onnxruntime's symbolic one
-    return view(model, refine=bool(metadata.traced_record(model)) and symbolic_shapes.unknown_shapes(model))
+    # traced code's computed shapes, and the ranks lost before a recurrent layer's sub-network (a Reshape to a
+    # computed target at opset 13): what ONNX's inference left unknown, from onnxruntime's symbolic one
+    refine = (bool(metadata.traced_record(model)) and symbolic_shapes.unknown_shapes(model)) or (
+        any(n.op_type == "Scan" for n in model.graph.node) and symbolic_shapes.unranked(model))
+    return view(model, refine=refine)
 
 
 def view(model, refine=False) -> OnnxView:

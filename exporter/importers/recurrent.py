@@ -269,7 +269,8 @@ def native_as_scan(view, node, p: NativeParts, target):
         new = {"h": act(0, pre("i"))}
     outs = [s.op("Identity", new[k]) for k in states] + [s.op("Identity", new["h"])]
     vi = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
-    body = helper.make_graph(s.nodes, prefix, [vi(formal[k], [None, h]) for k in states] + [vi(x_t, [None, x_shape[2]])],
+    body = helper.make_graph(s.nodes, prefix,
+                             [vi(formal[k], [None, h]) for k in states] + [vi(x_t, [None, x_shape[2]])],
                              [vi(o, None) for o in outs])
 
     made = []
