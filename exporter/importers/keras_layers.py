@@ -201,13 +201,14 @@ class Reverse(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class BatchState(keras.layers.Layer):
-    """A recurrent layer's initial state: a (trainable) vector ``value`` of ``units``, the same for every
-    example of the batch of ``x`` (Lasagne's ``hid_init`` / ``cell_init``)."""
+    """A recurrent layer's initial state: a vector ``value`` of ``units``, the same for every example of
+    the batch of ``x`` (Lasagne's ``hid_init`` / ``cell_init``; trainable only if ``learn``: ONNX does not
+    record Lasagne's ``learn_init``, so the importer leaves it fixed, as to-torch's buffer)."""
 
-    def __init__(self, units, **kwargs):
+    def __init__(self, units, learn=False, **kwargs):
         super().__init__(**kwargs)
-        self.units = int(units)
-        self.value = self.add_weight(name="value", shape=(self.units,), initializer="zeros")
+        self.units, self.learn = int(units), bool(learn)
+        self.value = self.add_weight(name="value", shape=(self.units,), initializer="zeros", trainable=self.learn)
 
     def call(self, x):
         return ops.broadcast_to(ops.expand_dims(ops.convert_to_tensor(self.value), 0), (ops.shape(x)[0], self.units))
@@ -216,7 +217,7 @@ class BatchState(keras.layers.Layer):
         return (input_shape[0], self.units)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units}
+        return {**super().get_config(), "units": self.units, "learn": self.learn}
 
 
 def _spatial_axes(rank, data_format):

@@ -5,8 +5,8 @@ gates z, r, h in Keras' order, input and recurrent biases apart) or ``keras.laye
 
 The layer's nodes must be what the exporter writes (exporter/layers/recurrent.py): the (batch, time,
 features) input transposed to sequence first, initial states that are constants broadcast over the
-batch (a :class:`~exporter.importers.keras_layers.BatchState` each, trainable like Lasagne's
-``learn_init``), and outputs read as the sequence transposed back or the last state.  A ``reverse``
+batch (a :class:`~exporter.importers.keras_layers.BatchState` each, fixed: ONNX does not record
+Lasagne's ``learn_init``), and outputs read as the sequence transposed back or the last state.  A ``reverse``
 direction is ``go_backwards=True`` with the sequence reversed back into input order (Keras returns it in
 the order it ran).  Any other layer stays one TracedLayer (:mod:`.traced`), computed exactly too.
 """
