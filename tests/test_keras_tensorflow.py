@@ -207,7 +207,8 @@ def test_layers_module_is_checked_and_never_replaces_a_foreign_file(tmp_path):
 
 
 SAVED_MODEL_CASES = ("lrn_caffenet", "conv2d_same_s_2_flip_True", "concat_two_inputs", "zoo_resnet50_small",
-                     "pad_value", "upscale2d_unknown_spatial_size")
+                     "pad_value", "upscale2d_unknown_spatial_size",
+                     "lstm_mask_backwards")  # (a Scan in a TracedLayer: keras.ops.scan under TensorFlow)
 
 
 # the CLI's main() over several models in one TensorFlow process (TensorFlow takes seconds to import)
