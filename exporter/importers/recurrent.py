@@ -201,11 +201,16 @@ class _Step:
         from onnx import helper, numpy_helper
 
         self.helper, self.numpy_helper = helper, numpy_helper
-        self.prefix, self.nodes, self.count = prefix, [], 0
+        self.prefix, self.nodes, self.taken = prefix, [], set()
 
     def name(self, what):
-        self.count += 1
-        return f"{self.prefix}/{what}_{self.count}"
+        """``<prefix>/<what>``, numbered from the second one on (the names become the step's variables)."""
+        name, k = f"{self.prefix}/{what}", 1
+        while name in self.taken:
+            k += 1
+            name = f"{self.prefix}/{what}_{k}"
+        self.taken.add(name)
+        return name
 
     def const(self, what, arr):
         out = self.name(what)
@@ -213,8 +218,8 @@ class _Step:
                                                 value=self.numpy_helper.from_array(np.asarray(arr, np.float32), out)))
         return out
 
-    def op(self, op_type, *inputs):
-        out = self.name(op_type)
+    def op(self, op_type, *inputs, name=None):
+        out = self.name(name or op_type)
         self.nodes.append(self.helper.make_node(op_type, list(inputs), [out], name=out + "/" + op_type))
         return out
 
@@ -238,7 +243,7 @@ def native_as_scan(view, node, p: NativeParts, target):
     states = ["h"] + (["c"] if p.op == "LSTM" else [])
     formal = {k: f"{prefix}/{k}_prev" for k in states}
     x_t = f"{prefix}/x_t"
-    act = lambda k, v: s.op(p.activations[k], v)
+    act = lambda k, v, name=None: s.op(p.activations[k], v, name=name)
 
     def pre(g, with_rb=True):
         out = s.op("Add", s.linear(x_t, p.W[g], f"W_{g}"), s.linear(formal["h"], p.R[g], f"R_{g}"))
@@ -248,13 +253,13 @@ def native_as_scan(view, node, p: NativeParts, target):
         def gate(g, c):
             a = pre(g)
             return s.op("Add", a, s.op("Mul", c, s.const(f"P_{g}", p.P[g]))) if p.P else a
-        i = act(0, gate("i", formal["c"]))
-        f = act(0, gate("f", formal["c"]))
-        c = s.op("Add", s.op("Mul", f, formal["c"]), s.op("Mul", i, act(1, pre("c"))))
-        o = act(0, gate("o", c))
-        new = {"h": s.op("Mul", o, act(2, c)), "c": c}
+        i = act(0, gate("i", formal["c"]), "ingate")
+        f = act(0, gate("f", formal["c"]), "forgetgate")
+        c = s.op("Add", s.op("Mul", f, formal["c"]), s.op("Mul", i, act(1, pre("c"), "cell_input")), name="cell")
+        o = act(0, gate("o", c), "outgate")
+        new = {"h": s.op("Mul", o, act(2, c), name="hid"), "c": c}
     elif p.op == "GRU":
-        z, r = act(0, pre("z")), act(0, pre("r"))
+        z, r = act(0, pre("z"), "updategate"), act(0, pre("r"), "resetgate")
         if p.linear_before_reset:
             rec = s.op("Add", s.linear(formal["h"], p.R["h"], "R_h"), s.const("Rb_h", p.Rb["h"]))
             cand = s.op("Add", s.op("Add", s.linear(x_t, p.W["h"], "W_h"), s.const("Wb_h", p.Wb["h"])),
@@ -262,12 +267,12 @@ def native_as_scan(view, node, p: NativeParts, target):
         else:
             rec = s.op("Add", s.linear(s.op("Mul", r, formal["h"]), p.R["h"], "R_h"), s.const("Rb_h", p.Rb["h"]))
             cand = s.op("Add", s.op("Add", s.linear(x_t, p.W["h"], "W_h"), s.const("Wb_h", p.Wb["h"])), rec)
-        cand = act(1, cand)
+        cand = act(1, cand, "hidden_update")
         keep = s.op("Sub", s.const("one", np.float32(1)), z)
-        new = {"h": s.op("Add", s.op("Mul", keep, cand), s.op("Mul", z, formal["h"]))}
+        new = {"h": s.op("Add", s.op("Mul", keep, cand), s.op("Mul", z, formal["h"]), name="hid")}
     else:
-        new = {"h": act(0, pre("i"))}
-    outs = [s.op("Identity", new[k]) for k in states] + [s.op("Identity", new["h"])]
+        new = {"h": act(0, pre("i"), "hid")}
+    outs = [s.op("Identity", new[k], name=f"{k}_out") for k in states] + [s.op("Identity", new["h"], name="y")]
     vi = lambda name, dims: helper.make_tensor_value_info(name, TensorProto.FLOAT, dims)
     body = helper.make_graph(s.nodes, prefix,
                              [vi(formal[k], [None, h]) for k in states] + [vi(x_t, [None, x_shape[2]])],
