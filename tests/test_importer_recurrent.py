@@ -246,12 +246,8 @@ def test_keras_recurrent_layer_saves_and_loads(tmp_path):
     _check([keras.ops.convert_to_numpy(g) for g in got], want, "reloaded")
 
 
-def exported(kind, backwards=False, final=False, nl="tanh"):
-    """A recurrent layer as the exporter writes it (a LayerGraph lowered by exporter.pipeline.to_onnx)."""
-    from tests.test_importer_torch import Net
-
-    n = Net(3)
-    x = n.input((None, T, I))
+def recurrent_layer(n, name, kind, x, backwards=False, final=False, nl="tanh"):
+    """Add a LSTM / GRU / RNN layer spec of the form the exporter writes natively to the Net ``n``."""
     gates = {"LSTM": ("ingate", "forgetgate", "cell", "outgate"), "GRU": ("resetgate", "updategate", "hidden_update"),
              "RNN": ()}[kind]
     params = {"hid_init": n.randn(1, H)}
@@ -268,7 +264,15 @@ def exported(kind, backwards=False, final=False, nl="tanh"):
                      hid_nonlinearity={"name": nl}, peepholes=False)
     if kind == "GRU":
         attrs["gate_nonlinearities"] = {g: {"name": "tanh" if g == "hidden_update" else "sigmoid"} for g in gates}
-    n.add("rec", kind, [x], attrs, params, shape=(None, H) if final else (None, T, H))
+    return n.add(name, kind, [x], attrs, params, shape=(None, H) if final else (None, T, H))
+
+
+def exported(kind, backwards=False, final=False, nl="tanh"):
+    """A recurrent layer as the exporter writes it (a LayerGraph lowered by exporter.pipeline.to_onnx)."""
+    from tests.test_importer_torch import Net
+
+    n = Net(3)
+    recurrent_layer(n, "rec", kind, n.input((None, T, I)), backwards, final, nl)
     return n.onnx(), {"input": [None, T, I]}
 
 
@@ -292,3 +296,25 @@ def test_keras_maps_exported_native_layers_to_keras_layers(kind, backwards, fina
     path = str(tmp_path / "m.keras")
     km.save(path)
     _check([keras.ops.convert_to_numpy(keras.saving.load_model(path)(feeds["input"]))], want, "reloaded")
+
+
+def test_bidirectional_pair_maps_to_two_layers_in_both():
+    """Lasagne's bidirectional LSTM (a forward and a backwards layer, concatenated) through both importers."""
+    from tests.test_importer_torch import Net
+
+    n = Net(4)
+    x = n.input((None, T, I))
+    pair = [recurrent_layer(n, "fwd", "LSTM", x), recurrent_layer(n, "bwd", "LSTM", x, backwards=True)]
+    n.add("both", "Concat", pair, {"axis": 2, "cropping": None}, shape=(None, T, 2 * H))
+    model, shapes = n.onnx(), {"input": [None, T, I]}
+    feeds = _feeds(shapes, seed=3)
+    want = make_session(model.SerializeToString()).run(None, feeds)
+    view = onnx_reader.load(model)
+    src, state = to_torch.generate(view)
+    assert src.count("= nn.LSTM(4, 3)") == 2 and "torch.flip(" in src, src
+    with torch.no_grad():
+        _check([to_torch.load_generated(src, state)(torch.from_numpy(feeds["input"])).numpy()], want, "torch")
+    for data_format in ("channels_last", "channels_first"):
+        km, info = to_keras.build(onnx_reader.load(model), data_format)
+        assert [type(l).__name__ for l in km.layers].count("LSTM") == 2
+        _check(predict(km, info, view, feeds), want, f"keras {data_format}")
