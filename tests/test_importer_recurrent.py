@@ -164,6 +164,17 @@ def scan_axes_directions_outer_value_nested():
                   inits, opset=17), dict(inputs)
 
 
+@case
+def scan_in_a_traced_layer():
+    """The Scan above as the nodes of a traced custom layer (traced theano.scan code exports so): the
+    traced layer's class / TracedLayer holds it."""
+    from exporter import metadata
+
+    model, shapes = scan_axes_directions_outer_value_nested()
+    metadata.set_prop(model, metadata.TRACED_KEY, '{"s": "its get_output_for"}')
+    return model, shapes
+
+
 def _feeds(shapes, seed=0):
     rng = np.random.default_rng(seed)
     return {k: rng.normal(size=[B if d is None else d for d in s]).astype(np.float32) for k, s in shapes.items()}
