@@ -78,8 +78,8 @@ def scan_parts(view, node, target) -> ScanParts:
     body = node.attr("body")
     m = node.attr("num_scan_inputs")
     n_states = len(node.inputs) - m
-    if body is None or m is None or n_states < 0:
-        raise UnsupportedNodeError(node, "a Scan needs a body and num_scan_inputs", target)
+    if body is None or m is None or m < 1 or n_states < 0:
+        raise UnsupportedNodeError(node, "a Scan needs a body and num_scan_inputs of at least 1", target)
     k = len(body.output) - n_states
     if len(body.input) != n_states + m or k < 0:
         raise UnsupportedNodeError(node, f"its body has {len(body.input)} inputs and {len(body.output)} outputs for "
