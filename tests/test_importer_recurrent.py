@@ -329,3 +329,23 @@ def test_bidirectional_pair_maps_to_two_layers_in_both():
         km, info = to_keras.build(onnx_reader.load(model), data_format)
         assert [type(l).__name__ for l in km.layers].count("LSTM") == 2
         _check(predict(km, info, view, feeds), want, f"keras {data_format}")
+
+
+@pytest.mark.parametrize("name", ["lstm_peepholes_relu_output", "gru_linear_before_reset",
+                                  "scan_axes_directions_outer_value_nested"])
+def test_imported_recurrences_train(name):
+    """Gradients reach every trainable weight (to-torch's loop module or nn.GRU; to-keras' layers, on the
+    torch backend): the imported recurrences can be fine-tuned."""
+    model, shapes = CASES[name]()
+    feeds = {k: torch.from_numpy(v) for k, v in _feeds(shapes, seed=4).items()}
+    view = onnx_reader.load(model)
+    m = to_torch.load_generated(*to_torch.generate(view)).train()
+    out = m(*[feeds[i] for i in view.inputs])
+    sum(o.square().sum() for o in (out if isinstance(out, tuple) else (out,))).backward()
+    grads = {k: p.grad for k, p in m.named_parameters()}
+    assert grads and all(g is not None and float(g.abs().sum()) > 0 for g in grads.values()), grads
+    km, info = to_keras.build(onnx_reader.load(model), "channels_first")
+    out = km([feeds[i] for i in view.inputs])
+    sum(o.square().sum() for o in (out if isinstance(out, (list, tuple)) else (out,))).backward()
+    keras_grads = [w.value.grad for w in km.trainable_weights]
+    assert keras_grads and all(g is not None and float(g.abs().sum()) > 0 for g in keras_grads)
