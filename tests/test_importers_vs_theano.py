@@ -31,8 +31,6 @@ from tests.reference import reference_graph  # noqa: E402
 CASES = load_all()
 NAMES = sorted(n for n, c in CASES.items() if not c.expect_error)
 
-# Lasagne's LSTM/GRU/RecurrentLayer export to these; the importers refuse them (docs/importers.md)
-RECURRENT_OPS = {"LSTM", "GRU", "RNN", "Scan"}
 FORMATS = ("channels_last", "channels_first")
 
 _BATCH = "Keras layers keep the batch axis where it is"
@@ -54,6 +52,9 @@ REFUSES = {
                                           "the per-position MatMul batches over positions"),
     ("reshape_with_references", "keras"): ("node 'r3/Reshape' (op Reshape, Lasagne layer 'r3'): a Reshape that changes "
                                            "the batch axis", _BATCH),
+    ("sequence_tagger_lstm_reshape_dense", "keras"): ("node 'flat/Reshape' (op Reshape, Lasagne layer 'flat'): a "
+                                                      "Reshape that changes the batch axis", "Lasagne's recipe "
+                                                      "ReshapeLayer((-1, H)) folds the time steps into the batch"),
     ("slice_int_batch_axis", "keras"): ("node 'slice/Gather' (op Gather, Lasagne layer 'slice'): only Gather of one "
                                         "constant index on a non-batch axis", "indexing the batch axis"),
     ("spp_dnn", "keras"): ("node 'unknown/Slice' (op Slice, Lasagne layer 'unknown'): input 1 must be a constant", _SPP),
@@ -153,12 +154,6 @@ def test_imported_models_match_theano(name, optimize, opset, references):
     view = onnx_reader.load(model)
     feeds = {i: np.ascontiguousarray(ref.inputs[i], view.input_dtypes.get(i, np.float32)) for i in view.inputs}
     layers, want = theano_outputs(ref, graph, view)
-    recurrent = sorted({n.op_type for n in model.graph.node} & RECURRENT_OPS)
-    if recurrent:  # neither importer maps recurrent layers: both refuse, naming the op
-        for run in (lambda: torch_run(view, feeds), *(lambda f=f: keras_run(view, feeds, f) for f in FORMATS)):
-            with pytest.raises(UnsupportedNodeError, match=f"op ({'|'.join(recurrent)}) is not supported"):
-                run()
-        return
     results = {}
     runs = [("torch", "torch", lambda: torch_run(view, feeds))] + [
         ("keras", f"keras {fmt}", lambda fmt=fmt: keras_run(view, feeds, fmt)) for fmt in FORMATS]

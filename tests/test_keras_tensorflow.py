@@ -21,17 +21,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TF_PYTHON = os.path.join(ROOT, ".venv-tf", "bin", "python")
 CASES = sorted(n for n, c in load_all().items() if not c.expect_error)
 FORMATS = ("channels_last", "channels_first")
-RECURRENT_REFUSALS = ("op LSTM", "op GRU", "op RNN", "op Scan")  # recurrent layers are not imported
-
-
 def refused_as_expected(model_key, message) -> bool:
-    """Whether to-keras refuses ``<case>.<format>`` as tests/test_importers_vs_theano.py lists it (or as a
-    recurrent layer): one table of expected refusals."""
+    """Whether to-keras refuses ``<case>.<format>`` as tests/test_importers_vs_theano.py lists it: one table
+    of expected refusals."""
     from exporter.onnx_graph import DEFAULT_OPSET
     from tests.test_importers_vs_theano import expected_refusal
 
     expected = expected_refusal(model_key.rsplit(".", 1)[0], "keras", DEFAULT_OPSET)
-    return (expected is not None and expected in message) or any(op in message for op in RECURRENT_REFUSALS)
+    return expected is not None and expected in message
 
 needs_tf = pytest.mark.skipif(not os.path.exists(TF_PYTHON), reason="the optional TensorFlow environment .venv-tf "
                               "is absent (create it with scripts/setup-tf.sh)")
@@ -210,7 +207,8 @@ def test_layers_module_is_checked_and_never_replaces_a_foreign_file(tmp_path):
 
 
 SAVED_MODEL_CASES = ("lrn_caffenet", "conv2d_same_s_2_flip_True", "concat_two_inputs", "zoo_resnet50_small",
-                     "pad_value", "upscale2d_unknown_spatial_size")
+                     "pad_value", "upscale2d_unknown_spatial_size",
+                     "lstm_mask_backwards")  # (a Scan in a TracedLayer: keras.ops.scan under TensorFlow)
 
 
 # the CLI's main() over several models in one TensorFlow process (TensorFlow takes seconds to import)

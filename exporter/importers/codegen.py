@@ -11,8 +11,8 @@ Everything the importers put into generated source goes through one of these:
 
 :func:`check_generated` then parses the whole source before anything executes it and refuses
 anything beyond the shape a generator writes (a docstring, the torch imports, one class per traced
-layer, ``class Model``; methods that only reach local names, ``self``, ``torch``/``nn``/``F`` and a few
-builtins, and in ``Model.__init__`` the traced layers' classes).  A
+layer or Scan step, ``class Model``; methods that only reach local names, ``self``, ``torch``/``nn``/``F``
+and a few builtins, and in an ``__init__`` the classes defined above it).  A
 string that slipped past the escaping could only add code of another shape: it is refused, never run.
 """
 from __future__ import annotations
@@ -51,9 +51,9 @@ class GeneratedSourceError(ExportError):
 
 def check_generated(source: str, what: str = "generated model.py") -> ast.Module:
     """Parse ``source`` and refuse (GeneratedSourceError) anything a generator would not write: a
-    docstring, the torch imports, the classes of traced layers (``class <Name>(nn.Module)`` with a
-    docstring, ``__init__`` and ``forward``), then ``class Model(nn.Module)``, whose ``__init__`` may
-    instantiate those classes."""
+    docstring, the torch imports, the classes of traced layers and Scan steps (``class <Name>(nn.Module)``
+    with a docstring, ``__init__`` and ``forward``), then ``class Model(nn.Module)``; a class's ``__init__``
+    may instantiate the classes defined before it (a Scan step holding a Scan: its step's class)."""
     try:
         tree = ast.parse(source)
     except SyntaxError as e:
@@ -67,7 +67,7 @@ def check_generated(source: str, what: str = "generated model.py") -> ast.Module
             bad = [a.name for a in stmt.names if a.name not in _ALLOWED_IMPORTS]
         elif isinstance(stmt, ast.ClassDef) and _is_module_class(stmt) and "Model" not in classes \
                 and stmt.name not in classes and (stmt.name == "Model" or stmt.name not in CLASS_RESERVED):
-            bad = _check_class(stmt, classes if stmt.name == "Model" else frozenset())
+            bad = _check_class(stmt, frozenset(classes))
             classes.add(stmt.name)
         else:
             bad = [type(stmt).__name__ if not isinstance(stmt, ast.ClassDef) else f"class {stmt.name}"]
@@ -98,9 +98,9 @@ def _is_module_class(cls: ast.ClassDef) -> bool:
 
 
 def _check_class(cls: ast.ClassDef, instantiable=frozenset()) -> list:
-    """What in ``cls`` a generator would not write.  ``instantiable``: the classes (of traced layers) its
-    ``__init__`` may create, as ``ClassName()`` calls without arguments; a traced layer's class (one
-    with no ``instantiable``) may have a docstring."""
+    """What in ``cls`` a generator would not write.  ``instantiable``: the classes (defined before it) its
+    ``__init__`` may create, as ``ClassName()`` calls without arguments; a class other than ``Model``
+    may have a docstring."""
     bad = []
     body = list(cls.body)
     if cls.name != "Model" and body and _is_docstring(body[0]):

@@ -181,6 +181,45 @@ class SliceAxis(keras.layers.Layer):
                 "step": self.step}
 
 
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Reverse(keras.layers.Layer):
+    """``x`` reversed along one non-batch ``axis`` (a backwards recurrent layer's outputs back in input order)."""
+
+    def __init__(self, axis, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def call(self, x):
+        return ops.flip(x, axis=self.axis)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class BatchState(keras.layers.Layer):
+    """A recurrent layer's initial state: a vector ``value`` of ``units``, the same for every example of
+    the batch of ``x`` (Lasagne's ``hid_init`` / ``cell_init``; trainable only if ``learn``: ONNX does not
+    record Lasagne's ``learn_init``, so the importer leaves it fixed, as to-torch's buffer)."""
+
+    def __init__(self, units, learn=False, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.learn = int(units), bool(learn)
+        self.value = self.add_weight(name="value", shape=(self.units,), initializer="zeros", trainable=self.learn)
+
+    def call(self, x):
+        return ops.broadcast_to(ops.expand_dims(ops.convert_to_tensor(self.value), 0), (ops.shape(x)[0], self.units))
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.units)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "learn": self.learn}
+
+
 def _spatial_axes(rank, data_format):
     return list(range(1, rank - 1)) if data_format == "channels_last" else list(range(2, rank))
 
@@ -270,7 +309,15 @@ def _expand(x, shape):
     rank = max(len(have), len(shape))
     have = [1] * (rank - len(have)) + have
     shape = [1] * (rank - len(shape)) + list(shape)
-    return ops.broadcast_to(x, [h if s == 1 else s for h, s in zip(have, shape)])
+    return ops.broadcast_to(x, [_broadcast_dim(h, s) for h, s in zip(have, shape)])
+
+
+def _broadcast_dim(have, want):
+    """One axis of ONNX Expand: ``want`` a size or (TensorFlow, traced) a symbolic one, which is not
+    compared with 1: it is the size unless ``x``'s own is a known one other than 1."""
+    if isinstance(want, int):
+        return have if want == 1 else want
+    return want if have is None or isinstance(have, int) and have == 1 else have
 
 
 # ONNX op name -> keras.ops computation of its operands (params: the op's fixed arguments)
@@ -777,11 +824,77 @@ TRACED_OPS = {
     "Shape": _shape,
     "Expand": _expand_to, "Tile": lambda x, repeats: ops.tile(x, _sizes(repeats)),
     "Range": _range, "ScatterND": _scatter_nd, "CumSum": _cumsum,
+    "Split": lambda x, axis, sizes: ops.split(x, [sum(sizes[:k]) for k in range(1, len(sizes))], axis=axis),
+    "Scan": None,  # run by TracedLayer itself: its body is ops of this table, evaluated once per step
 }
+MULTI_OUTPUT = ("Split", "Scan")  # ops whose every output a TracedLayer node lists (the others: the first)
 # how many leading inputs of an op are tensors: the others are sizes, axes, bounds or indices, passed on as
 # they are (a _Host value stays one); the ops not named here take tensors only
 TENSOR_INPUTS = {"Reshape": 1, "Expand": 1, "Tile": 1, "Slice": 1, "Squeeze": 1, "Unsqueeze": 1, "Gather": 1,
                  "CumSum": 1, "Range": 0, **{op: 1 for op in TRACED_OPS if op.startswith("Reduce")}}
+
+
+def _ops_of(nodes) -> set:
+    """The op types of ``nodes`` and of the Scan bodies among them."""
+    found = set()
+    for op, _, _, attrs in nodes:
+        found.add(op)
+        if op == "Scan":
+            found |= _ops_of(attrs["body"]["nodes"])
+    return found
+
+
+def _run(nodes, values):
+    """Evaluate ``nodes`` (``[op, inputs, outputs, attributes]``) in order into ``values``."""
+    for op, ins, outs, attrs in nodes:
+        args = [values[i] if i else None for i in ins]
+        while args and args[-1] is None:
+            args.pop()
+        if op == "Scan":
+            results = _scan(values, args, **attrs)
+        else:
+            result = None
+            if all(a is None or isinstance(a, _Host) for a in args):
+                result = _host_op(op, args, attrs)
+            if result is None:
+                tensors = TENSOR_INPUTS.get(op, len(args))
+                args = [_to_tensor(a) if k < tensors else a for k, a in enumerate(args)]
+                result = TRACED_OPS[op](*args, **attrs)
+            results = list(result) if op in MULTI_OUTPUT else [result]
+        for name, result in zip(outs, results):
+            if name:
+                values[name] = result
+
+
+def _scan(values, args, body, num_states, input_directions, output_directions, input_axes, output_axes):
+    """ONNX Scan with keras.ops.scan: ``body`` = {nodes, inputs (states, scan inputs, then the outer values
+    it reads), outputs (states, then scan outputs)}; the outer ``values`` hold its constants."""
+    states = [_to_tensor(a) for a in args[:num_states]]
+    seqs = []
+    for x, d, a in zip(args[num_states:], input_directions, input_axes):
+        x = ops.moveaxis(_to_tensor(x), a, 0) if a else _to_tensor(x)
+        seqs.append(ops.flip(x, axis=0) if d else x)
+    formal = body["inputs"][:num_states + len(seqs)]
+
+    def run_body(carry, xs):
+        local = dict(values)
+        local.update(zip(formal, list(carry) + list(xs)))
+        _run(body["nodes"], local)
+        return [_to_tensor(local[name]) for name in body["outputs"]]
+
+    def step(carry, xs):
+        outs = run_body(carry[:num_states], xs)
+        return outs, outs
+
+    # TensorFlow's scan stacks outputs shaped as the carry: the carry holds the scan outputs too (their
+    # first values, from one step run ahead, only give their shapes)
+    probe = run_body(states, [x[0] for x in seqs])[num_states:]
+    final, ys = ops.scan(step, states + [ops.zeros_like(y) for y in probe], seqs)
+    outs = []
+    for y, d, a in zip(ys[num_states:], output_directions, output_axes):
+        y = ops.flip(y, axis=0) if d else y
+        outs.append(ops.moveaxis(y, 0, a) if a else y)
+    return list(final[:num_states]) + outs
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -798,7 +911,7 @@ class TracedLayer(keras.layers.Layer):
 
     def __init__(self, nodes, inputs, outputs, literals=None, constants=(), output_specs=None, **kwargs):
         super().__init__(**kwargs)
-        unknown = sorted({node[0] for node in nodes} - set(TRACED_OPS))
+        unknown = sorted(_ops_of(nodes) - set(TRACED_OPS))
         if unknown:
             raise ValueError(f"unknown op {unknown[0]!r}")
         self.nodes = [[op, list(ins), list(outs), dict(attrs)] for op, ins, outs, attrs in nodes]
@@ -816,18 +929,7 @@ class TracedLayer(keras.layers.Layer):
         values = dict(zip(self.input_names, inputs if isinstance(inputs, (list, tuple)) else [inputs]))
         values.update({name: _Host(flat, shape, dtype) for name, (shape, dtype, flat) in self.literals.items()})
         values.update({name: ops.convert_to_tensor(w) for (name, *_), w in zip(self.constants, self.held)})
-        for op, ins, outs, attrs in self.nodes:
-            args = [values[i] if i else None for i in ins]
-            while args and args[-1] is None:
-                args.pop()
-            result = None
-            if all(a is None or isinstance(a, _Host) for a in args):
-                result = _host_op(op, args, attrs)
-            if result is None:
-                tensors = TENSOR_INPUTS.get(op, len(args))
-                args = [_to_tensor(a) if k < tensors else a for k, a in enumerate(args)]
-                result = TRACED_OPS[op](*args, **attrs)
-            values[outs[0]] = result
+        _run(self.nodes, values)
         outputs = [_to_tensor(values[name]) for name in self.output_names]
         return outputs[0] if len(outputs) == 1 else outputs
 

@@ -102,8 +102,11 @@ def load(path_or_model) -> "OnnxView":
         model = onnx.shape_inference.infer_shapes(model, data_prop=True)
     except Exception as e:  # shape inference is best effort; converters that need a rank ask for it
         pass
-    # traced code's computed shapes: what ONNX's inference left unknown, from onnxruntime's symbolic one
-    return view(model, refine=bool(metadata.traced_record(model)) and symbolic_shapes.unknown_shapes(model))
+    # traced code's computed shapes, and the ranks lost before a recurrent layer's sub-network (a Reshape to a
+    # computed target at opset 13): what ONNX's inference left unknown, from onnxruntime's symbolic one
+    refine = (bool(metadata.traced_record(model)) and symbolic_shapes.unknown_shapes(model)) or (
+        any(n.op_type == "Scan" for n in model.graph.node) and symbolic_shapes.unranked(model))
+    return view(model, refine=refine)
 
 
 def view(model, refine=False) -> OnnxView:
@@ -145,10 +148,33 @@ def view(model, refine=False) -> OnnxView:
     if refine:
         symbolic_shapes.refine(v, model)
     for n in v.nodes:
-        for i in n.inputs:
-            if i:
-                v.consumers.setdefault(i, []).append(n)
+        for i in reads(n):
+            v.consumers.setdefault(i, []).append(n)
     return v
+
+
+def reads(node) -> list:
+    """The values ``node`` reads: its inputs, then the outer values its subgraphs (a Scan's body) read
+    by name (ONNX's implicit inputs)."""
+    found = [i for i in node.inputs if i]
+    for value in node.attrs.values():
+        if hasattr(value, "node") and hasattr(value, "input"):  # a GraphProto
+            found += _outer_reads(value)
+    return list(dict.fromkeys(found))
+
+
+def _outer_reads(graph) -> list:
+    from onnx import AttributeProto
+
+    defined = {i.name for i in graph.input} | {t.name for t in graph.initializer}
+    found = []
+    for n in graph.node:
+        found += [i for i in n.input if i and i not in defined]
+        for a in n.attribute:
+            if a.type == AttributeProto.GRAPH:
+                found += [i for i in _outer_reads(a.g) if i not in defined]
+        defined.update(o for o in n.output if o)
+    return found
 
 
 def _check_opset(model) -> int:
@@ -186,9 +212,6 @@ def _node(n, attrs, index, layer_names):
 
 # ops the reader itself turns into constants, before any converter runs (both importers take them)
 READ_AS_CONSTANTS = {"Constant": "read as a constant by the reader"}
-
-_RECURRENT = "recurrent layers are not imported (run such models in onnxruntime)"
-NOT_IMPORTED = {"LSTM": _RECURRENT, "GRU": _RECURRENT, "RNN": _RECURRENT, "Scan": _RECURRENT}  # by either importer
 
 
 class OpRegistry:
@@ -252,6 +275,31 @@ def split_pads(pads, n):
     """ONNX pads (b1..bn, e1..en) -> (begins, ends)."""
     pads = list(pads) if pads else [0] * (2 * n)
     return pads[:n], pads[n:]
+
+
+def split_sizes(view, node, target) -> tuple:
+    """``(axis, sizes)`` of a ``Split`` node (opset 13+: sizes from the ``split`` input, else equal parts of
+    a static axis: ``num_outputs`` from opset 18, the last part smaller when it does not divide)."""
+    rank = view.rank(node.inputs[0], node)
+    axis = node.attr("axis", 0)
+    axis = axis + rank if axis < 0 else axis
+    n = len(node.outputs)
+    if len(node.inputs) > 1 and node.inputs[1]:
+        arr = view.const(node.inputs[1])
+        if arr is None:
+            raise UnsupportedNodeError(node, "the split sizes (input 1) must be a constant", target)
+        sizes = [int(v) for v in arr.reshape(-1)]
+        if len(sizes) != n:
+            raise UnsupportedNodeError(node, f"{len(sizes)} split sizes for {n} outputs", target)
+        return axis, sizes
+    dim = view.shape(node.inputs[0])[axis]
+    if dim is None:
+        raise UnsupportedNodeError(node, f"a Split of axis {axis} of unknown size", target)
+    part = -(-dim // n) if node.attr("num_outputs") is not None else dim // n
+    if node.attr("num_outputs") is None and dim % n:
+        raise UnsupportedNodeError(node, f"axis {axis} of size {dim} does not split into {n} equal parts", target)
+    sizes = [min(part, max(dim - k * part, 0)) for k in range(n)]
+    return axis, sizes
 
 
 def float_literal(x) -> float:

@@ -27,6 +27,14 @@ def unknown_shapes(model) -> bool:
     return False
 
 
+def unranked(model) -> bool:
+    """True when some value ``model``'s nodes produce has no shape at all (ONNX's inference lost its rank)."""
+    g = model.graph
+    infos = {vi.name: vi for vi in list(g.value_info) + list(g.output)}
+    return any(o not in infos or not infos[o].type.tensor_type.HasField("shape")
+               for n in g.node for o in n.output if o)
+
+
 ROUNDS = 3
 
 

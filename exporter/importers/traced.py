@@ -13,9 +13,10 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, replace
 
-from .onnx_reader import Node, OnnxView, UnsupportedNodeError
+from .onnx_reader import Node, OnnxView, UnsupportedNodeError, reads
 
 TRACED_OP = "lasagne2onnx.TracedLayer"  # the op type of the stand-in node
+RECURRENT_OPS = ("LSTM", "GRU", "RNN", "Scan")
 
 
 @dataclass
@@ -26,18 +27,34 @@ class TracedLayer:
     node: Node  # its stand-in in the outer view
 
 
-def layer_of(node, traced) -> str | None:
+def layer_of(node, traced, whole=()) -> str | None:
     """The traced layer ``node`` belongs to: its name is ``<layer>/<name>`` for a layer in ``traced``
-    (``conv/linear/Conv``, the convolution of a layer whose nonlinearity was traced, is not one)."""
+    (``conv/linear/Conv``, the convolution of a layer whose nonlinearity was traced, is not one), or
+    ``<layer>/...`` for a layer in ``whole`` (all its nodes, those of its sub-layers included)."""
     prefix, sep, _ = node.name.rpartition("/")
-    return prefix if sep and prefix in traced else None
+    if sep and prefix in traced:
+        return prefix
+    return next((layer for layer in whole if node.name.startswith(layer + "/")), None)
 
 
-def split(view: OnnxView):
-    """``(outer view, {stand-in node index: TracedLayer})`` (the view itself and ``{}`` when nothing was traced)."""
+def recurrent_layers(view) -> dict:
+    """The Lasagne layers holding a recurrent op (LSTM, GRU, RNN, Scan) -> what :func:`split` records of them."""
+    found = {}
+    for n in view.nodes:
+        if n.op_type in RECURRENT_OPS and n.layer and n.name.startswith(n.layer + "/"):
+            found.setdefault(n.layer, f"its recurrence (ONNX {n.op_type})")
+    return found
+
+
+def split(view: OnnxView, whole=None):
+    """``(outer view, {stand-in node index: TracedLayer})`` (the view itself and ``{}`` when nothing was traced).
+    ``whole``: ``{layer: what}`` of other layers taken as one unit with all their nodes (to-keras'
+    recurrent layers, whose ops move the batch axis)."""
+    whole = dict(whole or {})
+    traced = {**view.traced, **whole}
     members = {}
     for n in view.nodes:
-        layer = layer_of(n, view.traced)
+        layer = layer_of(n, view.traced, whole)
         if layer is not None:
             members.setdefault(layer, []).append(n)
     if not members:
@@ -47,8 +64,8 @@ def split(view: OnnxView):
     found = {}
     for layer, nodes in members.items():
         produced = {o for n in nodes for o in n.outputs if o}
-        inputs = list(dict.fromkeys(i for n in nodes for i in n.inputs
-                                    if i and i not in produced and i not in view.consts))
+        inputs = list(dict.fromkeys(i for n in nodes for i in reads(n)
+                                    if i not in produced and i not in view.consts))
         outputs = [o for n in nodes for o in n.outputs if o and (view.is_output(o) or any(
             group_of.get(c.index) != layer for c in view.consumers.get(o, ())))]
         consumers = {name: [c for c in users if group_of.get(c.index) == layer]
@@ -58,7 +75,7 @@ def split(view: OnnxView):
         stand_in = Node(name=layer, op_type=TRACED_OP, inputs=inputs, outputs=outputs, attrs={}, layer=layer,
                         index=next_index)
         next_index += 1
-        found[stand_in.index] = TracedLayer(layer, view.traced[layer], sub, stand_in)
+        found[stand_in.index] = TracedLayer(layer, traced[layer], sub, stand_in)
     outer_nodes = [n for n in view.nodes if n.index not in group_of] + [t.node for t in found.values()]
     first = {t.node.index: min(n.index for n in t.view.nodes) for t in found.values()}
     ordered = _in_order(outer_nodes, lambda n: first.get(n.index, n.index))
@@ -68,9 +85,8 @@ def split(view: OnnxView):
                                                     "those of other layers in a way that cannot be one module")
     consumers = {}
     for n in ordered:
-        for i in n.inputs:
-            if i:
-                consumers.setdefault(i, []).append(n)
+        for i in reads(n):
+            consumers.setdefault(i, []).append(n)
     return replace(view, nodes=ordered, consumers=consumers), found
 
 

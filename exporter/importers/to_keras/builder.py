@@ -21,10 +21,9 @@ from ..onnx_reader import UnsupportedNodeError, identifier, split_pads  # noqa: 
 
 
 TARGET = "to-keras"
-REFUSED = {**onnx_reader.NOT_IMPORTED,  # op -> why this importer does not map it
-           "Mod": "no Keras layer computes ONNX's Mod exactly (to-torch maps it)",
+REFUSED = {"Mod": "no Keras layer computes ONNX's Mod exactly (to-torch maps it)",
            "GatherND": "run-time gathers (spatial transformers' bilinear sampling) have no Keras layer (to-torch maps "
-                       "the per-example form)"}
+                       "the per-example form)"}  # op -> why this importer does not map it
 REGISTRY = onnx_reader.OpRegistry(TARGET, refused=REFUSED)
 op = REGISTRY.register
 _IMPORTERS = __package__.rpartition(".")[0]  # exporter.importers, home of keras_layers

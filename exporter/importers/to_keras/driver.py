@@ -19,12 +19,15 @@ def build(view, data_format="channels_last", name="lasagne", progress=None, back
         raise ValueError(f"data_format must be channels_last or channels_first, not {data_format!r}")
     b = Builder(view, data_format, backend)
     keras = b.keras
+    recurrent = traced.recurrent_layers(view)
+    outer, layers = traced.split(view, whole=recurrent)
+    sequences = _sequences(outer, layers, recurrent)
     inputs = []
     for name_ in view.inputs:
         shape = view.shape(name_)
         if shape is None:
             raise onnx_reader.OnnxInputError(f"graph input {name_!r} has no shape")
-        layout = b.pref if len(shape) >= 3 else "cf"
+        layout = b.pref if len(shape) >= 3 and name_ not in sequences else "cf"
         dims = list(shape[1:])
         if layout == "cl":
             dims = dims[1:] + dims[:1]
@@ -32,7 +35,6 @@ def build(view, data_format="channels_last", name="lasagne", progress=None, back
         t = keras.Input(shape=tuple(dims), name=identifier(name_, b.names), dtype=dtype if dtype != "float64" else "float32")
         inputs.append(t)
         b.put(name_, t, layout)
-    outer, layers = traced.split(view)
     b.view = replace(outer, shapes=dict(outer.shapes))  # (traced layers' output shapes are filled in from Keras')
     REGISTRY.require_all([n for n in outer.nodes if n.index not in layers], view.opset)
     for t in layers.values():  # refused before anything is built, naming the op
@@ -53,13 +55,23 @@ def build(view, data_format="channels_last", name="lasagne", progress=None, back
         v = b.vals[o]
         if v.perm is not None:
             raise onnx_reader.OnnxInputError(f"internal: output {o!r} is a permuted flatten")
-        want = b.pref if len(v.t.shape) >= 3 else "cf"
+        want = b.pref if len(v.t.shape) >= 3 and o not in sequences else "cf"
         outputs.append(b.get(o, None, want) if v.layout != want else v.t)
         layouts.append(want)
     model = keras.Model(inputs if len(inputs) > 1 else inputs[0], outputs if len(outputs) > 1 else outputs[0],
                         name=identifier(name, set()))
     return model, {"custom_layers": sorted(b.custom), "input_layouts": [b.layout_of(i) for i in view.inputs],
                    "output_layouts": layouts}
+
+
+def _sequences(outer, layers, recurrent) -> set:
+    """Graph inputs read only by recurrent layers and graph outputs of them: (batch, time, features)
+    sequences, which stay in that order (Keras' own) whatever the data format."""
+    stand_ins = {i for i, t in layers.items() if t.layer in recurrent}
+    found = {name for name in outer.inputs
+             if outer.consumers.get(name) and all(c.index in stand_ins for c in outer.consumers[name])}
+    found |= {o for i in stand_ins for o in layers[i].view.outputs if outer.is_output(o)}
+    return found
 
 
 def to_keras_layout(array, layout):

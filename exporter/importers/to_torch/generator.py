@@ -12,7 +12,7 @@ from ..onnx_reader import UnsupportedNodeError, identifier, split_pads
 
 
 TARGET = "to-torch"
-REFUSED = dict(onnx_reader.NOT_IMPORTED)  # op -> why this importer does not map it
+REFUSED = {}  # op -> why this importer does not map it
 REGISTRY = onnx_reader.OpRegistry(TARGET, refused=REFUSED)
 op = REGISTRY.register
 

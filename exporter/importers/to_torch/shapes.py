@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..codegen import float_source
-from ..onnx_reader import UnsupportedNodeError, float_literal
+from ..onnx_reader import UnsupportedNodeError, float_literal, identifier, split_sizes
 from .generator import _TORCH_DTYPES, TARGET, op, shape_elems, torch_pads, tup
 from .indexing import embedding
 
@@ -97,6 +97,15 @@ def _ints_input(g, n, i, attr=None, default=None):
     if attr is not None and n.attr(attr) is not None:
         return list(n.attr(attr))
     return default
+
+
+@op("Split", attrs=("axis", "num_outputs"))
+def split(g, n):
+    axis, sizes = split_sizes(g.view, n, TARGET)
+    names = [identifier(g.pretty(o or f"{n.name}_{k}"), g.var_names) for k, o in enumerate(n.outputs)]
+    g.lines.append(f"{', '.join(names)}{',' if len(names) == 1 else ''} = torch.split({g.x(n.inputs[0], n)}, "
+                   f"{list(sizes)}, {axis})")
+    g.vars.update((o, v) for o, v in zip(n.outputs, names) if o)
 
 
 @op("Concat", attrs=("axis",))

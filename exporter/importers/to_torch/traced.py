@@ -29,6 +29,7 @@ def convert(g, t):
     if not t.view.outputs:
         return
     child = Gen(t.view, scope=t.layer)
+    child.classes, child.class_names = g.classes, g.class_names  # a Scan in it: its step's class beside it
     for name in t.view.inputs:
         child.vars[name] = identifier(child.pretty(name), child.var_names)
     for n in t.view.nodes:
