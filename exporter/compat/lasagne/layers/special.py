@@ -97,7 +97,9 @@ def standardize(layer, offset, scale, shared_axes="auto"):
 class ExpressionLayer(Layer):
     """Applies an arbitrary ``function``; ``output_shape`` is None (same as input), a tuple or a callable.
 
-    ``output_shape='auto'`` needs Theano (it evaluates the function) and is refused here.
+    ``output_shape='auto'``: Lasagne evaluates the function on zeros (a size of 0 for each unknown one) and
+    reads the result's shape, sizes of 0 becoming None; here the function is traced on an input of those
+    sizes and the result's static shape read the same way (a size the tracer cannot tell is None).
     """
 
     def __init__(self, incoming, function, output_shape=None, **kwargs):
@@ -116,12 +118,34 @@ class ExpressionLayer(Layer):
         if self._output_shape is None:
             return input_shape
         if self._output_shape == "auto":
-            require_theano("ExpressionLayer(output_shape='auto') (it evaluates the expression to find its shape)")
+            return _auto_output_shape(self.function, input_shape)
         return self._output_shape
 
     @symbolic
     def get_output_for(self, input, **kwargs):
         return self.function(input)
+
+
+def _auto_output_shape(function, input_shape):
+    """Lasagne's ``output_shape='auto'``: the shape of ``function(alloc(0, *sizes))`` with 0 for each unknown
+    size, each 0 of the result read as unknown."""
+    from .._symbolic import NotTraceable, SymbolicVariable, tracing
+
+    sizes = tuple(0 if s is None else s for s in input_shape)
+    x = SymbolicVariable("x", dtype=floatX(np.zeros(0)).dtype, broadcastable=[False] * len(sizes), shape=sizes)
+    try:
+        with tracing():
+            out = function(x)
+        shape = tuple(getattr(out, "static_shape", None) or ())
+    except (NotTraceable, ValueError, TypeError, IndexError) as e:
+        require_theano(f"ExpressionLayer(output_shape='auto') (it evaluates the expression to find its shape; "
+                       f"tracing it here: {e})")
+    if len(shape) != getattr(out, "ndim", -1):
+        require_theano("ExpressionLayer(output_shape='auto') (it evaluates the expression to find its shape, and "
+                       "its result is not a tensor the tracer knows: give output_shape)")
+    # a size the tracer leaves unknown is one the zeros decide (X.reshape((X.shape[0], -1)) of a 0-row input):
+    # Lasagne's 0, read as None
+    return tuple(None if not s else int(s) for s in shape)
 
 
 class InverseLayer(MergeLayer):
