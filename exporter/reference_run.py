@@ -235,7 +235,8 @@ def compute(args):
 
     layers = lasagne.layers.get_all_layers(net)
     names = dict(zip(layers, layer_names(layers)))
-    input_layers = [l for l in layers if isinstance(l, lasagne.layers.InputLayer)]
+    # an input layer over a computed value (InputLayer(input_var=T.zeros((x.shape[0], ...)))) is computed, not fed
+    input_layers = [l for l in layers if isinstance(l, lasagne.layers.InputLayer) and l.input_var.owner is None]
     floatX = theano.config.floatX
     feeds = _inputs(args, input_layers, names, np, floatX, layers)
     variables = [l.input_var for l in input_layers]

@@ -159,6 +159,15 @@ def capture(output_layers, source: str = "", options: dict | None = None, build:
         ctx = CaptureContext(layer, name, cls_name, pos, _input_shapes(layer), options)
         refusal = NO_CONVERTER if rule is None else foreign_class(type(layer), allow_reimplementation=rule.foreign_ok)
         try:
+            computed = _computed_input(layer, ctx, all_layers, names, param_index) if cls_name == "InputLayer" \
+                else None
+            if computed is not None:  # InputLayer(input_var=T.zeros((x.shape[0], ...))): an expression of x
+                attrs, params, sources = computed
+                kind = "Expression"
+                specs.append(LayerSpec(name=name, kind=kind, lasagne_class=cls_name, inputs=sources,
+                                       attrs=to_jsonable(attrs), params=params, output_shape=tuple(layer.output_shape),
+                                       position=pos, user_named=bool(getattr(layer, "name", None))))
+                continue
             if refusal is None:
                 try:
                     attrs, params = _captured(layer, ctx, rule, param_index)
@@ -183,6 +192,7 @@ def capture(output_layers, source: str = "", options: dict | None = None, build:
         ))
     if unsupported:
         raise UnsupportedLayersError(unsupported, ", ".join(registry.supported_classes()))
+    specs = _sources_first(specs)
     return LayerGraph(layers=specs, outputs=[names[id(o)] for o in outs],
                       param_keys=[f"arr_{i}" for i in range(len(all_params))], source=source)
 
@@ -220,6 +230,69 @@ def _unknown_param(layer, param, rule, ctx) -> str:
                 f"from parameter {name!r}); this converter reads the layer's parameters {', '.join(rule.params)} "
                 f"as arrays")
     return f"parameter {name!r} is not one of the parameters this converter knows ({', '.join(rule.params) or 'none'})"
+
+
+def _computed_input(layer, ctx, all_layers, names, param_index):
+    """``(attrs, params, source layer names)`` of an InputLayer whose ``input_var`` is computed from other
+    input layers' variables (pixel-rnn's ``InputLayer(input_var=T.zeros((x.shape[0], 1, h, w)))``): the
+    expression, traced over those layers; None for an ordinary input layer."""
+    var = getattr(layer, "input_var", None)
+    if getattr(var, "owner", None) is None:
+        return None
+    front_end = _tracer(layer)
+    if front_end is None:
+        raise ctx.unsupported("its input_var is computed (an expression, not a free variable), and this Lasagne's "
+                              "expressions cannot be traced")
+    free = {id(getattr(l, "input_var", None)): l for l in all_layers
+            if l is not layer and type(l).__name__ == "InputLayer" and getattr(l.input_var, "owner", None) is None}
+    sources, seen, stack = [], set(), [var]
+    while stack:
+        v = stack.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        if id(v) in param_index:
+            raise ctx.unsupported(f"its input_var is computed from the network parameter {v!r}: export it as a "
+                                  f"layer of its own")
+        owner = getattr(v, "owner", None)
+        if owner is not None:
+            stack.extend(owner.inputs)
+        elif id(v) in free:
+            sources.append(free[id(v)])
+        elif not _constant_like(v):
+            raise ctx.unsupported(f"its input_var is computed from the variable {v!r}, which is the input_var of no "
+                                  f"input layer of the network")
+    sources.sort(key=lambda l: all_layers.index(l))
+    try:
+        expr = front_end.to_expr(var, [l.input_var for l in sources])
+    except ValueError as e:
+        raise ctx.unsupported(f"its input_var is computed, and tracing it: {e}") from None
+    return {"expr": expr, "traced": f"{names[id(layer)]}.input_var (computed)"}, [], [names[id(l)] for l in sources]
+
+
+def _constant_like(v) -> bool:
+    """A constant or a shared variable that is no network parameter (its value is taken as a constant)."""
+    return hasattr(v, "get_value") or hasattr(v, "data") or type(v).__name__ in ("Constant", "TensorConstant")
+
+
+def _sources_first(specs):
+    """``specs`` with each layer after the layers it reads (a computed input layer may come, in
+    ``get_all_layers``, before the input layer it is computed from); otherwise in their order."""
+    by_name = {s.name: s for s in specs}
+    done, ordered = set(), []
+
+    def visit(spec, depth=0):
+        if spec.name in done or depth > len(specs):
+            return
+        for i in spec.inputs:
+            if i in by_name:
+                visit(by_name[i], depth + 1)
+        done.add(spec.name)
+        ordered.append(spec)
+
+    for spec in specs:
+        visit(spec)
+    return ordered
 
 
 def _tracer(layer):

@@ -445,10 +445,12 @@ def _check_input_shapes_used(shapes, seen):
     the network is built, else as ``unnamed``."""
     names = [n or e or "unnamed" for n, e in zip(seen["names"], seen.get("export_names") or [None] * len(seen["names"]))]
     listed = ", ".join(n if n == "unnamed" else repr(n) for n in names)
-    if None in shapes and len(seen["names"]) != 1:
-        example = next((n for n in names if n != "unnamed"), "NAME")
+    inputs = [n for i, n in enumerate(names) if i not in seen.get("computed", ())]  # not computed from another
+    if None in shapes and len(inputs) != 1:
+        example = next((n for n in inputs if n != "unnamed"), "NAME")
         raise NetworkError(f"--input-shape without a name needs a network with one input layer; this one has "
-                           f"{len(seen['names'])} ({listed}): use {example}=D0,D1,...")
+                           f"{len(inputs)} ({', '.join(n if n == 'unnamed' else repr(n) for n in inputs)}): use "
+                           f"{example}=D0,D1,...")
     missing = sorted(set(shapes) - seen["replaced"], key=str)
     if missing:
         raise NetworkError(f"--input-shape {missing[0]}: the network has no input layer named {missing[0]!r}"
@@ -465,7 +467,8 @@ def _watch_input_layers(input_cls, shapes, by_position=None, guesses=()):
     handed to the unnamed input layers in the order they are created (noted in ``seen["guessed"]``)."""
     original = input_cls.__init__
     signature = inspect.signature(original)
-    seen = {"replaced": set(), "unknown": [], "names": [], "layers": [], "guessed": {}, "guessed_wrong": False}
+    seen = {"replaced": set(), "unknown": [], "names": [], "layers": [], "guessed": {}, "guessed_wrong": False,
+            "computed": set()}
     by_position = by_position or {}
     guesses = list(guesses)
 
@@ -482,10 +485,16 @@ def _watch_input_layers(input_cls, shapes, by_position=None, guesses=()):
             have = tuple(shape)
         except TypeError:
             return original(self, *args, **kwargs)
-        key = name if name in shapes else (None if None in shapes and None not in seen["replaced"] else False)
+        # an input layer over a computed value (InputLayer(input_var=T.zeros((x.shape[0], ...))): pixel-rnn's
+        # padding) is no input of the model: an unnamed --input-shape is not meant for it
+        computed = getattr(bound.arguments.get("input_var"), "owner", None) is not None
+        if computed:
+            seen["computed"].add(position)
+        key = name if name in shapes and not (name is None and computed) else (
+            None if None in shapes and None not in seen["replaced"] and not computed else False)
         if key is False and position in by_position:
             key = by_position[position]
-        if key is False and name is None and not by_position:
+        if key is False and name is None and not by_position and not computed:
             while guesses and (guesses[0] in seen["replaced"]):
                 guesses.pop(0)
             if guesses:
@@ -497,7 +506,7 @@ def _watch_input_layers(input_cls, shapes, by_position=None, guesses=()):
                                    f"does not fit the shape {have} of input layer {key if name is None else name!r}")
             bound.arguments["shape"] = want
             seen["replaced"].add(key)
-        elif any(d is None for d in have[1:]):
+        elif any(d is None for d in have[1:]) and not computed:
             seen["unknown"].append((name, have))
         return original(*bound.args, **bound.kwargs)
 
