@@ -27,6 +27,7 @@ import traceback
 
 from ..errors import ExportError, NetworkError
 from .lasagne_live import capture, layer_names, network_output
+from .user_loaders import user_code_loaders
 
 # modules that import only on a machine with a GPU (cuDNN, GpuCorrMM, cuda-convnet)
 GPU_MODULES = ("lasagne.layers.dnn", "lasagne.layers.corrmm", "lasagne.layers.cuda_convnet")
@@ -254,7 +255,9 @@ def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_
     report = {} if report is None else report
     report["lasagne"] = chosen
     try:
-        with _tracing(chosen):  # on the Theano-free API, Theano calls at import and build time build a graph
+        # on the Theano-free API, Theano calls at import and build time build a graph; files the build code loads
+        # by path (imp.load_source, exec_module, execfile, exec) are read as the user wrote them
+        with _tracing(chosen), user_code_loaders():
             return _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_modules, report)
     except NetworkError as e:
         # read as Python 3, did it fail the way Python 2 code does? (the caller may read it as Python 2)
@@ -534,12 +537,20 @@ def _where(e: BaseException, python2_files=()) -> str:
     Theano-free API's; marked when that file was read as Python 2."""
     frame = user_frame(e.__traceback__)
     loc = ""
+    if isinstance(e, SyntaxError) and e.filename and os.path.isabs(e.filename) and not _machinery(e.filename):
+        # the line that does not parse (in the file the build code imports or loads), not where it was loaded
+        loc = f" at {os.path.basename(e.filename)}:{e.lineno}"
+        if os.path.abspath(e.filename) in python2_files:
+            loc += " (read as Python 2)"
+        if frame is not None and not _machinery(frame.filename) and frame.filename != e.filename:
+            loc += f" (loaded at {os.path.basename(frame.filename)}:{frame.lineno})"
+        return f"{type(e).__name__}: {e.msg}{loc}"
     if frame is not None:
         loc = f" at {os.path.basename(frame.filename)}:{frame.lineno}"
         if os.path.abspath(frame.filename) in python2_files:
             loc += " (read as Python 2)"
-    elif isinstance(e, SyntaxError) and e.filename and os.path.abspath(e.filename) in python2_files:
-        loc = " (read as Python 2)"
+    if isinstance(e, SyntaxError) and frame is not None and _machinery(frame.filename):
+        loc = ""  # compiled by the exporter's loaders: the message names the file (build.py, line 3)
     if isinstance(e, SystemExit):
         return f"sys.exit({e.code!r}){loc}"
     return f"{type(e).__name__}{': ' if str(e) else ''}{e}{loc}"
@@ -561,9 +572,8 @@ def _not_read_as_python2(e: BaseException) -> str:
     finders = [f for f in sys.meta_path if isinstance(f, UserSources)]
     if not finders or any(os.path.abspath(filename) in f.compiled for f in finders):
         return ""  # one of the user's modules: it was read as Python 2 where it needed to be
-    return (f" ({os.path.basename(filename)} is not read as Python 2, even with --python2: only the modules under "
-            f"the build file's folder or under a folder the build code adds to sys.path are, never an installed "
-            f"package's)")
+    return (f" ({os.path.basename(filename)} is not read as Python 2, even with --python2: only the user's modules "
+            f"are, never an installed package's)")
 
 
 def _failure(e: BaseException, python2_files=()) -> str:
