@@ -187,8 +187,9 @@ def _build(args, standin):
             user_code_loaders():
         try:
             fn = load_build_function(args.network, python2=args.python2)
+            call = _arguments(fn, args.network)
             try:
-                net = fn()
+                net = fn(*call[0], **call[1])
             except ExportError:
                 raise
             except Exception as e:
@@ -196,6 +197,17 @@ def _build(args, standin):
         except (ExportError, ReferenceRunError) as e:
             return None, str(e), attempts, standins
     return net, None, attempts, standins
+
+
+def _arguments(fn, spec):
+    """The build function's arguments written in ``spec`` (``FILE.py:FN(ARGS)``, literals), as the export
+    called it."""
+    from exporter.frontends.build_args import arguments, check_call, split_spec
+
+    path, _, text = split_spec(spec)
+    args, kwargs = arguments(text)
+    check_call(fn, args, kwargs, path)
+    return args, kwargs
 
 
 def compute(args):

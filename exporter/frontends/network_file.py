@@ -34,10 +34,10 @@ GPU_MODULES = ("lasagne.layers.dnn", "lasagne.layers.corrmm", "lasagne.layers.cu
 
 
 def parse_spec(spec: str):
-    path, sep, fn = spec.rpartition(":")
-    if not sep or not path or not fn:
-        raise NetworkError(f"--network expects FILE.py:FUNCTION, got {spec!r}")
-    return path, fn
+    """``(path, function)`` of ``FILE.py:FN`` or ``FILE.py:FN(ARGS)`` (see :mod:`.build_args`)."""
+    from .build_args import split_spec
+
+    return split_spec(spec)[:2]
 
 
 def real_lasagne_available() -> bool:
@@ -249,7 +249,9 @@ def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_
     or "block" (see the module's docstring).  ``report``, when given, receives what the build did
     that the graph does not say: ``lasagne`` (the implementation chosen), ``gpu_modules_imported``
     ({module: whether it imported} for the GPU modules the build code asked for) and
-    ``read_as_python2`` (the files translated).
+    ``read_as_python2`` (the files translated), ``arguments`` (the arguments the build function was
+    called with, as text) and ``defaults`` (its parameters left at a literal default: ``n=5``).
+    ``spec``'s own arguments (``FILE.py:FN(ARGS)``) come first, then ``kwargs``.
     """
     chosen = select_lasagne(implementation)
     report = {} if report is None else report
@@ -293,11 +295,12 @@ def _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_m
         # built; the build may need the size, so the unnamed ones take these in creation order, checked below
         guesses = sorted((k for k in shapes if isinstance(k, str) and re.fullmatch(r"input_\d+", k)),
                          key=lambda k: int(k.rpartition("_")[2]))
-        net, seen = _build(fn, spec, kwargs, lasagne.layers.InputLayer, shapes, report, guesses=guesses)
+        call = _arguments(fn, spec, kwargs, report)
+        net, seen = _build(fn, spec, call, lasagne.layers.InputLayer, shapes, report, guesses=guesses)
         by_position = _unnamed_dict_inputs(net, shapes, seen)
         by_position.update(_unnamed_inputs_by_export_name(net, shapes, seen, by_position))
         if by_position or seen["guessed_wrong"]:  # --input-shape NAME for an unnamed input: build again, sizing it
-            net, seen = _build(fn, spec, kwargs, lasagne.layers.InputLayer, shapes, report, by_position)
+            net, seen = _build(fn, spec, call, lasagne.layers.InputLayer, shapes, report, by_position)
             _unnamed_inputs_by_export_name(net, shapes, seen, by_position)  # the names, for messages
     _check_input_shapes_used(shapes, seen)
     net = network_output(net)  # a model-zoo dict: its last entry; its keys name its layers
@@ -308,13 +311,31 @@ def _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_m
     return capture(net, source=source, options=options, build=spec)
 
 
-def _build(fn, spec, kwargs, input_cls, shapes, report, by_position=None, guesses=()):
-    """``(what the build function returned, the input layers seen)``; see :func:`_watch_input_layers`."""
+def _arguments(fn, spec, kwargs, report) -> tuple:
+    """``(args, kwargs)`` for the build function: ``spec``'s own, then ``kwargs``; refused (naming them)
+    when the function cannot take them.  Notes the arguments and the defaults left in ``report``."""
+    from .build_args import arguments, check_call, defaults_left, spec_with_arguments, split_spec
+
+    text = split_spec(spec_with_arguments(spec, build_kwargs=kwargs))[2]
+    args, kw = arguments(text)
+    check_call(fn, args, kw, parse_spec(spec)[0])
+    if text:
+        report["arguments"] = text
+    defaults = defaults_left(fn, args, kw)
+    if defaults:
+        report["defaults"] = defaults
+    return args, kw
+
+
+def _build(fn, spec, call, input_cls, shapes, report, by_position=None, guesses=()):
+    """``(what the build function returned, the input layers seen)``: ``fn`` called with ``call``
+    (``(args, kwargs)``); see :func:`_watch_input_layers`."""
     from .missing_modules import MissingModuleError
 
+    args, kwargs = call
     with _watch_input_layers(input_cls, shapes, by_position, guesses) as seen:
         try:
-            return fn(**(kwargs or {})), seen
+            return fn(*args, **kwargs), seen
         except MissingModuleError as e:
             raise NetworkError(f"{spec}: {e}") from e
         except ExportError:
