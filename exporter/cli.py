@@ -268,8 +268,8 @@ def refuse_build_args_without_network(args):
     """``--build-arg`` is for a build function: refused with a manifest (nothing to pass them to)."""
     if getattr(args, "build_arg", None) and not getattr(args, "network", None):
         raise NetworkError(f"--build-arg {args.build_arg[0]}: arguments are for the build function of --network "
-                           f"FILE.py:FN; {'a manifest' if getattr(args, 'manifest', None) else 'an embedded manifest'} "
-                           f"is built already (capture it again with the arguments)")
+                           f"FILE.py:FN" + ("; a --manifest is built already (capture it again with the arguments)"
+                                            if getattr(args, "manifest", None) else ", which is not given"))
 
 
 def load_architecture(args, embedded_manifest):

@@ -154,7 +154,11 @@ def test_capture_records_the_arguments_and_a_manifest_takes_none(project, tmp_pa
     r = cli(project / "model.npz", tmp_path / "out.onnx", "--manifest", tmp_path / "a.json")
     assert r.returncode == 0, r.stdout + r.stderr
     r = cli(project / "model.npz", tmp_path / "out2.onnx", "--manifest", tmp_path / "a.json", "--build-arg", "n=3")
-    assert "--build-arg n=3: arguments are for the build function of --network" in error_line(r)
+    assert "--build-arg n=3: arguments are for the build function of --network FILE.py:FN; a --manifest is built " \
+           "already" in error_line(r)
+    r = cli("check", tmp_path / "out.onnx", "--reference", tmp_path / "layers.npz", "--build-arg", "n=3")
+    assert "--build-arg n=3: arguments are for the build function of --network FILE.py:FN, which is not given" in \
+        error_line(r)
 
 
 def test_check_reference_run_calls_the_build_function_with_the_exports_arguments(project, tmp_path):

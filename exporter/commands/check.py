@@ -93,6 +93,9 @@ def compare(args) -> dict:
                           f"check works on models written by this exporter")
     onnx_inputs = _graph_inputs(model)
     input_layers = _input_layers(layer_map, onnx_inputs)
+    from ..cli import refuse_build_args_without_network
+
+    refuse_build_args_without_network(args)
     if args.network:
         args.network, args.build_arg = _network_as_exported(args, model), []
 

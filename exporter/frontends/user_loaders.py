@@ -52,7 +52,8 @@ def user_code_loaders():
         path = self.get_filename(fullname)
         if not users_file(path, fullname):
             return original["get_code"](self, fullname)
-        return compile_file(path, self.get_data(path), in_package="." in fullname)
+        # compiled under its absolute name (imp.load_source("m", "lib/m.py")): errors then name it as the user's
+        return compile_file(os.path.abspath(path), self.get_data(path), in_package="." in fullname)
 
     def exec_(source, *args, **kwargs):
         caller = sys._getframe(1)
@@ -117,7 +118,12 @@ def users_file(path: str, fullname: str = "") -> bool:
     if not path or not path.endswith(".py") or _library(path):
         return False
     top = fullname.split(".")[0]
-    return top not in _STACK and top not in _installed_top_levels()
+    if top not in _STACK and top not in _installed_top_levels():
+        return True
+    # that package's own file (a git checkout on PYTHONPATH, an editable install), not a file of the user's
+    # loaded under that name (imp.load_source("utils", "lib/a.py"))
+    parts = os.path.abspath(path).split(os.sep)
+    return top not in parts[:-1] and parts[-1] != top + ".py"
 
 
 def _installed_top_levels() -> frozenset:
