@@ -11,7 +11,10 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
+
+from tests.reference import LEGACY_PYTHON, THEANO_FLAGS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY2_LIB = 'print "loading {name}"\n\ndef width(n):\n    return n / 4 * 4\n'
@@ -211,3 +214,37 @@ def test_imp_standin_loads_python2_sources_and_packages(tmp_path):
     finally:
         sys.modules.pop("lasagne2onnx_test_two", None)
         sys.modules.pop("lasagne2onnx_test_pkg", None)
+
+
+def test_check_reference_run_reads_loaded_python2_files_as_the_export_did(tmp_path, lib):
+    """Real Theano (an environment without fissix) builds the network from the same Python 2 readings:
+    every layer compared; read as Python 3 there, the sizes (10.0) would not fit the weights."""
+    if not os.path.exists(LEGACY_PYTHON):
+        pytest.skip(f"no legacy Theano + Lasagne environment at {LEGACY_PYTHON}")
+    (tmp_path / "build.py").write_text(textwrap.dedent('''\
+        import imp
+        import importlib.util
+        import os
+        from lasagne.layers import DenseLayer, InputLayer
+        from lasagne.nonlinearities import tanh
+
+        LIB = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib")
+        a = imp.load_source("lib_a", os.path.join(LIB, "a.py"))
+        spec = importlib.util.spec_from_file_location("lib_b", os.path.join(LIB, "b.py"))
+        b = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(b)
+
+        def build():
+            l = DenseLayer(InputLayer((None, 4), name="input"), a.width(10), nonlinearity=tanh, name="a")
+            return DenseLayer(l, b.width(6), nonlinearity=None, name="b")
+    '''))
+    rng = np.random.RandomState(0)
+    np.savez(tmp_path / "model.npz", *[rng.randn(*s).astype(np.float32) for s in [(4, 8), (8,), (8, 4), (4,)]])
+    env = dict(os.environ, THEANO_FLAGS=THEANO_FLAGS)
+    r = cli(tmp_path / "model.npz", tmp_path / "out.onnx", "--network", f"{tmp_path / 'build.py'}:build", "--lasagne",
+            "compat", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = cli("check", tmp_path / "out.onnx", "--reference-python", LEGACY_PYTHON, "--against", tmp_path / "model.npz",
+            "--network", f"{tmp_path / 'build.py'}:build", env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [l.split()[0] for l in r.stdout.splitlines() if l.endswith(" OK")] == ["input", "a", "b"], r.stdout

@@ -384,8 +384,9 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
             shutil.copytree(package, os.path.join(tmp, "exporter"), ignore=shutil.ignore_patterns("__pycache__"))
         choices = _build_choices(args, model, net_file)
         fallback = os.path.join(tmp, "fallback")
-        if "--python2" in choices:  # the translator, for an old environment that lacks it
-            _offer_translator(fallback)
+        # the translator, for an old environment that lacks it: the build file, or a file it loads (imp.load_source,
+        # execfile ...), may be Python 2
+        _offer_translator(fallback)
         inputs_path, out_path = os.path.join(tmp, "inputs.npz"), os.path.join(tmp, "layers.npz")
         np.savez(inputs_path, **{f"in:{input_layers.get(k, k)}": v for k, v in feeds.items()})
         cmd = [python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); sys.path.append(sys.argv[2]); "
