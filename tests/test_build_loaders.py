@@ -248,3 +248,16 @@ def test_check_reference_run_reads_loaded_python2_files_as_the_export_did(tmp_pa
             "--network", f"{tmp_path / 'build.py'}:build", env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert [l.split()[0] for l in r.stdout.splitlines() if l.endswith(" OK")] == ["input", "a", "b"], r.stdout
+
+
+def test_python2_by_request_reads_a_python3_only_file_as_python3():
+    """--python2 (or a retry as Python 2) on a file that is not Python 2: read as Python 3, not refused."""
+    from exporter.frontends import py2
+
+    code, translated = py2.compile_user_source(b"print('a', end='')\nx = 7 / 2\n", "only3.py", python2=True)
+    namespace = {}
+    exec(code, namespace)
+    assert not translated and namespace["x"] == 3.5
+    with pytest.raises(SyntaxError) as info:  # neither: Python 3's error, at the user's line
+        py2.compile_user_source(b"print('a', end='')\ndef f(:\n", "both.py", python2=True)
+    assert (info.value.filename, info.value.lineno) == ("both.py", 2)

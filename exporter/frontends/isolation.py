@@ -145,8 +145,8 @@ def build_in_child(spec: str, implementation: str = "auto", input_shapes=None, o
     NetworkError naming the build file.  The child's output goes to ``stdout``/``stderr`` (default:
     this process's)."""
     path, fn, arguments = _resolved(spec)
-    request = {"spec": f"{path}:{fn}({arguments})" if arguments else f"{path}:{fn}", "lasagne": implementation, "python2": bool(python2),
-               "gpu_modules": gpu_modules, "options": options or {},
+    request = {"spec": f"{path}:{fn}({arguments})" if arguments else f"{path}:{fn}", "lasagne": implementation,
+               "python2": bool(python2), "gpu_modules": gpu_modules, "options": options or {},
                "input_shapes": [[k, list(v)] for k, v in (input_shapes or {}).items()]}
     workdir = tempfile.mkdtemp(prefix="lasagne2onnx-build-")
     try:
