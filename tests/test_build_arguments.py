@@ -140,7 +140,7 @@ def test_weights_that_do_not_fit_the_defaults_name_them(project, tmp_path):
             f"{project / 'build.py'}:build(4, 3)")
     line = error_line(r)
     assert "holds 8 arrays but the network has 6 parameters" in line
-    assert "(the build function took n=2, width=5, mode='plain' by default: if the weights were trained with other " \
+    assert "(the build function took n=2, width=5 by default: if the weights were trained with other " \
            "values, pass them, e.g. --build-arg n=... or FILE.py:FN(n=...)" in line
 
 
@@ -149,7 +149,7 @@ def test_capture_records_the_arguments_and_a_manifest_takes_none(project, tmp_pa
             "--out", tmp_path / "a.json")
     assert r.returncode == 0, r.stdout + r.stderr
     manifest = json.loads((tmp_path / "a.json").read_text())
-    assert manifest["build"] == {"arguments": "4, 3, n=3", "defaults": "width=5, mode='plain'"}
+    assert manifest["build"] == {"arguments": "4, 3, n=3", "defaults": "width=5"}
     assert "build(4, 3, n=3)" in manifest["source"]
     r = cli(project / "model.npz", tmp_path / "out.onnx", "--manifest", tmp_path / "a.json")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -187,7 +187,7 @@ def test_api_build_kwargs_reach_a_file_spec(project):
     assert report["build"]["arguments"] == "in_dim=4, out_dim=3, n=3" and report["layers"] == 5
     assert report["parameters"] == (4 * 5 + 5) + 2 * (5 * 5 + 5) + (5 * 3 + 3)
     assert "build(in_dim=4, out_dim=3, n=3)" in report["source"]
-    with pytest.raises(WeightsError, match=r"took n=2, width=5, mode='plain' by default"):
+    with pytest.raises(WeightsError, match=r"took n=2, width=5 by default"):
         exporter.export(f"{project / 'build.py'}:build", str(project / "model.npz"), lasagne="compat",
                         build_kwargs={"in_dim": 4, "out_dim": 3})
 

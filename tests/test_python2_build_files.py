@@ -188,7 +188,7 @@ def test_python2_build_file_captures_python2_shapes(project):
     assert layers["pool"]["attrs"]["pool_size"] == [2, 2]  # 12 / 5 == 2
     assert layers["fc"]["attrs"]["num_units"] == 21  # 64 / 3 == 21
     assert layers["prob"]["attrs"]["num_units"] == 3  # int(round(2.5)) == 3 in Python 2 (2 in Python 3)
-    assert manifest["build"] == {"read_as_python2": ["net.py", "helpers.py"]}
+    assert manifest["build"] == {"read_as_python2": ["net.py", "helpers.py"], "defaults": "num_filters=64, classes=10"}
     # nothing written beside the user's files: no __pycache__, no 2to3 backups
     assert sorted(os.listdir(project)) == sorted(before + ["a.json"])
 

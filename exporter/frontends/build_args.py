@@ -159,7 +159,8 @@ def check_call(fn, args, kwargs, what: str):
 
 
 def defaults_left(fn, args, kwargs) -> str:
-    """``n=5, p=0.5``: the parameters with literal defaults that the call leaves at their default."""
+    """``n=5, p=0.5``: the parameters with a number (or a tuple or list of numbers, or a bool) for default
+    that the call leaves at their default: what sizes a network (``input_var=None``, ``name="net"`` do not)."""
     try:
         bound = inspect.signature(fn).bind_partial(*args, **kwargs)
     except (TypeError, ValueError):
@@ -169,12 +170,16 @@ def defaults_left(fn, args, kwargs) -> str:
         if name in bound.arguments or parameter.default is inspect.Parameter.empty \
                 or parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
             continue
-        try:
-            value_text(name, parameter.default)
-        except NetworkError:
+        if not _sizes(parameter.default):
             continue
         left.append(f"{name}={parameter.default!r}")
     return ", ".join(left)
+
+
+def _sizes(value) -> bool:
+    if isinstance(value, (list, tuple)):
+        return bool(value) and all(_sizes(v) for v in value)
+    return type(value) in (int, float, bool)
 
 
 def weights_hint(build: dict) -> str:
