@@ -261,3 +261,21 @@ def test_python2_by_request_reads_a_python3_only_file_as_python3():
     with pytest.raises(SyntaxError) as info:  # neither: Python 3's error, at the user's line
         py2.compile_user_source(b"print('a', end='')\ndef f(:\n", "both.py", python2=True)
     assert (info.value.filename, info.value.lineno) == ("both.py", 2)
+
+
+def test_execfile_in_code_that_parses_as_python3_reads_the_build_as_python2(tmp_path):
+    """execfile is Python 2's: a build file that parses as Python 3 but calls it is Python 2 code, and so is
+    the file it runs (10 / 4 * 4 is 8 there)."""
+    (tmp_path / "config.py").write_text("hidden = 10 / 4 * 4\n")
+    (tmp_path / "build.py").write_text(textwrap.dedent('''\
+        import os
+        from lasagne.layers import DenseLayer, InputLayer
+        execfile(os.path.join(os.path.dirname(os.path.abspath(__file__)), "config.py"))
+
+        def build():
+            return DenseLayer(InputLayer((None, 4), name="input"), hidden, name="hidden")
+    '''))
+    r, manifest = capture(f"{tmp_path / 'build.py'}:build", tmp_path / "a.json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert units(manifest) == {"hidden": 8} and manifest["build"]["read_as_python2"] == ["build.py", "config.py"]
+    assert "NameError: name 'execfile' is not defined at build.py:3" in r.stdout

@@ -8,7 +8,8 @@ Old build code also loads files by path, and those files are as often Python 2:
   ``PYTHONPATH``: every source file whose loader is the standard ``SourceFileLoader`` and that is the
   user's (not the standard library's, an installed package's, the exporter's or the Theano/Lasagne
   stack's) is compiled by :func:`exporter.frontends.py2.compile_user_source`;
-* ``execfile(path)`` (Python 2's builtin, which 2to3 would turn into a Python 3 reading);
+* ``execfile(path)`` (Python 2's builtin, which 2to3 would turn into a Python 3 reading; code read as
+  Python 3 that calls it gets Python 3's NameError, and the build is read again as Python 2);
 * ``exec(text)`` and ``compile(text, path, "exec")`` called from the user's code.
 
 Each is read as Python 3 when it is valid Python 3, as Python 2 when it is not or when the project
@@ -59,7 +60,7 @@ def user_code_loaders():
         caller = sys._getframe(1)
         if isinstance(source, (str, bytes, bytearray)):
             source = _compile_text(source, "<string>", caller, original["compile"])
-        if not args:  # exec(code): the caller's namespaces, as the builtin takes them
+        if not args and "globals" not in kwargs:  # exec(code): the caller's namespaces, as the builtin takes them
             args = (caller.f_globals, caller.f_locals)
         return original["exec"](source, *args, **kwargs)
 
@@ -74,7 +75,10 @@ def user_code_loaders():
         return original["compile"](source, filename, mode, flags, True, optimize, **kwargs)
 
     def execfile(filename, globals=None, locals=None):
-        """Python 2's ``execfile``: the file run in the caller's namespaces (or those given)."""
+        """Python 2's ``execfile``: the file run in the caller's namespaces (or those given).  Code read as
+        Python 3 gets Python 3's NameError: it is Python 2 code, and the build is then read as Python 2."""
+        if not project_python2():
+            raise NameError("name 'execfile' is not defined", name="execfile")
         if globals is None:
             caller = sys._getframe(1)
             globals, locals = caller.f_globals, caller.f_locals if locals is None else locals
