@@ -39,20 +39,23 @@ def export(network, weights=None, path=None, *, input_shapes=None, opset: int = 
     """Export a Lasagne network to ONNX; returns ``(model, report)``.
 
     ``network``: a live Lasagne layer (the output layer; a list of them; a model-zoo dict of layers, its
-    last entry the output), a build function (called here with ``build_kwargs``), a ``"build.py:fn"``
-    spec (as ``--network``), a manifest path (``"arch.json"``, as ``--manifest``), a
+    last entry the output), a build function (called here), a ``"build.py:fn"`` spec (as ``--network``;
+    ``"build.py:fn(60, n=9)"`` with its arguments), a manifest path (``"arch.json"``, as ``--manifest``), a
     :class:`~exporter.ir.LayerGraph`, or None for the manifest embedded in the weights file.
     ``weights``: a ``.npz``/``.pkl`` path (as on the command line), the list of arrays
     ``lasagne.layers.get_all_param_values(net)`` returns, a dict of them (``arr_0..arr_N``, as
     ``np.load`` gives; or a model-zoo dict with ``'param values'``), or None to take a live network's
     own parameter values.  ``input_shapes``: ``{"input": (1, 3, 224, 224)}``, or one shape for a
     network's only input (``--input-shape``).  ``optimize``: "auto" (default), "on"/True or "off"/False.
+    ``build_kwargs``: arguments for the build function or the spec's (literals only for a spec, whose
+    build runs in a process of its own); refused with a network that has no build function.
     ``check`` runs the export once in onnxruntime; ``expect`` compares it with a reference ``.npz``
     (``--expect``).  ``path``: also write the model there (staged, moved into place only once every
     check passed).  ``progress``: None (on a terminal only), True or False.
 
     The report: ``layers``, ``parameters``, ``opset``, ``optimization`` (what the optimiser did),
-    ``checked``, ``path``, ``source`` (where the architecture came from).
+    ``checked``, ``path``, ``source`` (where the architecture came from), ``build`` (what the build code's
+    run chose: ``arguments``, ``defaults`` left, ``read_as_python2``, ``cudnn``).
     """
     from .cli import parse_input_shapes, progress_printer
     from .commands.export import (build_model, check_runs, compare_with_reference, optimize_model, record_extras,
@@ -97,7 +100,7 @@ def export(network, weights=None, path=None, *, input_shapes=None, opset: int = 
     if path is None:
         _verify(model, check, expect, shapes, check_runs, compare_with_reference)
     report = {"layers": len(graph.layers), "parameters": n_params, "opset": opset, "optimization": optimization,
-              "checked": bool(check), "path": path, "source": graph.source}
+              "checked": bool(check), "path": path, "source": graph.source, "build": dict(graph.build)}
     return Exported(model, report)
 
 
@@ -176,23 +179,48 @@ def architecture(network, embedded=None, shapes=None, *, lasagne="auto", options
     from .ir import LayerGraph
 
     shapes = dict(shapes or {})
+    if build_kwargs is not None and not isinstance(build_kwargs, dict):
+        raise NetworkError(f"build_kwargs: expected a dict of the build function's arguments, got "
+                           f"{type(build_kwargs).__name__}")
     if isinstance(network, LayerGraph):
+        _refuse_build_kwargs(build_kwargs, "a LayerGraph")
         return apply_input_shapes(network, shapes), "the layer graph", None
     if network is None or isinstance(network, (str, bytes)) or hasattr(network, "__fspath__"):
         spec = None if network is None else os.fsdecode(network)
         manifest = spec if spec is not None and spec.endswith(".json") else None
+        if manifest or spec is None:
+            _refuse_build_kwargs(build_kwargs, f"the manifest {manifest}" if manifest else
+                                 f"the manifest embedded in {weights_file}")
+        elif build_kwargs:  # passed as the spec's own arguments: to the build process, recorded with the capture
+            from .frontends.build_args import spec_with_arguments
+
+            spec = spec_with_arguments(spec, build_kwargs=build_kwargs)
         ns = argparse.Namespace(manifest=manifest, network=None if manifest else spec, lasagne=lasagne,
                                 input_shape=_shape_args(shapes), lstm_peepholes=(options or {}).get("lstm_peepholes"),
                                 weights=weights_file)
         where = manifest or (f"{weights_file} (embedded manifest)" if spec is None else None)
         return load_architecture(ns, embedded), where, None
     if _is_live(network):
+        _refuse_build_kwargs(build_kwargs, "a live network")
         return _capture_live(network, shapes, options), None, _output_of(network)
     if callable(network):
+        from .frontends.build_args import defaults_left
+
         net = _call_build_function(network, shapes, lasagne, build_kwargs)
-        return _capture_live(net, {}, options, source=_describe(network)), None, _output_of(net)
+        graph = _capture_live(net, {}, options, source=_describe(network))
+        defaults = defaults_left(network, (), build_kwargs or {})
+        if defaults:  # for the hint when the weights do not fit
+            graph.build["defaults"] = defaults
+        return graph, None, _output_of(net)
     raise NetworkError(f"network: expected a Lasagne layer, a build function, 'build.py:fn', a manifest path or a "
                        f"LayerGraph, got {type(network).__name__}")
+
+
+def _refuse_build_kwargs(build_kwargs, what: str):
+    """``build_kwargs`` with a network that has no build function to pass them to: refused, never ignored."""
+    if build_kwargs:
+        raise NetworkError(f"build_kwargs {sorted(build_kwargs)}: {what} has no build function to pass them to "
+                           f"(they are for a build function or a 'FILE.py:fn' network)")
 
 
 def _is_live(obj) -> bool:
@@ -234,7 +262,10 @@ def _call_build_function(fn, shapes, implementation, build_kwargs):
         select_lasagne(implementation)
     import lasagne
 
+    from .frontends.build_args import check_call
+
     what = _describe(fn)
+    check_call(fn, (), build_kwargs or {}, what)
     with _watch_input_layers(lasagne.layers.InputLayer, shapes) as seen:
         try:
             net = fn(**(build_kwargs or {}))
@@ -271,11 +302,12 @@ def select_lasagne(implementation: str = "auto") -> str:
 # -- check --------------------------------------------------------------------------------------------
 def check(model, *, against=None, network=None, reference=None, reference_python=None, input=None,
           input_shapes=None, seed: int = 0, tolerance=None, save_reference=None, lasagne: str = "auto",
-          trust_pickle: bool = False, progress=None) -> dict:
+          trust_pickle: bool = False, build_kwargs=None, progress=None) -> dict:
     """``python -m exporter check``: compare every layer of an exported model with the original
     network's outputs.  ``model`` is a path or a ModelProto; the reference is ``reference`` (a layers
     .npz written by ``exporter/reference_run.py``) or ``reference_python`` (a Python with Theano +
-    Lasagne, with ``against`` = the weights file and ``network`` = ``"build.py:fn"``).
+    Lasagne, with ``against`` = the weights file and ``network`` = ``"build.py:fn"``; ``build_kwargs``:
+    its build function's arguments, as for :func:`export`; by default those the export recorded).
 
     Returns a dict: ``rows`` (per layer: ``layer``, ``class``, ``shape``, ``max_abs``, ``rel``,
     ``status`` OK/DIFFERS/fused), ``summary`` (the line naming the first layer that differs),
@@ -283,6 +315,12 @@ def check(model, *, against=None, network=None, reference=None, reference_python
     """
     from .commands.check import compare
 
+    if build_kwargs:
+        if network is None:
+            _refuse_build_kwargs(build_kwargs, "a check without network='build.py:fn'")
+        from .frontends.build_args import spec_with_arguments
+
+        network = spec_with_arguments(os.fsdecode(network), build_kwargs=build_kwargs)
     with _model_file(model) as model_path:
         args = _namespace("check", [model_path], against=_path(against), network=_path(network),
                           reference=_path(reference), reference_python=_path(reference_python), input=_path(input),

@@ -167,7 +167,7 @@ def refuse_outputs_over_inputs(command: str, args):
     network = getattr(args, "network", None)
     refuse_overwriting(outputs, {
         "the weights file": getattr(args, "weights", None) or getattr(args, "against", None),
-        "the --network build file": network and network.rpartition(":")[0],
+        "the --network build file": network and _spec_path(network),
         "the --manifest": getattr(args, "manifest", None),
         "the --expect reference": getattr(args, "expect", None),
         "the --input file": getattr(args, "input", None),
@@ -178,6 +178,15 @@ def refuse_outputs_over_inputs(command: str, args):
     for output in outputs[:1] if command == "export" else outputs:  # (a .data companion is vetted if written)
         if output is not None:
             destination(output)
+
+
+def _spec_path(network: str):
+    from .frontends.network_file import parse_spec
+
+    try:
+        return parse_spec(network)[0]
+    except NetworkError:
+        return None  # said when the network is built
 
 
 def refuse_unsupported_opset(args):
@@ -247,11 +256,28 @@ def capture_options(args) -> dict:
     return {"lstm_peepholes": peepholes} if peepholes else {}
 
 
+def network_spec(args) -> str:
+    """``--network`` with the ``--build-arg`` values added to the arguments it writes itself
+    (``FILE.py:FN(ARGS)``)."""
+    from .frontends.build_args import spec_with_arguments
+
+    return spec_with_arguments(args.network, getattr(args, "build_arg", None) or ())
+
+
+def refuse_build_args_without_network(args):
+    """``--build-arg`` is for a build function: refused with a manifest (nothing to pass them to)."""
+    if getattr(args, "build_arg", None) and not getattr(args, "network", None):
+        raise NetworkError(f"--build-arg {args.build_arg[0]}: arguments are for the build function of --network "
+                           f"FILE.py:FN" + ("; a --manifest is built already (capture it again with the arguments)"
+                                            if getattr(args, "manifest", None) else ", which is not given"))
+
+
 def load_architecture(args, embedded_manifest):
     """The layer graph from --manifest, --network, or the manifest embedded in the npz."""
     from .manifest_schema import read_manifest
 
     shapes = parse_input_shapes(getattr(args, "input_shape", None))
+    refuse_build_args_without_network(args)
     if getattr(args, "manifest", None):
         try:
             with open(args.manifest, encoding="utf-8") as f:
@@ -263,7 +289,7 @@ def load_architecture(args, embedded_manifest):
         from .frontends.isolation import DEFAULT_TIMEOUT, capture_isolated
 
         # the build code runs in a child process; --input-shape goes to the input layers as they are built
-        return capture_isolated(args.network, args.lasagne, input_shapes=shapes or None, options=capture_options(args),
+        return capture_isolated(network_spec(args), args.lasagne, input_shapes=shapes or None, options=capture_options(args),
                                 python2=getattr(args, "python2", False), cudnn=getattr(args, "cudnn", None),
                                 timeout=getattr(args, "build_timeout", DEFAULT_TIMEOUT),
                                 notify=None if getattr(args, "quiet", False) else print)

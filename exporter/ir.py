@@ -74,7 +74,8 @@ class LayerGraph:
     param_keys: list = field(default_factory=list)  # get_all_params order: the npz contract
     source: str = ""
     # choices made when the build code ran, where they matter: {"cudnn": "yes"|"no"|"either",
-    # "read_as_python2": [file names]} (see exporter/frontends/isolation.py); written only when non-empty
+    # "read_as_python2": [file names], "arguments": the build function's ("60, 60, n=9"), "defaults": its
+    # literal defaults the call left ("n=5")} (see exporter/frontends/isolation.py); written only when non-empty
     build: dict = field(default_factory=dict)
 
     def __post_init__(self):

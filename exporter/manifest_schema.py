@@ -55,7 +55,8 @@ GRAPH_FIELDS = {
     "outputs": array({"type": "string"}, 1, unique=True),
     "param_keys": array({"type": "string"}, unique=True),
     "source": {"type": "string"},
-    # choices the build made (ir.LayerGraph.build): {"cudnn": "yes"|"no"|"either", "read_as_python2": [files]}
+    # choices the build made (ir.LayerGraph.build): {"cudnn": "yes"|"no"|"either", "read_as_python2": [files],
+    # "arguments": "60, 60, n=9" (the build function's, as literal text), "defaults": "n=5" (its defaults left)}
     "build": {"type": "object", "additionalProperties": {
         "anyOf": [{"type": "string"}, array({"type": "string"})]}},
 }

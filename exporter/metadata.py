@@ -10,7 +10,9 @@
                             holds (the smallest embedding it selects from), and float input -> 2 for a
                             recurrent layer's mask (0 or 1): for drawing valid random inputs.
 ``lasagne2onnx.<choice>``   the choices the build code's run made (``ir.LayerGraph.build``): ``cudnn``
-                            (``yes``/``no``/``either``), ``read_as_python2`` (JSON list of files).
+                            (``yes``/``no``/``either``), ``read_as_python2`` (JSON list of files),
+                            ``arguments`` (the build function's arguments, as literal text: ``60, 60, n=9``),
+                            ``defaults`` (its parameters left at a literal default: ``n=5``).
 
 Readers are lenient: a key that is absent or holds something other than the JSON it should reads as
 "nothing recorded", so a model from elsewhere (or hand-edited) never raises here.  Nothing here
@@ -122,6 +124,12 @@ def read_as_python2(model) -> list:
     """The files (base names) the export read as Python 2 (``[]``: none, or not recorded)."""
     files = _json(model, BUILD_PREFIX + "read_as_python2", list) or []
     return [f for f in files if isinstance(f, str)]
+
+
+def build_arguments(model) -> str:
+    """The arguments the export called the build function with, as literal text (``""``: none recorded)."""
+    value = props(model).get(BUILD_PREFIX + "arguments")
+    return value if isinstance(value, str) else ""
 
 
 def pickle_key(name: str) -> str:

@@ -178,14 +178,18 @@ def _build(args, standin):
     real one did not import})."""
     from exporter.errors import ExportError
     from exporter.frontends.network_file import _where, gpu_module_probe, load_build_function
+    from exporter.frontends.user_loaders import user_code_loaders
     from exporter.reference_dnn import cpu_standin
 
-    # the stand-in's finder goes first in sys.meta_path, the probe (which blocks with --cudnn no) before it
-    with cpu_standin(enabled=standin) as standins, gpu_module_probe(block=args.cudnn == "no") as attempts:
+    # the stand-in's finder goes first in sys.meta_path, the probe (which blocks with --cudnn no) before it;
+    # files the build code loads by path are read as the export read them
+    with cpu_standin(enabled=standin) as standins, gpu_module_probe(block=args.cudnn == "no") as attempts, \
+            user_code_loaders():
         try:
             fn = load_build_function(args.network, python2=args.python2)
+            call = _arguments(fn, args.network)
             try:
-                net = fn()
+                net = fn(*call[0], **call[1])
             except ExportError:
                 raise
             except Exception as e:
@@ -193,6 +197,17 @@ def _build(args, standin):
         except (ExportError, ReferenceRunError) as e:
             return None, str(e), attempts, standins
     return net, None, attempts, standins
+
+
+def _arguments(fn, spec):
+    """The build function's arguments written in ``spec`` (``FILE.py:FN(ARGS)``, literals), as the export
+    called it."""
+    from exporter.frontends.build_args import arguments, check_call, split_spec
+
+    path, _, text = split_spec(spec)
+    args, kwargs = arguments(text)
+    check_call(fn, args, kwargs, path)
+    return args, kwargs
 
 
 def compute(args):

@@ -263,8 +263,22 @@ def _one_line(e) -> str:
 def bind_weights(graph: LayerGraph, weights: dict, path: str = "weights") -> dict:
     """Check that ``weights`` fits ``graph`` (count, names and shapes) and return them as float32.
 
-    Errors name the layer, the parameter and the npz key.  NaN/Inf values produce a warning.
+    Errors name the layer, the parameter and the npz key, and the build function's defaults that the
+    build left (an architecture built with other arguments than the weights').  NaN/Inf values
+    produce a warning.
     """
+    from .frontends.build_args import weights_hint
+
+    try:
+        return _bind_weights(graph, weights, path)
+    except WeightsError as e:
+        hint = weights_hint(graph.build)
+        if not hint:
+            raise
+        raise WeightsError(f"{e}{hint}") from None
+
+
+def _bind_weights(graph: LayerGraph, weights: dict, path: str) -> dict:
     expected = graph.param_keys or sorted({p.key for l in graph.layers for p in l.params}, key=_arr_order)
     arr_keys = sorted((k for k in weights if _ARR.match(k)), key=_arr_order)
     other = sorted(k for k in weights if not _ARR.match(k))

@@ -93,6 +93,11 @@ def compare(args) -> dict:
                           f"check works on models written by this exporter")
     onnx_inputs = _graph_inputs(model)
     input_layers = _input_layers(layer_map, onnx_inputs)
+    from ..cli import refuse_build_args_without_network
+
+    refuse_build_args_without_network(args)
+    if args.network:
+        args.network, args.build_arg = _network_as_exported(args, model), []
 
     from ..progress import printer, steps
 
@@ -101,7 +106,7 @@ def compare(args) -> dict:
         graph = None
         step(STEPS[0])
         ref, meta = _run_reference_python(args, model, layer_map, onnx_inputs, input_layers)
-        source = f"Theano/Lasagne via {args.reference_python}"
+        source = f"Theano/Lasagne via {args.reference_python}" + _called_with(args.network)
     else:
         graph = _architecture(args)
         ref, meta = _load_reference(args.reference, args.trust_pickle)
@@ -311,6 +316,29 @@ def _architecture(args):
     return graph
 
 
+def _called_with(spec: str) -> str:
+    from ..frontends.build_args import split_spec
+
+    path, fn, arguments = split_spec(spec)
+    return f", {fn}({arguments})" if arguments else ""
+
+
+def _network_as_exported(args, model) -> str:
+    """``--network`` with ``--build-arg`` added, or, when neither gives arguments, with those the export
+    recorded (metadata ``lasagne2onnx.arguments``): the network the model was exported from."""
+    from ..cli import network_spec
+    from ..frontends.build_args import split_spec
+    from ..metadata import build_arguments
+
+    spec = network_spec(args)
+    recorded = build_arguments(model)
+    if recorded and not split_spec(spec)[2]:
+        path, fn, _ = split_spec(spec)
+        spec = f"{path}:{fn}({recorded})"
+        split_spec(spec)  # literals only, as any other
+    return spec
+
+
 def _reference_python(path):
     if os.sep not in path and not os.path.exists(path):
         import shutil
@@ -334,9 +362,10 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
     if not args.network:
         raise NetworkError("--reference-python runs your build code on the real Lasagne: pass --network FILE.py:FN"
                            + (" (a manifest describes the network but cannot run it)" if args.manifest else ""))
-    from ..frontends.network_file import parse_spec
+    from ..frontends.build_args import split_spec
 
-    net_file, fn = parse_spec(args.network)
+    net_file, fn, arguments = split_spec(args.network)
+    call = f"({arguments})" if arguments else ""  # the reference calls the build function as the export did
     if not os.path.exists(net_file):
         raise NetworkError(f"{net_file}: network file not found")
     weights = load_weights(args.against, trust_pickle=args.trust_pickle, lazy=True)[0]  # report an unreadable
@@ -355,13 +384,14 @@ def _run_reference_python(args, model, layer_map, onnx_inputs, input_layers):
             shutil.copytree(package, os.path.join(tmp, "exporter"), ignore=shutil.ignore_patterns("__pycache__"))
         choices = _build_choices(args, model, net_file)
         fallback = os.path.join(tmp, "fallback")
-        if "--python2" in choices:  # the translator, for an old environment that lacks it
-            _offer_translator(fallback)
+        # the translator, for an old environment that lacks it: the build file, or a file it loads (imp.load_source,
+        # execfile ...), may be Python 2
+        _offer_translator(fallback)
         inputs_path, out_path = os.path.join(tmp, "inputs.npz"), os.path.join(tmp, "layers.npz")
         np.savez(inputs_path, **{f"in:{input_layers.get(k, k)}": v for k, v in feeds.items()})
         cmd = [python, "-c", "import sys; sys.path.insert(0, sys.argv[1]); sys.path.append(sys.argv[2]); "
                              "from exporter.reference_run import main; sys.exit(main(sys.argv[3:]))", tmp, fallback,
-               "--network", os.path.abspath(net_file) + ":" + fn, "--weights", os.path.abspath(args.against),
+               "--network", os.path.abspath(net_file) + ":" + fn + call, "--weights", os.path.abspath(args.against),
                "--input", inputs_path, "--out", out_path] + (["--trust-pickle"] if args.trust_pickle else []) \
             + choices
         try:

@@ -67,6 +67,11 @@ def add_build_arguments(parser):
                              "says so)")
     parser.add_argument("--build-timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help=f"stop the build code after this many seconds (default {DEFAULT_TIMEOUT:g}; 0: no limit)")
+    parser.add_argument("--build-arg", metavar="NAME=VALUE", action="append", default=[],
+                        help="an argument for the build function (repeatable), e.g. --build-arg n=9: VALUE is a "
+                             "Python literal (9, 0.5, (64, 128), 'x', True, None), or a plain word taken as a string "
+                             "(mode=train); never run as code. Positional arguments: --network "
+                             "'build.py:build_model(60, 60, 10)'")
     parser.add_argument("--python2", action="store_true",
                         help="read the build file and the modules beside it as Python 2 (integer /, xrange, "
                              "print statements ...) even where they parse as Python 3; files that do not parse "
@@ -93,6 +98,11 @@ def capture_isolated(spec: str, implementation: str = "auto", input_shapes=None,
     graph.source = graph.source.replace(builds.absolute, builds.path, 1)  # the build file as the user named it
     if choice:
         graph.build["cudnn"] = choice
+    for key in ("arguments", "defaults"):  # how the build function was called: recorded, and said
+        if result.report.get(key):
+            graph.build[key] = result.report[key]
+    if notify and result.report.get("arguments"):
+        notify(f"note: built with {builds.function}({result.report['arguments']})")
     translated = [os.path.basename(f) for f in result.report.get("read_as_python2") or []]
     if translated:
         graph.build["read_as_python2"] = translated
@@ -107,7 +117,7 @@ class _Builds:
 
     def __init__(self, spec, implementation, input_shapes, options, python2, timeout):
         self.absolute = _resolved(spec)[0]
-        self.path = parse_spec(spec)[0]  # for messages: as the user wrote it
+        self.path, self.function = parse_spec(spec)  # for messages: as the user wrote it
         self.spec, self.implementation, self.input_shapes, self.options = spec, implementation, input_shapes, options
         self.python2 = python2
         self.timeout = None if timeout is not None and timeout <= 0 else timeout
@@ -134,9 +144,9 @@ def build_in_child(spec: str, implementation: str = "auto", input_shapes=None, o
     """Run ``capture_network`` on ``spec`` in a child process; a child that fails to report is a
     NetworkError naming the build file.  The child's output goes to ``stdout``/``stderr`` (default:
     this process's)."""
-    path, fn = _resolved(spec)
-    request = {"spec": f"{path}:{fn}", "lasagne": implementation, "python2": bool(python2),
-               "gpu_modules": gpu_modules, "options": options or {},
+    path, fn, arguments = _resolved(spec)
+    request = {"spec": f"{path}:{fn}({arguments})" if arguments else f"{path}:{fn}", "lasagne": implementation,
+               "python2": bool(python2), "gpu_modules": gpu_modules, "options": options or {},
                "input_shapes": [[k, list(v)] for k, v in (input_shapes or {}).items()]}
     workdir = tempfile.mkdtemp(prefix="lasagne2onnx-build-")
     try:
@@ -153,10 +163,13 @@ def build_in_child(spec: str, implementation: str = "auto", input_shapes=None, o
 
 
 def _resolved(spec: str):
-    path, fn = parse_spec(spec)
+    """``(absolute path, function, arguments text)`` of ``spec``."""
+    from .build_args import split_spec
+
+    path, fn, arguments = split_spec(spec)
     if not os.path.exists(path):
         raise NetworkError(f"{path}: network file not found")
-    return os.path.abspath(path), fn
+    return os.path.abspath(path), fn, arguments
 
 
 def _run_child(workdir, timeout, stdout, stderr):

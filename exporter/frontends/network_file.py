@@ -27,16 +27,17 @@ import traceback
 
 from ..errors import ExportError, NetworkError
 from .lasagne_live import capture, layer_names, network_output
+from .user_loaders import user_code_loaders
 
 # modules that import only on a machine with a GPU (cuDNN, GpuCorrMM, cuda-convnet)
 GPU_MODULES = ("lasagne.layers.dnn", "lasagne.layers.corrmm", "lasagne.layers.cuda_convnet")
 
 
 def parse_spec(spec: str):
-    path, sep, fn = spec.rpartition(":")
-    if not sep or not path or not fn:
-        raise NetworkError(f"--network expects FILE.py:FUNCTION, got {spec!r}")
-    return path, fn
+    """``(path, function)`` of ``FILE.py:FN`` or ``FILE.py:FN(ARGS)`` (see :mod:`.build_args`)."""
+    from .build_args import split_spec
+
+    return split_spec(spec)[:2]
 
 
 def real_lasagne_available() -> bool:
@@ -248,13 +249,17 @@ def capture_network(spec: str, implementation: str = "auto", kwargs=None, input_
     or "block" (see the module's docstring).  ``report``, when given, receives what the build did
     that the graph does not say: ``lasagne`` (the implementation chosen), ``gpu_modules_imported``
     ({module: whether it imported} for the GPU modules the build code asked for) and
-    ``read_as_python2`` (the files translated).
+    ``read_as_python2`` (the files translated), ``arguments`` (the arguments the build function was
+    called with, as text) and ``defaults`` (its parameters left at a literal default: ``n=5``).
+    ``spec``'s own arguments (``FILE.py:FN(ARGS)``) come first, then ``kwargs``.
     """
     chosen = select_lasagne(implementation)
     report = {} if report is None else report
     report["lasagne"] = chosen
     try:
-        with _tracing(chosen):  # on the Theano-free API, Theano calls at import and build time build a graph
+        # on the Theano-free API, Theano calls at import and build time build a graph; files the build code loads
+        # by path (imp.load_source, exec_module, execfile, exec) are read as the user wrote them
+        with _tracing(chosen), user_code_loaders():
             return _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_modules, report)
     except NetworkError as e:
         # read as Python 3, did it fail the way Python 2 code does? (the caller may read it as Python 2)
@@ -290,11 +295,12 @@ def _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_m
         # built; the build may need the size, so the unnamed ones take these in creation order, checked below
         guesses = sorted((k for k in shapes if isinstance(k, str) and re.fullmatch(r"input_\d+", k)),
                          key=lambda k: int(k.rpartition("_")[2]))
-        net, seen = _build(fn, spec, kwargs, lasagne.layers.InputLayer, shapes, report, guesses=guesses)
+        call = _arguments(fn, spec, kwargs, report)
+        net, seen = _build(fn, spec, call, lasagne.layers.InputLayer, shapes, report, guesses=guesses)
         by_position = _unnamed_dict_inputs(net, shapes, seen)
         by_position.update(_unnamed_inputs_by_export_name(net, shapes, seen, by_position))
         if by_position or seen["guessed_wrong"]:  # --input-shape NAME for an unnamed input: build again, sizing it
-            net, seen = _build(fn, spec, kwargs, lasagne.layers.InputLayer, shapes, report, by_position)
+            net, seen = _build(fn, spec, call, lasagne.layers.InputLayer, shapes, report, by_position)
             _unnamed_inputs_by_export_name(net, shapes, seen, by_position)  # the names, for messages
     _check_input_shapes_used(shapes, seen)
     net = network_output(net)  # a model-zoo dict: its last entry; its keys name its layers
@@ -305,13 +311,31 @@ def _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_m
     return capture(net, source=source, options=options, build=spec)
 
 
-def _build(fn, spec, kwargs, input_cls, shapes, report, by_position=None, guesses=()):
-    """``(what the build function returned, the input layers seen)``; see :func:`_watch_input_layers`."""
+def _arguments(fn, spec, kwargs, report) -> tuple:
+    """``(args, kwargs)`` for the build function: ``spec``'s own, then ``kwargs``; refused (naming them)
+    when the function cannot take them.  Notes the arguments and the defaults left in ``report``."""
+    from .build_args import arguments, check_call, defaults_left, spec_with_arguments, split_spec
+
+    text = split_spec(spec_with_arguments(spec, build_kwargs=kwargs))[2]
+    args, kw = arguments(text)
+    check_call(fn, args, kw, parse_spec(spec)[0])
+    if text:
+        report["arguments"] = text
+    defaults = defaults_left(fn, args, kw)
+    if defaults:
+        report["defaults"] = defaults
+    return args, kw
+
+
+def _build(fn, spec, call, input_cls, shapes, report, by_position=None, guesses=()):
+    """``(what the build function returned, the input layers seen)``: ``fn`` called with ``call``
+    (``(args, kwargs)``); see :func:`_watch_input_layers`."""
     from .missing_modules import MissingModuleError
 
+    args, kwargs = call
     with _watch_input_layers(input_cls, shapes, by_position, guesses) as seen:
         try:
-            return fn(**(kwargs or {})), seen
+            return fn(*args, **kwargs), seen
         except MissingModuleError as e:
             raise NetworkError(f"{spec}: {e}") from e
         except ExportError:
@@ -543,12 +567,20 @@ def _where(e: BaseException, python2_files=()) -> str:
     Theano-free API's; marked when that file was read as Python 2."""
     frame = user_frame(e.__traceback__)
     loc = ""
+    if isinstance(e, SyntaxError) and e.filename and os.path.isabs(e.filename) and not _machinery(e.filename):
+        # the line that does not parse (in the file the build code imports or loads), not where it was loaded
+        loc = f" at {os.path.basename(e.filename)}:{e.lineno}"
+        if os.path.abspath(e.filename) in python2_files:
+            loc += " (read as Python 2)"
+        if frame is not None and not _machinery(frame.filename) and frame.filename != e.filename:
+            loc += f" (loaded at {os.path.basename(frame.filename)}:{frame.lineno})"
+        return f"{type(e).__name__}: {e.msg}{loc}"
     if frame is not None:
         loc = f" at {os.path.basename(frame.filename)}:{frame.lineno}"
         if os.path.abspath(frame.filename) in python2_files:
             loc += " (read as Python 2)"
-    elif isinstance(e, SyntaxError) and e.filename and os.path.abspath(e.filename) in python2_files:
-        loc = " (read as Python 2)"
+    if isinstance(e, SyntaxError) and frame is not None and _machinery(frame.filename):
+        loc = ""  # compiled by the exporter's loaders: the message names the file (build.py, line 3)
     if isinstance(e, SystemExit):
         return f"sys.exit({e.code!r}){loc}"
     return f"{type(e).__name__}{': ' if str(e) else ''}{e}{loc}"
@@ -570,9 +602,8 @@ def _not_read_as_python2(e: BaseException) -> str:
     finders = [f for f in sys.meta_path if isinstance(f, UserSources)]
     if not finders or any(os.path.abspath(filename) in f.compiled for f in finders):
         return ""  # one of the user's modules: it was read as Python 2 where it needed to be
-    return (f" ({os.path.basename(filename)} is not read as Python 2, even with --python2: only the modules under "
-            f"the build file's folder or under a folder the build code adds to sys.path are, never an installed "
-            f"package's)")
+    return (f" ({os.path.basename(filename)} is not read as Python 2, even with --python2: only the user's modules "
+            f"are, never an installed package's)")
 
 
 def _failure(e: BaseException, python2_files=()) -> str:

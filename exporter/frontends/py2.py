@@ -60,6 +60,16 @@ def python2_round(number, ndigits=0):
 NAMESPACE = {PY2_DIVISION: python2_division, PY2_ROUND: python2_round}
 
 
+def install_helpers():
+    """Make the translated code's helpers builtins: code translated here may run in a module that no
+    loader of ours set up (``imp.load_source``, ``exec_module`` of a spec the user made, ``exec``), and
+    functions defined there call them whenever they run.  Their names are reserved to this module."""
+    import builtins
+
+    for name, fn in NAMESPACE.items():
+        setattr(builtins, name, fn)
+
+
 # -- telling Python 2 code that parses as Python 3 ------------------------------------------------------
 _PY2_NAMES = {"xrange", "unicode", "basestring", "long", "raw_input", "reduce", "unichr", "file", "execfile", "cmp",
               "apply", "intern", "coerce", "buffer"}
@@ -213,10 +223,25 @@ def _tool(with_package_imports: bool):
     from fissix.refactor import RefactoringTool, get_fixers_from_package
 
     ours = _fixers()
+    # execfile(f) stays a call: the build's own execfile (network_file.user_code_loaders) reads f as the user
+    # wrote it and names f in errors, where 2to3's exec(compile(open(f).read(), f, 'exec')) would read it as Python 3
     names = [n for n in get_fixers_from_package("fissix.fixes")
-             if with_package_imports or not n.endswith(".fix_import")]
+             if (with_package_imports or not n.endswith(".fix_import")) and not n.endswith(".fix_execfile")]
 
     class Translator(RefactoringTool):
+        inherited = frozenset()  # __future__ features the code inherits (exec'd by code that imported them)
+
+        def refactor_string(self, data, name):
+            if "print_function" in self.inherited:
+                from fissix import pygram
+
+                self.driver.grammar = pygram.python_grammar_no_print_statement
+            return super().refactor_string(data, name)
+
+        def refactor_tree(self, tree, name):
+            tree.future_features = frozenset(tree.future_features) | self.inherited
+            return super().refactor_tree(tree, name)
+
         def get_fixers(self):
             pre, post = super().get_fixers()
             for cls in ours:
@@ -229,20 +254,48 @@ def _tool(with_package_imports: bool):
 
 
 class TranslationError(Exception):
-    """fissix could not parse the file as Python 2 either."""
+    """fissix could not parse the file as Python 2 either; ``position``: ``(line, column)`` or None."""
+
+    def __init__(self, message, position=None):
+        super().__init__(message)
+        self.position = position
 
 
-def translate(source: str, path: str, in_package: bool = False) -> str:
+def _error_position(e):
+    """``(line, column)`` of a fissix parse error (ParseError's context, TokenError's second argument)."""
+    context = getattr(e, "context", None)
+    where = context[1] if isinstance(context, tuple) and len(context) == 2 else (e.args[1] if len(e.args) > 1 else None)
+    if isinstance(where, tuple) and len(where) == 2 and all(isinstance(v, int) for v in where):
+        return where
+    return None
+
+
+def translate(source: str, path: str, in_package: bool = False, inherited=frozenset()) -> str:
     """The Python 3 text of the Python 2 ``source`` (the file at ``path``, used for messages and to
-    resolve implicit relative imports inside a package)."""
+    resolve implicit relative imports inside a package).  ``inherited``: the ``__future__`` features
+    (``division``, ``print_function``) of the code that ``exec``s it, which Python 2 passed on."""
     if not source.endswith("\n"):
         source += "\n"
     tool = _tool(in_package)  # an ImportError here (no fissix) is not a parse error: it propagates as such
+    tool.inherited = frozenset(inherited)
     try:
         tree = tool.refactor_string(source, path)
     except Exception as e:  # fissix's parse errors (ParseError, TokenError, IndentationError)
-        raise TranslationError(f"{type(e).__name__}: {e}") from None
+        raise TranslationError(f"{type(e).__name__}: {e}", _error_position(e)) from None
+    finally:
+        tool.inherited = frozenset()
+    if tree is None:  # fissix logged the parse error instead of raising it
+        raise TranslationError("not valid Python 2")
+    _FUTURES[path] = frozenset(tree.future_features) & {"division", "print_function"}
     return str(tree)
+
+
+_FUTURES = {}  # path -> the __future__ features of the file translated (2to3 removes the imports)
+
+
+def future_features(path: str) -> frozenset:
+    """The ``__future__`` features (``division``, ``print_function``) of the translated file ``path``."""
+    return _FUTURES.get(path, frozenset())
 
 
 def _expand_indent_tabs(source: str) -> str:
@@ -266,10 +319,24 @@ def _compile(source, path: str):
         return compile(source, path, "exec", dont_inherit=True)
 
 
-def compile_user_source(data: bytes, path: str, python2: bool = False, in_package: bool = False):
-    """``(code object, read_as_python2)`` for the source ``data`` of ``path``: compiled as Python 3
-    unless ``python2`` is set or it is not valid Python 3, then translated (and compiled) as Python 2.
-    A file that is valid in neither raises Python 3's SyntaxError."""
+def _further(py3_error: SyntaxError, py2_error: TranslationError, source: str, path: str) -> SyntaxError:
+    """The SyntaxError of the reading that got further into a file valid in neither: Python 3's, or,
+    when Python 2's parse stopped at a later line (a Python 2 file with a mistake), one at that line."""
+    position = py2_error.position
+    if position is None or (py3_error.lineno or 0) >= position[0]:
+        return py3_error
+    line, column = position
+    lines = source.splitlines()
+    text = lines[line - 1] if 0 < line <= len(lines) else None
+    return SyntaxError("invalid syntax (read as Python 2)", (path, line, column + 1, text))
+
+
+def compile_user_source(data, path: str, python2: bool = False, in_package: bool = False, inherited=frozenset()):
+    """``(code object, read_as_python2)`` for the source ``data`` (bytes, or text) of ``path``: compiled
+    as Python 3 unless ``python2`` is set or it is not valid Python 3, then translated (and compiled)
+    as Python 2; one that is not Python 2 although ``python2`` is set, as Python 3.  A file that is
+    valid in neither raises Python 3's SyntaxError (at the user's file and line).  ``inherited``: see
+    :func:`translate`."""
     import importlib.util
 
     if not python2:
@@ -279,21 +346,25 @@ def compile_user_source(data: bytes, path: str, python2: bool = False, in_packag
             py3_error = e
     else:
         py3_error = None
-    source = importlib.util.decode_source(data)
+    source = data if isinstance(data, str) else importlib.util.decode_source(data)
     try:
-        text = translate(source, path, in_package)
-    except TranslationError:
-        if py3_error is not None:
-            raise py3_error from None
-        raise
+        text = translate(source, path, in_package, inherited)
+    except TranslationError as e:
+        if py3_error is None:  # read as Python 2 by request (--python2), but it is not: Python 3 only?
+            try:
+                return _compile(data, path), False
+            except SyntaxError as error:
+                py3_error = error
+        raise _further(py3_error, e, source, path) from None
     except ImportError as e:  # fissix missing: an environment without it (the old Theano one) reads Python 3 only
         raise ImportError(f"{py3_error or 'a Python 2 file'}: reading it as Python 2 needs fissix "
                           f"(pip install fissix)") from e
+    install_helpers()
     try:
         try:
             return _compile(text, path), True
         except TabError:
-            return _compile(translate(_expand_indent_tabs(source), path, in_package), path), True
+            return _compile(translate(_expand_indent_tabs(source), path, in_package, inherited), path), True
     except SyntaxError as e:
         e.msg = f"{e.msg} (after reading the file as Python 2)"
         raise
