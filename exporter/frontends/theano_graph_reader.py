@@ -19,12 +19,12 @@ from .theano_shapes import class_path, static_shapes
 class Reader:
     """Writes the Theano graph of ``out`` as ExprGraph inputs and nodes (``read(var)`` -> its name)."""
 
-    def __init__(self, inputs, shapes, param_role, out):
+    def __init__(self, inputs, shapes, param_role, out, n_layer_inputs=None):
         import theano
 
         self.theano = theano
         self.inputs = {v: i for i, v in enumerate(inputs)}
-        self.many_inputs = len(inputs) > 1
+        self.many_inputs = (len(inputs) if n_layer_inputs is None else n_layer_inputs) > 1
         self.param_role = param_role
         self.expr_inputs, self.nodes, self.used = [], [], []
         self.names = {}  # theano variable -> expression name
@@ -83,7 +83,7 @@ class Reader:
         theano = self.theano
         if var in self.inputs:
             i = self.inputs[var]
-            name = f"input{i}" if self.many_inputs else "input"
+            name = f"input{i}" if self.many_inputs or i > 0 else "input"
             typed = self.typed(var)
             self.expr_inputs.append(ExprInput(name=name, source="input", index=i, dtype=typed[0],
                                               broadcastable=typed[1], shape=typed[2]))
