@@ -93,6 +93,8 @@ def capture_isolated(spec: str, implementation: str = "auto", input_shapes=None,
     graph.source = graph.source.replace(builds.absolute, builds.path, 1)  # the build file as the user named it
     if choice:
         graph.build["cudnn"] = choice
+    for line in result.report.get("warnings") or []:  # what the build changed to export (the batch a size fixes)
+        print(line, file=sys.stderr)
     translated = [os.path.basename(f) for f in result.report.get("read_as_python2") or []]
     if translated:
         graph.build["read_as_python2"] = translated
