@@ -255,29 +255,51 @@ class Pool1DLayer(Layer):
         return pooled[:, :, :, 0]
 
 
-# -- recurrent layers: 0.2's only_return_final -------------------------------------------------------------
-def _final_step_option(base):
+# -- recurrent layers: 0.2's only_return_final and initial states given as layers ---------------------------
+def _final_step_option(base, inits=("hid_init",)):
     """0.2's ``only_return_final`` on a 0.1 recurrent class: the last step the scan computed, i.e.
-    ``hid_out[-1]`` of the scan output (time step 0 when ``backwards``), of shape (batch, units)."""
+    ``hid_out[-1]`` of the scan output (time step 0 when ``backwards``), of shape (batch, units).  And 0.2's
+    ``hid_init`` / ``cell_init`` given as a layer: one more incoming (after the input and the mask), whose
+    (batch, units) output 0.1's code takes as it takes a (batch, units) Theano variable for the initial state."""
 
     class Recurrent(base):
         def __init__(self, *args, **kwargs):
             self.only_return_final = kwargs.pop("only_return_final", False)
+            init_layers = [(role, kwargs[role]) for role in inits if isinstance(kwargs.get(role), Layer)]
+            for role, _ in init_layers:
+                kwargs[role] = T.matrix(role)  # replaced by the layer's output in get_output_for
             super(Recurrent, self).__init__(*args, **kwargs)
+            self.mask_incoming_index = 1 if len(self.input_layers) > 1 else -1
+            self.hid_init_incoming_index = self.cell_init_incoming_index = -1
+            self._n_base_inputs = len(self.input_layers)
+            for role, layer in init_layers:
+                self.input_layers.append(layer)
+                self.input_shapes.append(layer.output_shape)
+                setattr(self, role + "_incoming_index", len(self.input_layers) - 1)
 
         def get_output_shape_for(self, input_shapes):
             shape = super(Recurrent, self).get_output_shape_for(input_shapes)
             return (shape[0], shape[-1]) if self.only_return_final else shape
 
         def get_output_for(self, inputs, **kwargs):
-            out = super(Recurrent, self).get_output_for(inputs, **kwargs)
+            inputs, saved = list(inputs), {}
+            for role in inits:
+                index = getattr(self, role + "_incoming_index", -1)
+                if index > 0:
+                    saved[role] = getattr(self, role)
+                    setattr(self, role, inputs[index])
+            try:
+                out = super(Recurrent, self).get_output_for(inputs[:self._n_base_inputs], **kwargs)
+            finally:
+                for role, value in saved.items():
+                    setattr(self, role, value)
             return out[:, 0 if self.backwards else -1] if self.only_return_final else out
 
     Recurrent.__name__ = base.__name__
     return Recurrent
 
 
-LSTMLayer = _final_step_option(L01.LSTMLayer)
+LSTMLayer = _final_step_option(L01.LSTMLayer, ("hid_init", "cell_init"))
 GRULayer = _final_step_option(L01.GRULayer)
 RecurrentLayer = _final_step_option(L01.RecurrentLayer)
 
