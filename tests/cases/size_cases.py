@@ -40,3 +40,26 @@ def reshape_symbolic_size_arithmetic():
     l = DenseLayer(l, 6, name="dense")  # (n * t, 6)
     l = ReshapeLayer(l, (n, (t + 1) * 6 // 2 - 3, 2), name="pairs")  # (n, t * 3, 2)
     return ReshapeLayer(l, (n, [1], 2), name="copy_ref")
+
+
+@case({"input": (3, 5, 4)}, tags=TRACED)
+def tile_symbolic_repeats():
+    """A seq2seq "repeat vector" layer: a (batch, units) summary tiled over the time axis of a sequence whose
+    length is known only when the network runs, ``T.tile(h.dimshuffle(0, 'x', 1), (1, seq.shape[1], 1))``."""
+    import theano.tensor as T
+    from lasagne.layers import ConcatLayer, DenseLayer, ExpressionLayer, InputLayer, MergeLayer
+
+    class RepeatOverTime(MergeLayer):
+        def get_output_shape_for(self, input_shapes):
+            (batch, units), (_, steps, _) = input_shapes
+            return batch, steps, units
+
+        def get_output_for(self, inputs, **kwargs):
+            h, seq = inputs
+            return T.tile(h.dimshuffle(0, "x", 1), (1, seq.shape[1], 1))
+
+    l_in = InputLayer((None, None, 4), name="input")
+    total = ExpressionLayer(l_in, lambda x: x.sum(axis=1), output_shape=(None, 4), name="total")
+    summary = DenseLayer(total, 3, name="summary")  # (batch, 3) of the whole sequence
+    repeated = RepeatOverTime([summary, l_in], name="repeat")
+    return ConcatLayer([l_in, repeated], axis=2, name="concat")
