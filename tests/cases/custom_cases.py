@@ -507,3 +507,14 @@ def gan_discriminator_minibatch():
     l = Conv2DLayer(l, 4, 3, stride=2, pad=1, nonlinearity=leaky, name="conv2")
     l = MinibatchLayer(l, 5, name="minibatch")
     return DenseLayer(l, 1, nonlinearity=lasagne.nonlinearities.sigmoid, name="realness")
+
+
+@case({"input": (3, 6)}, tags=TRACED)
+def erfinv_expression():
+    """Gaussianising a bounded activation, ``T.erfinv`` (ONNX has none: Giles' polynomials) read from both
+    front ends."""
+    import theano.tensor as T
+    from lasagne.layers import DenseLayer, ExpressionLayer
+
+    l = DenseLayer(_input((3, 6)), 5, name="dense")
+    return ExpressionLayer(l, lambda x: T.erfinv(T.tanh(x) * 0.99), name="gaussianise")
