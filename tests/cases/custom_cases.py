@@ -518,3 +518,24 @@ def erfinv_expression():
 
     l = DenseLayer(_input((3, 6)), 5, name="dense")
     return ExpressionLayer(l, lambda x: T.erfinv(T.tanh(x) * 0.99), name="gaussianise")
+
+
+@case({"input": (3, 6)}, tags=TRACED)
+def diag_layer():
+    """``T.diag`` of a parameter (a diagonal weight matrix) and ``T.diagonal`` of an activation (the diagonal
+    of each example's outer product), read from both front ends (AllocDiag, ExtractDiag)."""
+    import lasagne
+    import theano.tensor as T
+    from lasagne.layers import Layer
+
+    class DiagonalLayer(Layer):
+        def __init__(self, incoming, **kwargs):
+            super(DiagonalLayer, self).__init__(incoming, **kwargs)
+            self.d = self.add_param(lasagne.init.Normal(1.0), (self.input_shape[1],), name="d")
+
+        def get_output_for(self, input, **kwargs):
+            scaled = T.dot(input, T.diag(self.d))
+            outer = scaled.dimshuffle(0, 1, "x") * input.dimshuffle(0, "x", 1)
+            return T.diagonal(outer, 0, 1, 2) + T.diag(T.diag(self.d), 0).dimshuffle("x", 0)
+
+    return DiagonalLayer(_input((3, 6)), name="diagonal")
