@@ -539,3 +539,17 @@ def diag_layer():
             return T.diagonal(outer, 0, 1, 2) + T.diag(T.diag(self.d), 0).dimshuffle("x", 0)
 
     return DiagonalLayer(_input((3, 6)), name="diagonal")
+
+
+@case({"input": (3, 6)}, needs_02=True, tags=TRACED)
+def params_given_as_expressions():
+    """Lasagne 0.2's parameters given as Theano expressions: ``W=W_shared * 2`` (the layer's parameter is the
+    shared variable inside) and a tied decoder ``W=encoder.W.T`` (the same shared variable, counted once)."""
+    import lasagne
+    import numpy as np
+    import theano
+    from lasagne.layers import DenseLayer
+
+    W = theano.shared(lasagne.init.Normal(0.5)((6, 4)).astype(theano.config.floatX), name="W")
+    encoder = DenseLayer(_input((3, 6)), 4, W=W * np.float32(2), name="encoder")
+    return DenseLayer(encoder, 6, W=encoder.W.T, nonlinearity=lasagne.nonlinearities.tanh, name="decoder")

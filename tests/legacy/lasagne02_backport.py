@@ -304,6 +304,38 @@ GRULayer = _final_step_option(L01.GRULayer)
 RecurrentLayer = _final_step_option(L01.RecurrentLayer)
 
 
+# -- parameters given as Theano expressions (0.2's create_param, collect_shared_vars, get_params) ------------
+def collect_shared_vars(expressions):
+    """0.2's: the shared variables the expressions are computed from, in ``theano.gof.graph.inputs`` order."""
+    if isinstance(expressions, theano.Variable):
+        expressions = [expressions]
+    return [v for v in theano.gof.graph.inputs(reversed(expressions)) if isinstance(v, theano.compile.SharedVariable)]
+
+
+def _create_param_02(original):
+    def create_param(spec, shape, name=None):
+        """0.2: a Theano expression is the parameter as it is (its dimensions checked, named if unnamed)."""
+        if isinstance(spec, theano.Variable) and not isinstance(spec, theano.compile.SharedVariable):
+            if spec.ndim != len(shape):
+                raise ValueError("cannot initialize parameter %s: the provided Theano variable has %d dimensions, "
+                                 "should be %d" % (name, spec.ndim, len(shape)))
+            if not spec.name:
+                spec.name = name
+            return spec
+        return original(spec, shape, name)
+
+    return create_param
+
+
+def _get_params_02(original):
+    def get_params(self, unwrap_shared=True, **tags):
+        """0.2: a parameter given as an expression is its shared variables (``unwrap_shared``)."""
+        result = original(self, **tags)
+        return collect_shared_vars(result) if unwrap_shared else result
+
+    return get_params
+
+
 def adopt(module, name, obj):
     """``module.name = obj``, and the class or function becomes the module's own (its ``__module__``):
     these stand for Lasagne 0.2's, and the exporter trusts only Lasagne's own classes and functions."""
@@ -318,6 +350,9 @@ def install():
         return
     for name in ("elu", "softplus", "SELU", "selu", "ScaledTanH", "ScaledTanh"):
         adopt(nonlinearities, name, globals()[name])
+    lasagne.utils.collect_shared_vars = collect_shared_vars
+    lasagne.utils.create_param = _create_param_02(lasagne.utils.create_param)
+    Layer.get_params = _get_params_02(Layer.get_params)
     for name in ("BatchNormLayer", "batch_norm", "BiasLayer", "ScaleLayer", "DenseLayer", "Conv2DLayer", "Conv1DLayer",
                  "Pool1DLayer", "LSTMLayer", "GRULayer", "RecurrentLayer"):
         adopt(L01, name, globals()[name])
