@@ -35,12 +35,12 @@ def _elem_types(model: onnx.ModelProto, values) -> dict:
 
 def run_layers(model: onnx.ModelProto, feeds: dict) -> dict:
     """Every layer's output in onnxruntime: Lasagne layer name -> array."""
-    from .validate import make_session
+    from .validate import make_session, run_session
 
     sess = make_session(with_layer_outputs(model))
     names = [o.name for o in sess.get_outputs()]
     values = dict(feeds)
-    values.update(zip(names, sess.run(names, feeds)))
+    values.update(zip(names, run_session(sess, names, feeds)))
     return {layer: values[v] for layer, v in layer_value_map(model).items() if v in values}
 
 

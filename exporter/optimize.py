@@ -68,7 +68,7 @@ def _max_deviation(plain, plain_payloads, optimized, optimized_payloads, input_s
     """Run both graphs on the same random inputs.  The weights are not copied into the models: their
     placeholders become graph inputs (:func:`model_io.checkable`) fed with the payload arrays, which
     onnxruntime reads in place."""
-    from .validate import make_session, random_inputs
+    from .validate import make_session, random_inputs, run_session
 
     def session(m, p):
         weights = {t.name: p[t.name] for t in m.graph.initializer if model_io.is_placeholder(t)}
@@ -81,6 +81,6 @@ def _max_deviation(plain, plain_payloads, optimized, optimized_payloads, input_s
     if names != [o.name for o in b.get_outputs()]:
         raise AssertionError("optimisation changed the graph outputs")  # a bug, not bad input
     worst = 0.0
-    for x, y in zip(a.run(names, {**feeds, **a_weights}), b.run(names, {**feeds, **b_weights})):
+    for x, y in zip(run_session(a, names, {**feeds, **a_weights}), run_session(b, names, {**feeds, **b_weights})):
         worst = max(worst, error_stats(y, x)["rel"])
     return worst

@@ -14,7 +14,7 @@ def make_session(model_or_path, providers=None):
         with open(src, "rb") as f:
             src = f.read()
     opts = ort.SessionOptions()
-    opts.log_severity_level = 3
+    opts.log_severity_level = 4  # its failures are reported as errors naming the layer (run_session)
     return ort.InferenceSession(src, opts, providers=providers or ["CPUExecutionProvider"])
 
 
@@ -106,4 +106,36 @@ def random_array(rng, shape, onnx_type: str = "tensor(float)", high=None):
 def run(model_or_path, feeds: dict, outputs=None) -> dict:
     sess = make_session(model_or_path)
     names = outputs or [o.name for o in sess.get_outputs()]
-    return dict(zip(names, sess.run(names, feeds)))
+    return dict(zip(names, run_session(sess, names, feeds)))
+
+
+def run_session(sess, names, feeds: dict) -> list:
+    """``sess.run(names, feeds)``; an onnxruntime failure (a size the graph fixes that the inputs do not
+    have ...) becomes an ExportError naming the layer whose node failed and the input shapes, not a
+    traceback."""
+    from .errors import ExportError
+
+    try:
+        return sess.run(names, feeds)
+    except Exception as e:
+        if not type(e).__module__.startswith("onnxruntime"):
+            raise
+        raise ExportError(describe_failure(e, {k: np.shape(v) for k, v in feeds.items()
+                                               if k in {i.name for i in sess.get_inputs()}})) from None
+
+
+def describe_failure(e: Exception, shapes: dict) -> str:
+    """One line for an onnxruntime failure: the Lasagne layer (its nodes are named ``layer/Op``), what
+    onnxruntime said, the input shapes."""
+    import re
+
+    text = str(e)
+    node = re.search(r"Name:'([^']*)'", text)
+    said = re.search(r"Status Message: (?:\S+\.(?:h|cc):\d+ .*?\) )?(.*)", text, re.S)
+    message = " ".join((said.group(1) if said else text).split())
+    if "shape" in message.lower():  # a size the export fixes (from the build code) that the inputs do not have
+        message += " (give the input sizes the network was built for with --input-shape)"
+    layer = node.group(1).split("/")[0] if node else None
+    inputs = ", ".join(f"{k!r} {tuple(v)}" for k, v in shapes.items())
+    return (f"onnxruntime cannot run the export on inputs of shape {inputs}"
+            + (f": layer {layer!r} (node {node.group(1)!r}) failed" if layer else "") + f": {message}")

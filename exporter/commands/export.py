@@ -234,14 +234,15 @@ def _check_runs(args, path):
 def check_runs(model, input_shapes=None):
     """Run the exported model (a path or a ModelProto) once in onnxruntime on random inputs."""
     from ..errors import ExportError
-    from ..validate import make_session, random_inputs
+    from ..validate import make_session, random_inputs, run_session
 
     sess = make_session(model)
     try:
         feeds = random_inputs(sess, overrides=input_shapes)
     except ValueError as e:
         raise ExportError(f"cannot check the export in onnxruntime: {e} (or pass --no-check)") from None
-    outs = dict(zip([o.name for o in sess.get_outputs()], sess.run(None, feeds)))
+    names = [o.name for o in sess.get_outputs()]
+    outs = dict(zip(names, run_session(sess, names, feeds)))
     for name, value in outs.items():
         if not np.all(np.isfinite(value)):
             print(f"warning: output {name!r} has non-finite values on a random input", file=sys.stderr)

@@ -103,6 +103,8 @@ def capture_isolated(spec: str, implementation: str = "auto", input_shapes=None,
             graph.build[key] = result.report[key]
     if notify and result.report.get("arguments"):
         notify(f"note: built with {builds.function}({result.report['arguments']})")
+    for line in result.report.get("warnings") or []:  # what the build changed to export (the batch a size fixes)
+        print(line, file=sys.stderr)
     translated = [os.path.basename(f) for f in result.report.get("read_as_python2") or []]
     if translated:
         graph.build["read_as_python2"] = translated

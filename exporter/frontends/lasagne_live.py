@@ -29,6 +29,8 @@ class CaptureContext:
         self.position = position
         self.input_shapes = input_shapes
         self.param_roles = {}  # id(parameter) -> role, for parameters that are not attributes of the layer
+        self.external = None  # the variables that are earlier layers' outputs (_Outputs)
+        self.extra_inputs = []  # layers a traced layer reads besides its incoming ones (a size of their output)
 
     @property
     def input_shape(self):
@@ -151,12 +153,14 @@ def capture(output_layers, source: str = "", options: dict | None = None, build:
     names = {id(layer): name for layer, name in zip(all_layers, layer_names(all_layers))}
 
     specs, unsupported = [], []  # every unsupported layer is reported at once, not the first only
+    known_outputs = _Outputs(names)
     outputs = {}  # id(layer) -> the traced output variable of a traced layer (its type feeds the next trace)
     for pos, layer in enumerate(all_layers):
         cls_name = type(layer).__name__
         name = names[id(layer)]
         rule = registry.CAPTURE_RULES.get(cls_name)
         ctx = CaptureContext(layer, name, cls_name, pos, _input_shapes(layer), options)
+        ctx.external = known_outputs
         refusal = NO_CONVERTER if rule is None else foreign_class(type(layer), allow_reimplementation=rule.foreign_ok)
         try:
             computed = _computed_input(layer, ctx, all_layers, names, param_index) if cls_name == "InputLayer" \
@@ -183,9 +187,10 @@ def capture(output_layers, source: str = "", options: dict | None = None, build:
         except UnsupportedLayerError as e:
             unsupported.append(e)
             continue
+        known_outputs.add(layer)
         specs.append(LayerSpec(
             name=name, kind=kind, lasagne_class=cls_name,
-            inputs=[names[id(i)] for i in incoming(layer)],
+            inputs=[names[id(i)] for i in incoming(layer)] + ctx.extra_inputs,
             attrs=to_jsonable(attrs), params=params,
             output_shape=tuple(layer.output_shape), position=pos,
             user_named=bool(getattr(layer, "name", None)),
@@ -198,6 +203,25 @@ def capture(output_layers, source: str = "", options: dict | None = None, build:
 
 
 NO_CONVERTER = "no converter for this class"
+
+
+class _Outputs:
+    """The variables that stand for the outputs of the layers captured so far: an input layer's
+    ``input_var``.  A traced layer that reads a size from one (``ReshapeLayer(l, (input_var.shape[0] * n,
+    -1))``) takes that layer as one more input, so the size is computed from the network's actual input.
+    (What ``get_output(l)`` gives is a graph over those variables, read through like the layer's own.)"""
+
+    def __init__(self, names):
+        self.names = names
+        self.by_var = {}  # id(input_var) -> the input layer's name
+
+    def add(self, layer):
+        var = getattr(layer, "input_var", None)
+        if var is not None and hasattr(layer, "shape"):
+            self.by_var[id(var)] = self.names[id(layer)]
+
+    def name_of(self, var):
+        return self.by_var.get(id(var))
 
 
 def _captured(layer, ctx, rule, param_index):

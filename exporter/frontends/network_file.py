@@ -26,6 +26,7 @@ import sysconfig
 import traceback
 
 from ..errors import ExportError, NetworkError
+from .fixed_sizes import batch_shapes, only_batch, warning, watch_layer_sites
 from .lasagne_live import capture, layer_names, network_output
 from .user_loaders import user_code_loaders
 
@@ -296,12 +297,16 @@ def _capture_network(spec, chosen, kwargs, input_shapes, options, python2, gpu_m
         guesses = sorted((k for k in shapes if isinstance(k, str) and re.fullmatch(r"input_\d+", k)),
                          key=lambda k: int(k.rpartition("_")[2]))
         call = _arguments(fn, spec, kwargs, report)
-        net, seen = _build(fn, spec, call, lasagne.layers.InputLayer, shapes, report, guesses=guesses)
+        with watch_layer_sites(lasagne.layers.Layer, _machinery) as sites:
+            net, seen = _build(fn, spec, call, lasagne.layers.InputLayer, shapes, report, guesses=guesses)
         by_position = _unnamed_dict_inputs(net, shapes, seen)
         by_position.update(_unnamed_inputs_by_export_name(net, shapes, seen, by_position))
         if by_position or seen["guessed_wrong"]:  # --input-shape NAME for an unnamed input: build again, sizing it
-            net, seen = _build(fn, spec, call, lasagne.layers.InputLayer, shapes, report, by_position)
+            with watch_layer_sites(lasagne.layers.Layer, _machinery) as sites:
+                net, seen = _build(fn, spec, call, lasagne.layers.InputLayer, shapes, report, by_position)
             _unnamed_inputs_by_export_name(net, shapes, seen, by_position)  # the names, for messages
+        if not shapes:
+            net, seen = _fix_the_batch(fn, spec, call, lasagne, net, seen, sites, shapes, report)
     _check_input_shapes_used(shapes, seen)
     net = network_output(net)  # a model-zoo dict: its last entry; its keys name its layers
     _check_whole_sizes(spec, net)
@@ -325,6 +330,29 @@ def _arguments(fn, spec, kwargs, report) -> tuple:
     if defaults:
         report["defaults"] = defaults
     return args, kw
+
+
+def _fix_the_batch(fn, spec, call, lasagne, net, seen, sites, shapes, report):
+    """A ReshapeLayer's fixed size that allows one batch only (``(64 * 700, 90)`` after an input of batch
+    None): the network built again with that batch (``shapes`` updated, a warning in ``report["warnings"]``);
+    refused naming the layer and its line when no batch, or not the batch alone, decides it."""
+    layers = lasagne.layers.get_all_layers(network_output(net))
+    found = only_batch(layers, layer_names(layers), sites)
+    if found is None:
+        return net, seen
+    inputs = list(zip(seen["names"], seen["layers"]))
+    shapes.update(batch_shapes(found, inputs, spec))
+    try:
+        net, seen = _build(fn, spec, call, lasagne.layers.InputLayer, shapes, report)
+        layers = lasagne.layers.get_all_layers(network_output(net))
+        still = only_batch(layers, layer_names(layers), {})
+    except NetworkError:
+        still = found
+    if still is not None:
+        raise NetworkError(f"{spec}: {found.describe()}, so {found.why}; the network runs only on inputs of "
+                           f"one size, and not on a batch of {found.batch}: give the input's sizes with --input-shape")
+    report.setdefault("warnings", []).append(warning(found, shapes))
+    return net, seen
 
 
 def _build(fn, spec, call, input_cls, shapes, report, by_position=None, guesses=()):

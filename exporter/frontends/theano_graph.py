@@ -79,7 +79,7 @@ def trace_layer(layer, ctx, input_types, param_index):
     roles = _Roles(layer)
     try:
         expr, used = to_expr_graph(out, inputs, shapes, lambda p: roles.claim(p) if id(p) in param_index else None,
-                                   layer.output_shape)
+                                   layer.output_shape, ctx.external, ctx.extra_inputs)
     except Refused as e:
         raise ctx.unsupported(str(e)) from None
     params, taken = [], set()
@@ -118,10 +118,11 @@ def to_expr(out, inputs, shapes=None) -> dict:
         raise ValueError(str(e)) from None
 
 
-def to_expr_graph(out, inputs, shapes, param_role, output_shape):
+def to_expr_graph(out, inputs, shapes, param_role, output_shape, external=None, extra_inputs=None):
     """(ExprGraph dict, [parameters used]) of the Theano graph from ``out`` back to ``inputs``;
     ``shapes``: the inputs' known sizes (None where unknown); ``param_role(shared)``: its role, or None
-    for a constant."""
+    for a constant; ``external``, ``extra_inputs``: a free variable that is an earlier layer's output (a
+    network input's ``input_var``) becomes one more input, as in ``theano_trace._to_expr``."""
     import theano
 
     if isinstance(out, (list, tuple)):
@@ -130,7 +131,15 @@ def to_expr_graph(out, inputs, shapes, param_role, output_shape):
         out = theano.tensor.as_tensor_variable(out)
     except Exception as e:
         raise Refused(f"its output {out!r} is not a Theano expression ({e})") from None
-    reader = Reader(inputs, shapes, param_role, out)
+    inputs, shapes = list(inputs), list(shapes or [None] * len(inputs))
+    n = len(inputs)
+    if external is not None:  # the network inputs it reads a size of (in the order the graph first uses them)
+        for v in theano.gof.graph.inputs([out]):
+            if v.owner is None and v not in inputs and external.name_of(v) is not None:
+                extra_inputs.append(external.name_of(v))
+                inputs.append(v)
+                shapes.append(None)
+    reader = Reader(inputs, shapes, param_role, out, n)
     name = reader.read(out)
     _check_output(reader.types[name], output_shape)
     graph = ExprGraph(inputs=reader.expr_inputs, nodes=reader.nodes, outputs=[name])

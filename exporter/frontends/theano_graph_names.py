@@ -35,6 +35,7 @@ THEANO_OP_NAMES = {
         ("Second", "second"), ("Identity", "tensor_copy"), ("Cast", "cast"))},
     "theano.scalar.basic_scipy.Erf": _T + "erf",
     "theano.scalar.basic_scipy.Erfc": _T + "erfc",
+    "theano.scalar.basic_scipy.Erfinv": _T + "erfinv",
     "theano.tensor.nnet.sigm.ScalarSigmoid": _T + "nnet.sigmoid",
     "theano.tensor.nnet.sigm.UltraFastScalarSigmoid": _T + "nnet.ultra_fast_sigmoid",
     "theano.tensor.nnet.sigm.ScalarSoftplus": _T + "nnet.softplus",

@@ -19,12 +19,12 @@ from .theano_shapes import class_path, static_shapes
 class Reader:
     """Writes the Theano graph of ``out`` as ExprGraph inputs and nodes (``read(var)`` -> its name)."""
 
-    def __init__(self, inputs, shapes, param_role, out):
+    def __init__(self, inputs, shapes, param_role, out, n_layer_inputs=None):
         import theano
 
         self.theano = theano
         self.inputs = {v: i for i, v in enumerate(inputs)}
-        self.many_inputs = len(inputs) > 1
+        self.many_inputs = (len(inputs) if n_layer_inputs is None else n_layer_inputs) > 1
         self.param_role = param_role
         self.expr_inputs, self.nodes, self.used = [], [], []
         self.names = {}  # theano variable -> expression name
@@ -83,7 +83,7 @@ class Reader:
         theano = self.theano
         if var in self.inputs:
             i = self.inputs[var]
-            name = f"input{i}" if self.many_inputs else "input"
+            name = f"input{i}" if self.many_inputs or i > 0 else "input"
             typed = self.typed(var)
             self.expr_inputs.append(ExprInput(name=name, source="input", index=i, dtype=typed[0],
                                               broadcastable=typed[1], shape=typed[2]))
@@ -282,6 +282,19 @@ class Reader:
         return self.emit(_T + "subtensor.Subtensor", [shape], {"idx_list": [{"index": int(node.op.i)}]},
                          self.typed(var), where)
 
+    def alloc_diag(self, var, where):
+        node = var.owner
+        if node.inputs[0].ndim != 1 or (node.op.axis1, node.op.axis2) != (0, 1):
+            raise Refused(f"it uses {node.op} of a {node.inputs[0].ndim}-d input (at {where or 'an unknown line'}): "
+                          f"only a vector on the diagonal of a matrix is read")
+        return self.emit(_T + "alloc_diag", self.args(node), {"offset": int(node.op.offset)}, self.typed(var), where)
+
+    def extract_diag(self, var, where):
+        node = var.owner
+        n = node.inputs[0].ndim
+        attrs = {"offset": int(node.op.offset), "axis1": int(node.op.axis1) % n, "axis2": int(node.op.axis2) % n}
+        return self.emit(_T + "extract_diag", self.args(node), attrs, self.typed(var), where)
+
     def rebroadcast(self, var, where):
         node = var.owner
         bc = [bool(b) for b in var.broadcastable]
@@ -429,6 +442,8 @@ _READERS = {
     "theano.compile.ops.Shape": Reader.simple,
     "theano.compile.ops.Shape_i": Reader.shape_i,
     "theano.compile.ops.Rebroadcast": Reader.rebroadcast,
+    "theano.tensor.basic.AllocDiag": Reader.alloc_diag,
+    "theano.tensor.basic.ExtractDiag": Reader.extract_diag,
     "theano.tensor.basic.Reshape": Reader.reshape,
     "theano.tensor.basic.Flatten": Reader.flatten,
     "theano.tensor.subtensor.Subtensor": Reader.subtensor,

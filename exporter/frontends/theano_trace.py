@@ -83,7 +83,8 @@ def trace_layer(layer, ctx, input_types, param_index):
         raise ctx.unsupported(f"tracing its get_output_for raised {type(e).__name__}: {e}{_at(e)}") from None
     roles = _Roles(layer)
     try:
-        expr, used = _to_expr(out, inputs, lambda p: _param_input(p, roles, param_index), layer.output_shape)
+        expr, used = _to_expr(out, inputs, lambda p: _param_input(p, roles, param_index), layer.output_shape,
+                              ctx.external, ctx.extra_inputs)
     except _Refused as e:
         raise ctx.unsupported(str(e)) from None
     params, taken = [], set()
@@ -230,8 +231,12 @@ def _param_input(p, roles, param_index):
     return roles.claim(p) if id(p) in param_index else None
 
 
-def _to_expr(out, inputs, param_role, output_shape):
-    """(ExprGraph dict, [parameters used]) of the graph from ``out`` back to ``inputs``."""
+def _to_expr(out, inputs, param_role, output_shape, external=None, extra_inputs=None):
+    """(ExprGraph dict, [parameters used]) of the graph from ``out`` back to ``inputs``.
+
+    ``external.name_of(v)``: the name of the earlier layer whose output the free variable ``v`` is (a
+    network input's ``input_var``), else None: such a variable used by the layer (a size read from it,
+    ``input_var.shape[0] * seq_len``) becomes one more input of it, its name appended to ``extra_inputs``."""
     from ..theano_ops.values import encode
 
     S = _symbolic()
@@ -243,8 +248,18 @@ def _to_expr(out, inputs, param_role, output_shape):
         out = S.as_variable(out)
     except Exception as e:
         raise _Refused(f"its output {out!r} is not a Theano expression ({e})") from None
-    order = _topological(out, S)
     input_ids = {id(v): i for i, v in enumerate(inputs)}
+    outside = {}  # id(variable) -> the layer whose output it is
+
+    def leaf(v):
+        if external is None or id(v) in input_ids or getattr(v, "owner", None) is not None:
+            return False
+        layer = external.name_of(v)
+        if layer is not None:
+            outside[id(v)] = layer
+        return layer is not None
+
+    order = _topological(out, S, leaf)
     names, expr_inputs, nodes, used = {}, [], [], []
 
     def typed(v):
@@ -255,6 +270,11 @@ def _to_expr(out, inputs, param_role, output_shape):
         if id(v) in input_ids:
             names[id(v)] = f"input{input_ids[id(v)]}" if len(inputs) > 1 else "input"
             expr_inputs.append(ExprInput(name=names[id(v)], source="input", index=input_ids[id(v)], **typed(v)))
+        elif id(v) in outside:
+            index = len(inputs) + len(extra_inputs)
+            extra_inputs.append(outside[id(v)])
+            names[id(v)] = f"input{index}"
+            expr_inputs.append(ExprInput(name=names[id(v)], source="input", index=index, **typed(v)))
         elif isinstance(v, S.SharedVariable):
             role = param_role(v)
             if role is not None:
@@ -297,8 +317,9 @@ def _to_expr(out, inputs, param_role, output_shape):
     return expr.to_dict(), used
 
 
-def _topological(out, S):
-    """Variables from the leaves to ``out``, each once (iterative: deep graphs do not recurse)."""
+def _topological(out, S, leaf=lambda v: False):
+    """Variables from the leaves to ``out``, each once (iterative: deep graphs do not recurse); ``leaf(v)``
+    is called on each (it records the free variables that are other layers' outputs)."""
     order, done, stack = [], set(), [(out, False)]
     while stack:
         v, expanded = stack.pop()
@@ -307,7 +328,7 @@ def _topological(out, S):
         if isinstance(v, S.LazyValue):
             raise _Refused(str(v.refusal()))
         owner = getattr(v, "owner", None)
-        if expanded or owner is None or owner.kind in ("random", "lazy"):
+        if leaf(v) or expanded or owner is None or owner.kind in ("random", "lazy"):
             done.add(id(v))
             order.append(v)
             continue

@@ -907,9 +907,12 @@ class TracedLayer(keras.layers.Layer):
     tensors (ONNX order, channels first); ``literals``: ``{name: [shape, dtype, elements]}``, the layer's
     int and bool constants; ``constants``: ``[name, shape, dtype, trainable]`` of its other constants,
     held as weights; ``output_specs``: per output ``[shape without the batch axis, dtype]``, or None
-    where it is not known before the layer runs."""
+    where it is not known before the layer runs; ``partial_specs``: the same with None for the sizes not
+    known, the output spec when Keras cannot run the layer on its placeholders (their unknown sizes are
+    independent: a size one input gives another, ``x.reshape((n * t, k))`` then ``(n, t, k)``, is lost)."""
 
-    def __init__(self, nodes, inputs, outputs, literals=None, constants=(), output_specs=None, **kwargs):
+    def __init__(self, nodes, inputs, outputs, literals=None, constants=(), output_specs=None, partial_specs=None,
+                 **kwargs):
         super().__init__(**kwargs)
         unknown = sorted(_ops_of(nodes) - set(TRACED_OPS))
         if unknown:
@@ -921,6 +924,7 @@ class TracedLayer(keras.layers.Layer):
                           for name, shape, dtype, trainable in constants]
         self.output_specs = None if output_specs is None else [None if s is None else [list(s[0]), s[1]]
                                                                for s in output_specs]
+        self.partial_specs = None if partial_specs is None else [[list(s[0]), s[1]] for s in partial_specs]
         self.held = [self.add_weight(name=f"const{i}", shape=tuple(shape), dtype=dtype, initializer="zeros",
                                      trainable=trainable)
                      for i, (_, shape, dtype, trainable) in enumerate(self.constants)]
@@ -935,11 +939,17 @@ class TracedLayer(keras.layers.Layer):
 
     def compute_output_spec(self, inputs):
         if self.output_specs is None or any(s is None for s in self.output_specs):
-            return super().compute_output_spec(inputs)
+            try:
+                return super().compute_output_spec(inputs)
+            except Exception:
+                if self.partial_specs is None:
+                    raise
+                specs = [keras.KerasTensor((None,) + tuple(shape), dtype=dtype) for shape, dtype in self.partial_specs]
+                return specs[0] if len(specs) == 1 else specs
         specs = [keras.KerasTensor((None,) + tuple(shape), dtype=dtype) for shape, dtype in self.output_specs]
         return specs[0] if len(specs) == 1 else specs
 
     def get_config(self):
         return {**super().get_config(), "nodes": self.nodes, "inputs": self.input_names,
                 "outputs": self.output_names, "literals": self.literals, "constants": self.constants,
-                "output_specs": self.output_specs}
+                "output_specs": self.output_specs, "partial_specs": self.partial_specs}

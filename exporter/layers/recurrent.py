@@ -3,7 +3,10 @@
 Lasagne's input is ``(batch, time, features...)`` (trailing feature axes flattened), its output
 ``(batch, time, units)`` (``(batch, units)`` with 0.2's ``only_return_final``), in input order even
 for ``backwards=True`` (Lasagne scans the reversed sequence and reverses the result back).  The
-initial states ``hid_init`` / ``cell_init`` are ``(1, units)`` parameters broadcast over the batch.
+initial states ``hid_init`` / ``cell_init`` are ``(1, units)`` parameters broadcast over the batch, or
+(Lasagne 0.2) layers, one more incoming each, whose ``(batch, units)`` output is the initial state of each
+sequence (a decoder starting from an encoder's final state): ``attrs["init_inputs"]`` gives their positions
+among the layer's inputs.
 
 Two exact lowerings:
 
@@ -29,7 +32,7 @@ import inspect
 import numpy as np
 
 from ..registry import attrs_schema, capture_rule, converter
-from ..schema import BOOL, NONLINEARITY, POSITIVE, obj, product, shape_problem
+from ..schema import BOOL, NONLINEARITY, NON_NEGATIVE, POSITIVE, obj, product, shape_problem
 from .nonlinearity import _SIMPLE
 
 LSTM_GATES = ("ingate", "forgetgate", "cell", "outgate")  # Lasagne's stacking order
@@ -49,23 +52,37 @@ def _capture_common(layer, ctx, inits):
     if len(in_shape) < 3:
         raise ctx.unsupported(f"input of shape {in_shape}: recurrent layers need (batch, time, features...)")
     params = layer.get_params()
+    init_inputs = {}  # Lasagne 0.2: an initial state given as a layer is one more incoming
     for role in inits:
+        index = getattr(layer, f"{role}_incoming_index", -1)
+        if isinstance(index, int) and index > 0:
+            init_inputs[role] = index
+            continue
         v = getattr(layer, role, None)
         if not any(p is v for p in params):
-            raise ctx.unsupported(f"{role} given as a Theano expression or a layer (only a parameter array of "
-                                  f"shape (1, num_units) is supported)")
+            raise ctx.unsupported(f"{role} given as a Theano expression (only a parameter array of shape "
+                                  f"(1, num_units) or a layer of output shape (batch, num_units) is supported)")
     n_in = len(ctx.input_shapes)
-    mask_index = getattr(layer, "mask_incoming_index", 1 if n_in > 1 else -1)
-    if n_in != (2 if mask_index > 0 else 1):
-        raise ctx.unsupported(f"{n_in} incoming layers; only the input and a mask are supported")
+    mask_index = getattr(layer, "mask_incoming_index", 1 if n_in > 1 + len(init_inputs) else -1)
+    if n_in != (2 if mask_index > 0 else 1) + len(init_inputs) or sorted(init_inputs.values()) != list(
+            range(n_in - len(init_inputs), n_in)):
+        raise ctx.unsupported(f"{n_in} incoming layers; only the input, a mask and the initial states are supported")
     if mask_index > 0 and len(ctx.input_shapes[mask_index]) != 2:
         raise ctx.unsupported(f"mask of shape {ctx.input_shapes[mask_index]}: a (batch, time) mask is needed")
-    return {
-        "num_units": int(layer.output_shape[-1]),
+    units = int(layer.output_shape[-1])
+    for role, index in init_inputs.items():
+        shape = tuple(ctx.input_shapes[index])
+        if len(shape) != 2 or shape[1] not in (None, units):
+            raise ctx.unsupported(f"{role} given as a layer of output shape {shape}: (batch, {units}) is needed")
+    attrs = {
+        "num_units": units,
         "backwards": bool(layer.backwards),
         "only_return_final": bool(getattr(layer, "only_return_final", False)),
         "mask": mask_index > 0,
     }
+    if init_inputs:
+        attrs["init_inputs"] = init_inputs
+    return attrs
 
 
 @capture_rule("LSTM", "LSTMLayer", params=_LSTM_PARAMS)
@@ -130,15 +147,28 @@ def capture_rnn(layer, ctx):
 
 
 # -- what a manifest may hold --------------------------------------------------------------------------
-_COMMON = {"num_units": POSITIVE, "backwards": BOOL, "only_return_final": BOOL, "mask": BOOL}
+_COMMON = {"num_units": POSITIVE, "backwards": BOOL, "only_return_final": BOOL, "mask": BOOL,
+           "init_inputs": obj({"hid_init": NON_NEGATIVE, "cell_init": NON_NEGATIVE}, optional=("hid_init", "cell_init"))}
 _PEEPHOLES = ("W_cell_to_ingate", "W_cell_to_forgetgate", "W_cell_to_outgate")
 
 
 def _check_recurrent(layer, gates, stacked):
     """Inputs (sequence, and the mask when ``mask``) and every parameter's shape against ``num_units``."""
     a, h = layer.attrs, layer.attrs["num_units"]
-    if len(layer.input_shapes) != (2 if a["mask"] else 1):
-        return f"{len(layer.input_shapes)} inputs with mask={a['mask']} (the sequence, then the mask when there is one)"
+    inits = a.get("init_inputs", {})
+    n_in = (2 if a["mask"] else 1) + len(inits)
+    if len(layer.input_shapes) != n_in or sorted(inits.values()) != list(range(n_in - len(inits), n_in)):
+        return (f"{len(layer.input_shapes)} inputs with mask={a['mask']} and init_inputs {inits} (the sequence, "
+                f"then the mask when there is one, then the initial states given as layers)")
+    for role, index in inits.items():
+        if role in layer.param_shapes:
+            return f"{role} is both a parameter and input {index}"
+        shape = layer.input_shapes[index]
+        if len(shape) != 2 or shape[1] not in (None, h):
+            return f"{role} (input {index}) has shape {list(shape)}: (batch, {h}) is needed"
+    for role in ("hid_init", "cell_init") if "peepholes" in a else ("hid_init",):
+        if role not in inits and role not in layer.param_shapes:
+            return f"no parameter {role!r} and no init_inputs entry for it"
     if layer.rank < 3:
         return f"an input of shape {list(layer.input_shape)}: recurrent layers need (batch, time, features...)"
     if a["mask"] and len(layer.input_shapes[1]) != 2:
@@ -156,9 +186,9 @@ def _check_recurrent(layer, gates, stacked):
 @attrs_schema("LSTM", {
     **obj({**_COMMON, "gate_nonlinearities": obj({g: NONLINEARITY for g in LSTM_GATES}),
            "hid_nonlinearity": NONLINEARITY, "peepholes": BOOL,
-           "outgate_peephole": {"enum": ["lasagne-0.1", "lasagne-0.2"]}}, optional=("outgate_peephole",)),
+           "outgate_peephole": {"enum": ["lasagne-0.1", "lasagne-0.2"]}}, optional=("outgate_peephole", "init_inputs")),
     "if": {"properties": {"peepholes": {"const": True}}}, "then": {"required": ["outgate_peephole"]},
-}, required_params=tuple(r for r in _LSTM_PARAMS if r not in _PEEPHOLES))
+}, required_params=tuple(r for r in _LSTM_PARAMS if r not in _PEEPHOLES + ("cell_init", "hid_init")))
 def check_lstm(layer):
     if "outgate_peephole" in layer.attrs and not layer.attrs["peepholes"]:
         return "'outgate_peephole' is only for peepholes=true"
@@ -168,14 +198,14 @@ def check_lstm(layer):
     return _check_recurrent(layer, LSTM_GATES, True)
 
 
-@attrs_schema("GRU", obj({**_COMMON, "gate_nonlinearities": obj({g: NONLINEARITY for g in GRU_GATES})}),
-              required_params=_GRU_PARAMS)
+@attrs_schema("GRU", obj({**_COMMON, "gate_nonlinearities": obj({g: NONLINEARITY for g in GRU_GATES})},
+                         optional=("init_inputs",)), required_params=_GRU_PARAMS[:-1])
 def check_gru(layer):
     return _check_recurrent(layer, GRU_GATES, True)
 
 
-@attrs_schema("RNN", obj({**_COMMON, "hid_nonlinearity": NONLINEARITY}),
-              required_params=tuple(r for r in _RNN_PARAMS if r != "b"))
+@attrs_schema("RNN", obj({**_COMMON, "hid_nonlinearity": NONLINEARITY}, optional=("init_inputs",)),
+              required_params=tuple(r for r in _RNN_PARAMS if r not in ("b", "hid_init")))
 def check_rnn(layer):
     return _check_recurrent(layer, ("hid",), False)
 
@@ -194,7 +224,11 @@ def _sequence(spec, g):
 
 
 def _initial_state(spec, g, role, seq, native):
-    """``role`` (1, H) broadcast to the runtime batch: (1, B, H) for the ONNX ops, (B, H) for Scan."""
+    """``role`` (1, H) broadcast to the runtime batch: (1, B, H) for the ONNX ops, (B, H) for Scan; a
+    layer's (B, H) output as it is."""
+    if role in spec.attrs.get("init_inputs", {}):
+        state = g.input(spec, spec.attrs["init_inputs"][role])
+        return g.unsqueeze(state, [0], spec.name) if native else state
     h = spec.attrs["num_units"]
     init = g.param(spec, role, transform=(lambda a: a.reshape(1, 1, h)) if native else None)
     batch = g.node("Slice", [g.node("Shape", [seq], spec.name), g.ints(f"{spec.name}.one", [1]),

@@ -1,4 +1,8 @@
 """FlattenLayer, ReshapeLayer (with ``[i]`` references) and DimshuffleLayer."""
+import numbers
+
+import numpy as np
+
 from ..registry import attrs_schema, capture_rule, converter
 from ..schema import NON_NEGATIVE, POSITIVE, array, obj
 
@@ -25,7 +29,17 @@ def convert_flatten(spec, g):
 
 @capture_rule("Reshape", "ReshapeLayer")
 def capture_reshape(layer, ctx):
+    """Sizes given as ints and ``[i]``; a symbolic size (``input_var.shape[0] * seq_len``) is computed by the
+    network, so the layer is traced instead (its sizes become ONNX shape arithmetic)."""
+    for s in layer.shape:
+        if not isinstance(s, (list, tuple, numbers.Integral, np.integer)):
+            raise ctx.unsupported(f"its shape {_shape_text(layer.shape)} holds a symbolic size")
     return {"shape": [[int(s[0])] if isinstance(s, (list, tuple)) else int(s) for s in layer.shape]}
+
+
+def _shape_text(shape):
+    return "(" + ", ".join(repr(s) if isinstance(s, (list, tuple, numbers.Integral, np.integer)) else "<symbolic>"
+                           for s in shape) + ")"
 
 
 # a size, -1 (the rest), or [i]: input dimension i (0 would mean "copy" in ONNX, a zero size in Lasagne)

@@ -507,3 +507,49 @@ def gan_discriminator_minibatch():
     l = Conv2DLayer(l, 4, 3, stride=2, pad=1, nonlinearity=leaky, name="conv2")
     l = MinibatchLayer(l, 5, name="minibatch")
     return DenseLayer(l, 1, nonlinearity=lasagne.nonlinearities.sigmoid, name="realness")
+
+
+@case({"input": (3, 6)}, tags=TRACED)
+def erfinv_expression():
+    """Gaussianising a bounded activation, ``T.erfinv`` (ONNX has none: Giles' polynomials) read from both
+    front ends."""
+    import theano.tensor as T
+    from lasagne.layers import DenseLayer, ExpressionLayer
+
+    l = DenseLayer(_input((3, 6)), 5, name="dense")
+    return ExpressionLayer(l, lambda x: T.erfinv(T.tanh(x) * 0.99), name="gaussianise")
+
+
+@case({"input": (3, 6)}, tags=TRACED)
+def diag_layer():
+    """``T.diag`` of a parameter (a diagonal weight matrix) and ``T.diagonal`` of an activation (the diagonal
+    of each example's outer product), read from both front ends (AllocDiag, ExtractDiag)."""
+    import lasagne
+    import theano.tensor as T
+    from lasagne.layers import Layer
+
+    class DiagonalLayer(Layer):
+        def __init__(self, incoming, **kwargs):
+            super(DiagonalLayer, self).__init__(incoming, **kwargs)
+            self.d = self.add_param(lasagne.init.Normal(1.0), (self.input_shape[1],), name="d")
+
+        def get_output_for(self, input, **kwargs):
+            scaled = T.dot(input, T.diag(self.d))
+            outer = scaled.dimshuffle(0, 1, "x") * input.dimshuffle(0, "x", 1)
+            return T.diagonal(outer, 0, 1, 2) + T.diag(T.diag(self.d), 0).dimshuffle("x", 0)
+
+    return DiagonalLayer(_input((3, 6)), name="diagonal")
+
+
+@case({"input": (3, 6)}, needs_02=True, tags=TRACED)
+def params_given_as_expressions():
+    """Lasagne 0.2's parameters given as Theano expressions: ``W=W_shared * 2`` (the layer's parameter is the
+    shared variable inside) and a tied decoder ``W=encoder.W.T`` (the same shared variable, counted once)."""
+    import lasagne
+    import numpy as np
+    import theano
+    from lasagne.layers import DenseLayer
+
+    W = theano.shared(lasagne.init.Normal(0.5)((6, 4)).astype(theano.config.floatX), name="W")
+    encoder = DenseLayer(_input((3, 6)), 4, W=W * np.float32(2), name="encoder")
+    return DenseLayer(encoder, 6, W=encoder.W.T, nonlinearity=lasagne.nonlinearities.tanh, name="decoder")

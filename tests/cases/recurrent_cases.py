@@ -47,15 +47,17 @@ def _gru(incoming, gates=("sigmoid", "sigmoid", "tanh"), **kwargs):
     from lasagne.layers import GRULayer
 
     r, u, c = gates
+    kwargs = {"hid_init": Normal(0.5), **kwargs}
     return GRULayer(incoming, H, resetgate=_gate(r, cell=False), updategate=_gate(u, cell=False),
-                    hidden_update=_gate(c, cell=False), hid_init=Normal(0.5), name="gru", **kwargs)
+                    hidden_update=_gate(c, cell=False), name="gru", **kwargs)
 
 
 def _rnn(incoming, **kwargs):
     from lasagne.init import Normal
     from lasagne.layers import RecurrentLayer
 
-    return RecurrentLayer(incoming, H, W_in_to_hid=Normal(0.4), W_hid_to_hid=Normal(0.4), hid_init=Normal(0.5),
+    kwargs = {"hid_init": Normal(0.5), **kwargs}
+    return RecurrentLayer(incoming, H, W_in_to_hid=Normal(0.4), W_hid_to_hid=Normal(0.4),
                           name="rnn", **kwargs)
 
 
@@ -247,3 +249,39 @@ def custom_recurrent_custom_sublayer_refused():
     i2h = DenseLayer(InputLayer((None, F)), H, nonlinearity=None)
     h2h = Doubling(DenseLayer(InputLayer((None, H)), H, nonlinearity=None))
     return CustomRecurrentLayer(_inp(), i2h, h2h, name="custom")
+
+
+# -- initial states given as layers (Lasagne 0.2; seq2seq: a decoder starts from the encoder's final state) ----------
+@case({"input": (3, T, F), "decoder_input": (3, 4, F)}, needs_02=True)
+def lstm_hid_and_cell_init_layers():
+    """An encoder LSTM's final step as the decoder's hid_init, a DenseLayer of it as its cell_init (no mask:
+    ONNX's LSTM op with initial_h / initial_c from the graph)."""
+    import lasagne
+    from lasagne.layers import DenseLayer
+
+    enc = _lstm(_inp(), only_return_final=True, name="encoder", peepholes=False)
+    cell = DenseLayer(enc, H, nonlinearity=lasagne.nonlinearities.tanh, name="cell0")
+    return _lstm(_inp((None, 4, F), name="decoder_input"), hid_init=enc, cell_init=cell, name="decoder",
+                 peepholes=False)
+
+
+@case({"input": (3, T, F), "mask": (3, T)}, needs_02=True, tags=("traced",))
+def gru_hid_init_layer_mask():
+    """A GRU with a mask (a Scan) whose hid_init is a DenseLayer of the mean input."""
+    import lasagne
+    from lasagne.layers import DenseLayer, ExpressionLayer
+
+    l_in = _inp()
+    mean = ExpressionLayer(l_in, lambda x: x.mean(axis=1), output_shape=(None, F), name="mean")
+    h0 = DenseLayer(mean, H, nonlinearity=lasagne.nonlinearities.tanh, name="h0")
+    return _gru(l_in, mask_input=_inp((None, T), name="mask"), hid_init=h0)
+
+
+@case({"input": (3, T, F)}, needs_02=True)
+def rnn_backwards_hid_init_layer():
+    """A backwards RecurrentLayer whose hid_init is a DenseLayer of the input's first step."""
+    from lasagne.layers import DenseLayer, SliceLayer
+
+    l_in = _inp()
+    h0 = DenseLayer(SliceLayer(l_in, 0, axis=1, name="first"), H, name="h0")
+    return _rnn(l_in, hid_init=h0, backwards=True)

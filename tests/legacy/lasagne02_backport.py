@@ -255,31 +255,85 @@ class Pool1DLayer(Layer):
         return pooled[:, :, :, 0]
 
 
-# -- recurrent layers: 0.2's only_return_final -------------------------------------------------------------
-def _final_step_option(base):
+# -- recurrent layers: 0.2's only_return_final and initial states given as layers ---------------------------
+def _final_step_option(base, inits=("hid_init",)):
     """0.2's ``only_return_final`` on a 0.1 recurrent class: the last step the scan computed, i.e.
-    ``hid_out[-1]`` of the scan output (time step 0 when ``backwards``), of shape (batch, units)."""
+    ``hid_out[-1]`` of the scan output (time step 0 when ``backwards``), of shape (batch, units).  And 0.2's
+    ``hid_init`` / ``cell_init`` given as a layer: one more incoming (after the input and the mask), whose
+    (batch, units) output 0.1's code takes as it takes a (batch, units) Theano variable for the initial state."""
 
     class Recurrent(base):
         def __init__(self, *args, **kwargs):
             self.only_return_final = kwargs.pop("only_return_final", False)
+            init_layers = [(role, kwargs[role]) for role in inits if isinstance(kwargs.get(role), Layer)]
+            for role, _ in init_layers:
+                kwargs[role] = T.matrix(role)  # replaced by the layer's output in get_output_for
             super(Recurrent, self).__init__(*args, **kwargs)
+            self.mask_incoming_index = 1 if len(self.input_layers) > 1 else -1
+            self.hid_init_incoming_index = self.cell_init_incoming_index = -1
+            self._n_base_inputs = len(self.input_layers)
+            for role, layer in init_layers:
+                self.input_layers.append(layer)
+                self.input_shapes.append(layer.output_shape)
+                setattr(self, role + "_incoming_index", len(self.input_layers) - 1)
 
         def get_output_shape_for(self, input_shapes):
             shape = super(Recurrent, self).get_output_shape_for(input_shapes)
             return (shape[0], shape[-1]) if self.only_return_final else shape
 
         def get_output_for(self, inputs, **kwargs):
-            out = super(Recurrent, self).get_output_for(inputs, **kwargs)
+            inputs, saved = list(inputs), {}
+            for role in inits:
+                index = getattr(self, role + "_incoming_index", -1)
+                if index > 0:
+                    saved[role] = getattr(self, role)
+                    setattr(self, role, inputs[index])
+            try:
+                out = super(Recurrent, self).get_output_for(inputs[:self._n_base_inputs], **kwargs)
+            finally:
+                for role, value in saved.items():
+                    setattr(self, role, value)
             return out[:, 0 if self.backwards else -1] if self.only_return_final else out
 
     Recurrent.__name__ = base.__name__
     return Recurrent
 
 
-LSTMLayer = _final_step_option(L01.LSTMLayer)
+LSTMLayer = _final_step_option(L01.LSTMLayer, ("hid_init", "cell_init"))
 GRULayer = _final_step_option(L01.GRULayer)
 RecurrentLayer = _final_step_option(L01.RecurrentLayer)
+
+
+# -- parameters given as Theano expressions (0.2's create_param, collect_shared_vars, get_params) ------------
+def collect_shared_vars(expressions):
+    """0.2's: the shared variables the expressions are computed from, in ``theano.gof.graph.inputs`` order."""
+    if isinstance(expressions, theano.Variable):
+        expressions = [expressions]
+    return [v for v in theano.gof.graph.inputs(reversed(expressions)) if isinstance(v, theano.compile.SharedVariable)]
+
+
+def _create_param_02(original):
+    def create_param(spec, shape, name=None):
+        """0.2: a Theano expression is the parameter as it is (its dimensions checked, named if unnamed)."""
+        if isinstance(spec, theano.Variable) and not isinstance(spec, theano.compile.SharedVariable):
+            if spec.ndim != len(shape):
+                raise ValueError("cannot initialize parameter %s: the provided Theano variable has %d dimensions, "
+                                 "should be %d" % (name, spec.ndim, len(shape)))
+            if not spec.name:
+                spec.name = name
+            return spec
+        return original(spec, shape, name)
+
+    return create_param
+
+
+def _get_params_02(original):
+    def get_params(self, unwrap_shared=True, **tags):
+        """0.2: a parameter given as an expression is its shared variables (``unwrap_shared``)."""
+        result = original(self, **tags)
+        return collect_shared_vars(result) if unwrap_shared else result
+
+    return get_params
 
 
 def adopt(module, name, obj):
@@ -296,6 +350,9 @@ def install():
         return
     for name in ("elu", "softplus", "SELU", "selu", "ScaledTanH", "ScaledTanh"):
         adopt(nonlinearities, name, globals()[name])
+    lasagne.utils.collect_shared_vars = collect_shared_vars
+    lasagne.utils.create_param = _create_param_02(lasagne.utils.create_param)
+    Layer.get_params = _get_params_02(Layer.get_params)
     for name in ("BatchNormLayer", "batch_norm", "BiasLayer", "ScaleLayer", "DenseLayer", "Conv2DLayer", "Conv1DLayer",
                  "Pool1DLayer", "LSTMLayer", "GRULayer", "RecurrentLayer"):
         adopt(L01, name, globals()[name])

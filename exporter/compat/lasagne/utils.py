@@ -35,10 +35,23 @@ def as_theano_expression(input):
 
 
 def collect_shared_vars(expressions):
-    """The shared variables among ``expressions`` (without Theano, expressions are variables)."""
+    """The shared variables ``expressions`` are computed from, each once, in the order Theano's
+    ``graph.inputs`` finds them (a depth-first walk from the first expression, an op's inputs in order): a
+    parameter given as an expression (``W=W_shared * 2``) is its shared variables."""
     if not isinstance(expressions, (list, tuple)):
         expressions = [expressions]
-    return [e for e in expressions if _is_shared(e)]
+    found, seen, stack = [], set(), list(reversed(expressions))
+    while stack:
+        v = stack.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        if _is_shared(v):
+            found.append(v)
+        owner = getattr(v, "owner", None)
+        if owner is not None:
+            stack.extend(reversed(owner.inputs))
+    return found
 
 
 def one_hot(x, m=None):
@@ -142,9 +155,13 @@ def create_param(spec, shape, name=None):
         if not getattr(spec, "name", None):
             spec.name = name
         return spec
-    if isinstance(spec, SymbolicVariable):
-        raise TypeError("%s is a symbolic expression; parameters given as Theano expressions need Theano "
-                        "(give a numpy array, a shared variable or an initializer)" % (err_prefix % "value"))
+    if isinstance(spec, SymbolicVariable):  # Lasagne 0.2: an expression is the parameter; its shared variables
+        if spec.ndim != len(shape):  # are what get_params returns (the size is checked when it runs)
+            raise ValueError("%s has %d dimensions, should be %d" % (err_prefix % "Theano variable", spec.ndim,
+                                                                     len(shape)))
+        if not spec.name:
+            spec.name = name
+        return spec
     if "callable" in err_prefix:
         raise TypeError("%s is not a numpy array or a shared variable" % (err_prefix % "value"))
     raise TypeError("%s is not a numpy array, a shared variable, or a callable" % (err_prefix % "spec"))

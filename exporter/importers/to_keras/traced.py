@@ -157,12 +157,14 @@ def build(b, nodes, inputs, outputs, node, name):
     # Keras lists a layer's trainable weights before the others (scalars are held untrainable): the same order
     order = sorted(range(len(constants)), key=lambda k: not constants[k][3])
     constants, weights = [constants[k] for k in order], [weights[k] for k in order]
-    specs = []
+    specs, partial = [], []
     for o in outputs:
         shape, dtype = b.view.shape(o), b.view.dtypes.get(o)
         known = shape is not None and dtype is not None and all(d is not None for d in shape[1:])
         specs.append([list(shape[1:]), dtype] if known else None)  # None: Keras runs the layer to see
-    layer = TracedLayer(config, inputs, outputs, literals, constants, specs, name=name)
+        partial.append([list(shape[1:]), dtype] if shape is not None and dtype is not None else None)
+    partial = None if None in partial else partial
+    layer = TracedLayer(config, inputs, outputs, literals, constants, specs, partial, name=name)
     y = b.layer(node, layer, *[b.get(i, node, "cf") for i in inputs], weights=weights or None)
     for o, t in zip(outputs, y if len(outputs) > 1 else [y]):
         b.put(o, t, "cf")

@@ -151,7 +151,7 @@ sqr = _unary("sqr", np.square, extra_names=("theano.tensor.square",))
 sgn = _unary("sgn", np.sign, extra_names=("theano.tensor.sign",))
 tensor_copy = _unary("tensor_copy")
 for _short in ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "sin", "cos", "tan", "arcsin",
-               "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "erf", "erfc", "floor",
+               "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh", "erf", "erfc", "erfinv", "floor",
                "ceil", "trunc", "inv", "isnan", "isinf"):
     globals()[_short] = _unary(_short, rule="bool" if _short in ("isnan", "isinf") else "float")
 

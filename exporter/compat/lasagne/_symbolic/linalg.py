@@ -113,3 +113,49 @@ def outer(x, y):
     if y.ndim != 1:
         y = S.flatten(y, 1)
     return dot(S.dimshuffle(x, [0, "x"]), S.dimshuffle(y, ["x", 0]))
+
+
+# -- diagonals -----------------------------------------------------------------------------------------------
+def _offset(k, op):
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool):
+        from .graph import NotTraceable, user_location
+
+        raise NotTraceable(f"{op} is traced with a constant integer offset only", op, user_location())
+    return int(k)
+
+
+@builder("theano.tensor.diag", "theano.tensor.basic.diag")
+def diag(v, k=0):
+    """Theano's ``diag``: the square matrix with the vector ``v`` on its ``k``-th diagonal (AllocDiag), or
+    the ``k``-th diagonal of a matrix (ExtractDiag)."""
+    v = as_variable(v)
+    k = _offset(k, "theano.tensor.diag")
+    if v.ndim == 1:
+        n = v.static_shape[0]
+        size = None if n is None else n + abs(k)
+        return make_node("theano.tensor.alloc_diag", [v], {"offset": k}, dtype=v.dtype, broadcastable=(False, False),
+                         shape=(size, size))
+    if v.ndim >= 2:
+        return diagonal(v, k, 0, 1)
+    raise ValueError("Input must has v.ndim >= 1.")
+
+
+@builder("theano.tensor.diagonal", "theano.tensor.basic.diagonal")
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """numpy's ``diagonal``: the entries ``a[..., i, i + offset]`` of the axes ``axis1``, ``axis2``, on a new
+    last axis (Theano's ExtractDiag)."""
+    a = as_variable(a)
+    offset = _offset(offset, "theano.tensor.diagonal")
+    axis1, axis2 = int(axis1) % max(a.ndim, 1), int(axis2) % max(a.ndim, 1)
+    if a.ndim < 2 or axis1 == axis2:
+        raise ValueError(f"diagonal: needs two distinct axes of a tensor of at least 2 dimensions, got axes "
+                         f"{axis1}, {axis2} of a {a.ndim}-d one")
+    rest = [i for i in range(a.ndim) if i not in (axis1, axis2)]
+    n1, n2 = a.static_shape[axis1], a.static_shape[axis2]
+    length = None
+    if n1 is not None and n2 is not None:
+        length = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+    bc = tuple(a.broadcastable[i] for i in rest) + (False,)
+    shape = tuple(a.static_shape[i] for i in rest) + (length,)
+    return make_node("theano.tensor.extract_diag", [a], {"offset": offset, "axis1": axis1, "axis2": axis2},
+                     dtype=a.dtype, broadcastable=bc, shape=shape)

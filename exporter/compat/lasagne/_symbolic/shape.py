@@ -534,9 +534,12 @@ def eye(n, m=None, k=0, dtype=None):
 @builder("theano.tensor.tile")
 def tile(x, reps, ndim=None):
     x = as_variable(x)
-    if not isinstance(reps, (list, tuple)) or not builtins.all(isinstance(r, (int, np.integer)) for r in reps):
-        raise NotTraceable("tile is traced with constant integer repetitions only", "theano.tensor.tile",
+    if not isinstance(reps, (list, tuple)) or not builtins.all(
+            isinstance(r, (int, np.integer)) or isinstance(r, SymbolicVariable) and r.ndim == 0 for r in reps):
+        raise NotTraceable("tile is traced with a list of integer or scalar repetitions only", "theano.tensor.tile",
                            user_location())
+    if not builtins.all(isinstance(r, (int, np.integer)) for r in reps):
+        return _tile_symbolic(x, list(reps), ndim)
     n = builtins.max(len(reps), x.ndim) if ndim is None else ndim
     reps = [1] * (n - len(reps)) + [int(r) for r in reps]
     if x.ndim < n:
@@ -544,6 +547,22 @@ def tile(x, reps, ndim=None):
     shape_ = tuple(None if s is None else s * r for s, r in zip(x.static_shape, reps))
     bc = tuple(b and r == 1 for b, r in zip(x.broadcastable, reps))
     return make_node("theano.tensor.tile", [x], {"reps": reps}, dtype=x.dtype, broadcastable=bc, shape=shape_)
+
+
+def _tile_symbolic(x, reps, ndim):
+    """Theano's own formula for repetitions known only when the network runs (``T.tile(x, (n, 1))`` with
+    ``n = input.shape[0]``): alloc ``reps + shape``, interleave the axes, reshape to ``shape * reps``."""
+    for r in reps:
+        if not isinstance(r, (int, np.integer)) and r.dtype not in D.INT_DTYPES:
+            raise TypeError(f"tile: repetitions must be integers, got {r!r} ({r.dtype})")
+    n = builtins.max(len(reps), x.ndim) if ndim is None else ndim
+    reps = [1] * (n - len(reps)) + reps
+    if x.ndim < n:
+        x = shape_padleft(x, n - x.ndim)
+    sizes = [x.shape[i] for i in range(n)]
+    y = alloc(x, *(reps + sizes))
+    y = dimshuffle(y, [k for i in range(n) for k in (i, n + i)])
+    return reshape(y, [size * r for size, r in zip(sizes, reps)])
 
 
 @builder("theano.tensor.repeat", "theano.tensor.extra_ops.repeat")

@@ -36,7 +36,8 @@ flatten = FlattenLayer
 
 
 class ReshapeLayer(Layer):
-    """Reshape to ``shape``: ints (-1 at most once for "the rest") and ``[i]`` (size of input dim i)."""
+    """Reshape to ``shape``: ints (-1 at most once for "the rest"), ``[i]`` (size of input dim i) and scalar
+    symbolic sizes (``input_var.shape[0] * seq_len``: unknown in ``output_shape``, as in Lasagne)."""
 
     def __init__(self, incoming, shape, **kwargs):
         super(ReshapeLayer, self).__init__(incoming, **kwargs)
@@ -49,10 +50,14 @@ class ReshapeLayer(Layer):
                 if len(s) != 1 or not isinstance(s[0], int_types) or s[0] < 0:
                     raise ValueError("`shape` input references must be single-element lists of int >= 0")
             elif isinstance(s, SymbolicVariable):
-                raise ValueError("ReshapeLayer: symbolic sizes in `shape` need Theano; use ints, -1 or [i]")
+                if s.ndim != 0:
+                    raise ValueError("A symbolic variable in a shape specification must be a scalar, but had %i "
+                                     "dimensions" % s.ndim)
+            elif getattr(s, "lasagne2onnx_lazy", False):  # a size from an op the stand-in does not model
+                raise s.refusal()
             else:
                 raise ValueError("`shape` must be a tuple of int and/or [int]")
-        if sum(s == -1 for s in shape) > 1:
+        if sum(1 for s in shape if isinstance(s, int_types) and s == -1) > 1:
             raise ValueError("`shape` cannot contain multiple -1")
         self.shape = shape
         self.get_output_shape_for(self.input_shape)  # validate now
@@ -72,6 +77,9 @@ class ReshapeLayer(Layer):
                 if input_shape[o[0]] is None and masked_input_shape[o[0]] is None:
                     masked_input_shape[o[0]] = 1
                     masked_output_shape[dim] = 1
+        for dim, o in enumerate(output_shape):  # a symbolic size is known only when the network runs
+            if isinstance(o, SymbolicVariable):
+                output_shape[dim] = masked_output_shape[dim] = None
         input_size = None if any(x is None for x in masked_input_shape) else np.prod(masked_input_shape)
         output_size = None if any(x is None for x in masked_output_shape) else np.prod(masked_output_shape)
         if -1 in output_shape:
