@@ -54,6 +54,9 @@ def python2_round(number, ndigits=0):
         return float(decimal.Decimal(x).quantize(q, context=context))
     if isinstance(number, numbers.Integral):
         return python2_round(float(number), ndigits)
+    traced = getattr(type(number), "python2_round", None)  # a traced value in a user op's impl
+    if traced is not None:
+        return traced(number, ndigits)
     return round(number, ndigits)
 
 

@@ -1,0 +1,74 @@
+"""Users' own Theano ops, written the way BinaryNet / XNOR-net / QNN code writes them: a scalar op
+(``theano.scalar.UnaryScalarOp`` with ``impl`` and a one-call ``c_code``) wrapped in
+``theano.tensor.Elemwise``, applied to weights (binarised in a layer subclass) and to activations
+(``binary_tanh_unit``); a ``theano.Op`` with ``make_node`` + ``perform`` applied to weights; a
+``theano.scalar.BinaryScalarOp``.  Real Theano runs them (its C code where the op has one, else the
+Python code); the Theano-free tracer traces the same Python code (tests/test_compat_matches_real.py).
+"""
+from . import case
+
+TRACED = ("traced",)
+
+
+def _input(shape, name="input"):
+    from lasagne.layers import InputLayer
+
+    return InputLayer((None,) + tuple(shape[1:]), name=name)
+
+
+@case({"input": (3, 10)}, tags=TRACED)
+def binarynet_dense():
+    """BinaryNet's DenseLayer: W binarised by round3(hard_sigmoid(W / H)) in get_output_for, and
+    binary_tanh_unit (2 * round3(hard_sigmoid(x)) - 1) as the nonlinearity."""
+    import theano.tensor as T
+    from lasagne.layers import DenseLayer, ExpressionLayer
+
+    from ._user_ops import round3
+
+    def hard_sigmoid(x):
+        return T.clip((x + 1.) / 2., 0, 1)
+
+    def binary_tanh_unit(x):
+        return 2. * round3(hard_sigmoid(x)) - 1.
+
+    class BinaryDenseLayer(DenseLayer):
+        def __init__(self, incoming, num_units, H=1., **kwargs):
+            self.H = H
+            super(BinaryDenseLayer, self).__init__(incoming, num_units, **kwargs)
+
+        def get_output_for(self, input, **kwargs):
+            Wb = T.switch(round3(hard_sigmoid(self.W / self.H)), self.H, -self.H).astype("float32")
+            Wr = self.W
+            self.W = Wb
+            out = super(BinaryDenseLayer, self).get_output_for(input, **kwargs)
+            self.W = Wr
+            return out
+
+    l = BinaryDenseLayer(_input((3, 10)), 8, H=0.5, nonlinearity=binary_tanh_unit, name="bin1")
+    l = BinaryDenseLayer(l, 6, nonlinearity=None, name="bin2")
+    # halves (k / 2): compiled Theano runs round3's C code, round() -- halves away from zero, not numpy's
+    return ExpressionLayer(l, lambda x: round3(T.floor(x * 2.) / 2.), name="ties")
+
+
+@case({"input": (2, 3, 6, 6)}, tags=TRACED)
+def xnor_conv_perform_op():
+    """XNOR-net style: a theano.Op whose perform binarises (numpy.where) applied to the filters,
+    scaled by their mean absolute value; a BinaryScalarOp (impl) in an ExpressionLayer."""
+    import theano.tensor as T
+    from lasagne.layers import Conv2DLayer, ExpressionLayer
+
+    from ._user_ops import SignBinarize, shifted_clip
+
+    binarize = SignBinarize()
+
+    class XnorConv2DLayer(Conv2DLayer):
+        def get_output_for(self, input, **kwargs):
+            alpha = T.mean(abs(self.W), axis=(1, 2, 3)).dimshuffle(0, "x", "x", "x")
+            Wr = self.W
+            self.W = binarize(self.W) * alpha
+            out = super(XnorConv2DLayer, self).get_output_for(input, **kwargs)
+            self.W = Wr
+            return out
+
+    l = XnorConv2DLayer(_input((2, 3, 6, 6)), 4, 3, pad=1, name="xnor1")
+    return ExpressionLayer(l, lambda x: shifted_clip(x, 0.25), name="shifted")
