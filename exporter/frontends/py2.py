@@ -120,9 +120,10 @@ def _implicit_relative_import(e: BaseException) -> bool:
 
 # -- translation ----------------------------------------------------------------------------------
 def _fixers():
-    """Our three fixers (fissix's BaseFix subclasses), built on first use: fissix is imported only
+    """Our fixers (fissix's BaseFix subclasses), built on first use: fissix is imported only
     when a Python 2 file turns up."""
     from fissix import fixer_base, pytree
+    from fissix.fixes.fix_tuple_params import FixTupleParams
     from fissix.fixer_util import Call, Comma, Name, is_probably_builtin
     from fissix.pgen2 import token
     from fissix.pygram import python_symbols as syms
@@ -173,6 +174,37 @@ def _fixers():
             if is_probably_builtin(name):
                 name.replace(Name(PY2_ROUND, prefix=name.prefix))
 
+    class FixTupleParamsInPlace(FixTupleParams):
+        """2to3's tuple parameters (``def c_code(self, node, name, (x,), (z,), sub):``, common in Theano
+        ops), unpacked on the line of the body's first statement when it is a simple one
+        (``(x,) = xxx_todo_changeme; (z,) = xxx_todo_changeme1; return ...``): 2to3 puts each on a line of
+        its own, which moves every later line of the file, and the lines errors name."""
+
+        def transform(self, node, results):
+            suite = results.get("suite")
+            body = suite[0] if suite else None
+            before = list(body.children) if body is not None else []
+            out = super().transform(node, results)
+            if body is None or "lambda" in results or len(before) < 3 or before[1].type != token.INDENT:
+                return out
+            added = [c for c in body.children if all(c is not b for b in before)]
+            if not added:
+                return out
+            following = body.children[body.children.index(added[-1]) + 1]
+            if following.type != syms.simple_stmt:
+                return out  # an if/for/with first: the unpacking keeps lines of its own
+            prefix, parts = added[0].prefix, []  # (the INDENT leaf before, or a docstring's line and indent)
+            for stmt in added:
+                parts.extend([stmt.children[0].clone(), pytree.Leaf(token.SEMI, ";")])
+                stmt.remove()
+            rest = [c.clone() for c in following.children]
+            for part in parts + rest[:1]:
+                part.prefix = "" if part.type == token.SEMI else " "
+            parts[0].prefix = prefix
+            merged = pytree.Node(syms.simple_stmt, parts + rest)
+            following.replace(merged)
+            return out
+
     class FixStringConstants(fixer_base.BaseFix):
         """``string.letters`` -> ``string.ascii_letters`` (also ``lowercase``, ``uppercase``)."""
 
@@ -200,7 +232,7 @@ def _fixers():
         node.prefix = " "
         return node
 
-    return [FixPython2Division, FixPython2Round, FixStringConstants]
+    return [FixPython2Division, FixPython2Round, FixStringConstants, FixTupleParamsInPlace]
 
 
 _STRING_CONSTANTS = ("letters", "lowercase", "uppercase")
@@ -217,7 +249,7 @@ def _tool(with_package_imports: bool):
 
     ours = _fixers()
     names = [n for n in get_fixers_from_package("fissix.fixes")
-             if with_package_imports or not n.endswith(".fix_import")]
+             if (with_package_imports or not n.endswith(".fix_import")) and not n.endswith(".fix_tuple_params")]
 
     class Translator(RefactoringTool):
         def get_fixers(self):

@@ -20,6 +20,7 @@ def _input(shape, name="input"):
 def binarynet_dense():
     """BinaryNet's DenseLayer: W binarised by round3(hard_sigmoid(W / H)) in get_output_for, and
     binary_tanh_unit (2 * round3(hard_sigmoid(x)) - 1) as the nonlinearity."""
+    import numpy as np
     import theano.tensor as T
     from lasagne.layers import DenseLayer, ExpressionLayer
 
@@ -47,7 +48,15 @@ def binarynet_dense():
     l = BinaryDenseLayer(_input((3, 10)), 8, H=0.5, nonlinearity=binary_tanh_unit, name="bin1")
     l = BinaryDenseLayer(l, 6, nonlinearity=None, name="bin2")
     # halves (k / 2): compiled Theano runs round3's C code, round() -- halves away from zero, not numpy's
-    return ExpressionLayer(l, lambda x: round3(T.floor(x * 2.) / 2.), name="ties")
+    l = ExpressionLayer(l, lambda x: round3(T.floor(x * 2.) / 2.), name="ties")
+
+    def near_ties(x):  # where x + 0.5 rounds in float32: C's round gives 0, -3 and 2**23 + 1 exactly
+        def at(v):
+            return round3(T.switch(T.gt(x, -1e30), np.float32(v), x))
+
+        return at(0.49999997) + at(-2.5) + (at(8388609.0) - np.float32(8388609.0))
+
+    return ExpressionLayer(l, near_ties, name="near_ties")
 
 
 @case({"input": (2, 3, 6, 6)}, tags=TRACED)

@@ -218,7 +218,9 @@ def trace(fn, inputs, what):
     except NotTraceable as e:
         raise NotTraceable(f"{what}: {e.reason}" + (f" (at {e.where})" if e.where else ""), None, e.where) from None
     except Exception as e:  # code written for numbers failing on traced values
-        raise NotTraceable(f"{what} raised {type(e).__name__}: {e}", None, user_location()) from None
+        where = user_location()
+        raise NotTraceable(f"{what} raised {type(e).__name__} on traced values: {e}" + (f" (at {where})" if where else ""),
+                           None, where) from None
     return result_variables(out, what)
 
 

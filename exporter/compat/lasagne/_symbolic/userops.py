@@ -173,8 +173,7 @@ class Apply(object):
 def _refused_node(op, inputs, reason, where):
     from .graph import Apply as Node
 
-    return Node(describe_class(op), inputs, {"reason": f"the Theano op {describe_class(op)}: {reason}"}, where,
-                kind="lazy")
+    return Node(f"the Theano op {describe_class(op)}", inputs, {"reason": reason}, where, kind="lazy")
 
 
 class ScalarOp(Op):
@@ -276,7 +275,7 @@ def _refused(op, xs, dtype, broadcastable, shape, why):
     where = user_location()
     source = "values computed when the network runs" if runs_on_activations(xs) else (
         "parameters (whose values the export reads from the weights file, after the build)")
-    node = _refused_node(op, xs, f"it is applied to {source}, and its Python code cannot be traced: {why}", where)
+    node = _refused_node(op, xs, f"it is applied to {source}, and {why}", where)
     return SymbolicVariable(None, dtype=dtype, broadcastable=broadcastable, owner=node, shape=shape)
 
 
@@ -310,9 +309,9 @@ def scalar_impl_trace(scalar_op, xs, dtype):
     else:
         wide = [x if x.dtype in ("float64", "int64", "bool") else
                 build(_T + "cast", x, "float64" if D.is_float(x.dtype) else "int64") for x in xs]
-        out = trace(scalar_op.impl, wide, f"{describe_class(scalar_op)}.impl")
+        out = trace(scalar_op.impl, wide, "its impl")
         if isinstance(out, list):
-            raise NotTraceable(f"{describe_class(scalar_op)}.impl returned {len(out)} values for one output")
+            raise NotTraceable(f"its impl returned {len(out)} values for one output")
         if out.broadcastable != broadcast_types(xs)[1]:  # an impl ignoring an input: still the shape of all
             for x in xs:
                 out = build(_T + "second", x, out)
@@ -344,13 +343,13 @@ def perform_trace(op, node, xs, outputs):
         op.perform(node, list(traced), storage)
         return [s[0] for s in storage]
 
-    results = trace(run, xs, f"{describe_class(op)}.perform")
+    results = trace(run, xs, "its perform")
     outs = []
     for k, (value, want) in enumerate(zip(results, outputs)):
         if value is None:
-            raise NotTraceable(f"{describe_class(op)}.perform stored nothing in output_storage[{k}][0]")
+            raise NotTraceable(f"its perform stored nothing in output_storage[{k}][0]")
         if value.ndim != want.ndim:
-            raise NotTraceable(f"{describe_class(op)}.perform gave a {value.ndim}-d output {k} where make_node "
+            raise NotTraceable(f"its perform gave a {value.ndim}-d output {k} where make_node "
                                f"declared {want.ndim}-d")
         outs.append(value if value.dtype == want.dtype else build(_T + "cast", value, want.dtype))
     return outs

@@ -13,4 +13,5 @@ for _dtype in ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "ui
                "float32", "float64"):
     globals()[_dtype] = Scalar(_dtype)
 
-__getattr__ = module_getattr(globals())
+from . import basic  # noqa: E402,F401  (theano.scalar.basic.UnaryScalarOp without an import of its own; before
+__getattr__ = module_getattr(globals())  # this, which would make ``from . import basic`` find a stand-in)
