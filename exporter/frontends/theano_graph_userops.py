@@ -79,8 +79,7 @@ def read_user_op(reader, var, where):
                 out = userops.perform_trace(op, node, fresh, node.outputs)[var.index]
     except S.NotTraceable as e:
         shown = userops.describe_class(op)
-        raise Refused(f"the Theano op {shown} (applied at {where or 'an unknown line'}) cannot be exported: "
-                      f"{e.reason}") from None
+        raise Refused(f"the Theano op {shown} (at {where or 'an unknown line'}) cannot be exported: {e.reason}") from None
     return _splice(reader, out, fresh, names, where, S, var)
 
 

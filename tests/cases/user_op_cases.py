@@ -63,6 +63,7 @@ def binarynet_dense():
 def xnor_conv_perform_op():
     """XNOR-net style: a theano.Op whose perform binarises (numpy.where) applied to the filters,
     scaled by their mean absolute value; a BinaryScalarOp (impl) in an ExpressionLayer."""
+    import numpy as np
     import theano.tensor as T
     from lasagne.layers import Conv2DLayer, ExpressionLayer
 
@@ -80,4 +81,18 @@ def xnor_conv_perform_op():
             return out
 
     l = XnorConv2DLayer(_input((2, 3, 6, 6)), 4, 3, pad=1, name="xnor1")
-    return ExpressionLayer(l, lambda x: shifted_clip(x, 0.25), name="shifted")
+    l = ExpressionLayer(l, lambda x: shifted_clip(x, 0.25), name="shifted")
+    # on a literal: the op's own perform runs (here, and in Theano)
+    return ExpressionLayer(l, lambda x: x * binarize(np.float32(-0.75)), name="negated")
+
+
+@case({"input": (2, 4)}, expect_error="the Theano op SignIf (_user_ops.py:57) (at user_op_cases.py:98)")
+def user_op_not_traceable_on_activations():
+    """A scalar op whose impl branches on its value (``if x > 0``) cannot be traced: refused, naming
+    the class, where it is defined and the line applying it."""
+    from lasagne.layers import DenseLayer, ExpressionLayer
+
+    from ._user_ops import sign_if
+
+    l = DenseLayer(_input((2, 4)), 3, name="dense")
+    return ExpressionLayer(l, lambda x: sign_if(x) * 2., name="sign")
