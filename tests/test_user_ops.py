@@ -215,3 +215,25 @@ def test_python2_file_with_tuple_parameters_exports_and_refuses(tmp_path):
     assert f"the Theano op SignIf (bnn.py:{defined}) (at bnn.py:{applied})" in lines[0], lines[0]
     assert "Python control flow" in lines[0], lines[0]
     assert not out.exists()
+
+
+def test_weights_binarised_by_a_users_op_fold_into_one_initializer():
+    """BinaryNet's ``switch(round3(hard_sigmoid(W / H)), H, -H)`` depends on parameters only: computed at
+    export from the weights given, stored as a +-H kernel (the values: tests/cases/user_op_cases.py)."""
+    import onnx.numpy_helper
+
+    from exporter.pipeline import to_onnx
+    from exporter.weights import bind_weights
+    from tests.cases import load_all
+    from tests.reference import compat_capture
+
+    graph = compat_capture(load_all()["binarynet_dense"])
+    rng = np.random.default_rng(0)
+    shapes = {p.key: p.shape for layer in graph.layers for p in layer.params}
+    weights = {k: rng.standard_normal(s).astype(np.float32) for k, s in shapes.items()}
+    model = to_onnx(graph, bind_weights(graph, weights, "random"), opset=17, optimize="off")
+    kernels = {tuple(t.dims): onnx.numpy_helper.to_array(t) for t in model.graph.initializer if len(t.dims) == 2}
+    assert sorted(kernels) == [(8, 6), (10, 8)]  # the binarised kernels only: the raw W are not needed
+    hard_sigmoid = np.clip((weights["arr_0"] / np.float32(0.5) + 1) / 2, 0, 1)
+    assert np.array_equal(kernels[10, 8], np.where(np.round(hard_sigmoid) != 0, 0.5, -0.5))  # bin1: H = 0.5
+    assert set(np.unique(kernels[8, 6])) == {-1.0, 1.0}  # bin2: H = 1
