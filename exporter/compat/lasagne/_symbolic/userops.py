@@ -28,7 +28,7 @@ from . import dtypes as D
 from .context import NotTraceable, is_tracing, require_theano, user_location
 from .elemwise import broadcast_types
 from .graph import Constant, SharedVariable, SymbolicVariable, as_variable, make_node
-from .pyimpl import result_variables, trace
+from .pyimpl import trace
 from .registry import build
 
 _T = "theano.tensor."
@@ -319,12 +319,12 @@ def scalar_impl_trace(scalar_op, xs, dtype):
 
 
 def apply_scalar_op(scalar_op, xs, dtype):
-    nd, bc, shape = broadcast_types(xs)
+    _, bc, shape = broadcast_types(xs)
     if all(_literal(x) for x in xs) and c_call(scalar_op, len(xs)) is None:
         ufunc = np.frompyfunc(scalar_op.impl, len(xs), 1)  # what Theano's Elemwise.perform runs
         with np.errstate(all="ignore"):
             value = np.asarray(ufunc(*[np.asarray(x.static_value) for x in xs]), dtype=dtype)
-        return Constant(value.reshape(shape) if value.shape != tuple(shape) else value)
+        return Constant(value)
     try:
         out = scalar_impl_trace(scalar_op, xs, dtype)
     except NotTraceable as e:
@@ -371,4 +371,4 @@ def apply_op(op, node):
 
 
 __all__ = ["Op", "PureOp", "COp", "Apply", "ScalarOp", "UnaryScalarOp", "BinaryScalarOp", "Elemwise", "ScalarType",
-           "result_variables", *OUTPUT_TYPE_RULES]
+           *OUTPUT_TYPE_RULES]
