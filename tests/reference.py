@@ -22,7 +22,7 @@ LEGACY_PYTHON = os.environ.get("LASAGNE2ONNX_LEGACY_PYTHON", os.path.join(ROOT, 
 THEANO_FLAGS = "floatX=float32,blas.ldflags=-lopenblas"
 # what the reference depends on: the cases, the worker and the capture code it runs
 HASHED = ["tests/cases", "tests/legacy", "tests/random_params.py", "models/zoo", "exporter/frontends", "exporter/layers", "exporter/ir.py",
-          "exporter/registry.py", "exporter/errors.py", "exporter/schema.py"]
+          "exporter/compat/lasagne/_symbolic", "exporter/registry.py", "exporter/errors.py", "exporter/schema.py"]
 WORKERS = int(os.environ.get("LASAGNE2ONNX_REFERENCE_WORKERS", "2"))
 
 

@@ -108,6 +108,25 @@ def test_round_is_python2s(expr, expected):
     assert value == expected and type(value) is type(expected)
 
 
+def test_tuple_parameters_are_unpacked_and_keep_the_lines():
+    """Theano ops' ``def c_code(self, node, name, (x,), (z,), sub):``: 2to3 unpacks each tuple on a line
+    of its own, which moved every later line (and the lines errors name)."""
+    ns = run_py2("""
+        import sys
+        def c_code(node, name, (x,), (z,), sub):
+            return "%(z)s = round(%(x)s);" % locals()
+        def g((a, b), c=2):
+            \"\"\"doc\"\"\"
+            y = a - b
+            return y * c
+        def h((a, b)): return a * b
+        line = sys._getframe().f_lineno
+        """)
+    assert ns["c_code"](None, "n", ("X",), ("Z",), {}) == "Z = round(X);"
+    assert ns["g"]((5, 1)) == 8 and ns["h"]((2, 3)) == 6
+    assert ns["line"] == 10
+
+
 def test_long_literals_octal_and_not_equal():
     ns = run_py2("x = 10L + 0777\ny = 1 <> 2\nu = unicode('a')\n")
     assert ns["x"] == 10 + 0o777 and ns["y"] is True and ns["u"] == "a"

@@ -54,6 +54,9 @@ def python2_round(number, ndigits=0):
         return float(decimal.Decimal(x).quantize(q, context=context))
     if isinstance(number, numbers.Integral):
         return python2_round(float(number), ndigits)
+    traced = getattr(type(number), "python2_round", None)  # a traced value in a user op's impl
+    if traced is not None:
+        return traced(number, ndigits)
     return round(number, ndigits)
 
 
@@ -127,9 +130,10 @@ def _implicit_relative_import(e: BaseException) -> bool:
 
 # -- translation ----------------------------------------------------------------------------------
 def _fixers():
-    """Our three fixers (fissix's BaseFix subclasses), built on first use: fissix is imported only
+    """Our fixers (fissix's BaseFix subclasses), built on first use: fissix is imported only
     when a Python 2 file turns up."""
     from fissix import fixer_base, pytree
+    from fissix.fixes.fix_tuple_params import FixTupleParams
     from fissix.fixer_util import Call, Comma, Name, is_probably_builtin
     from fissix.pgen2 import token
     from fissix.pygram import python_symbols as syms
@@ -180,6 +184,37 @@ def _fixers():
             if is_probably_builtin(name):
                 name.replace(Name(PY2_ROUND, prefix=name.prefix))
 
+    class FixTupleParamsInPlace(FixTupleParams):
+        """2to3's tuple parameters (``def c_code(self, node, name, (x,), (z,), sub):``, common in Theano
+        ops), unpacked on the line of the body's first statement when it is a simple one
+        (``(x,) = xxx_todo_changeme; (z,) = xxx_todo_changeme1; return ...``): 2to3 puts each on a line of
+        its own, which moves every later line of the file, and the lines errors name."""
+
+        def transform(self, node, results):
+            suite = results.get("suite")
+            body = suite[0] if suite else None
+            before = list(body.children) if body is not None else []
+            out = super().transform(node, results)
+            if body is None or "lambda" in results or len(before) < 3 or before[1].type != token.INDENT:
+                return out
+            added = [c for c in body.children if all(c is not b for b in before)]
+            if not added:
+                return out
+            following = body.children[body.children.index(added[-1]) + 1]
+            if following.type != syms.simple_stmt:
+                return out  # an if/for/with first: the unpacking keeps lines of its own
+            prefix, parts = added[0].prefix, []  # (the INDENT leaf before, or a docstring's line and indent)
+            for stmt in added:
+                parts.extend([stmt.children[0].clone(), pytree.Leaf(token.SEMI, ";")])
+                stmt.remove()
+            rest = [c.clone() for c in following.children]
+            for part in parts + rest[:1]:
+                part.prefix = "" if part.type == token.SEMI else " "
+            parts[0].prefix = prefix
+            merged = pytree.Node(syms.simple_stmt, parts + rest)
+            following.replace(merged)
+            return out
+
     class FixStringConstants(fixer_base.BaseFix):
         """``string.letters`` -> ``string.ascii_letters`` (also ``lowercase``, ``uppercase``)."""
 
@@ -207,7 +242,7 @@ def _fixers():
         node.prefix = " "
         return node
 
-    return [FixPython2Division, FixPython2Round, FixStringConstants]
+    return [FixPython2Division, FixPython2Round, FixStringConstants, FixTupleParamsInPlace]
 
 
 _STRING_CONSTANTS = ("letters", "lowercase", "uppercase")
@@ -226,7 +261,8 @@ def _tool(with_package_imports: bool):
     # execfile(f) stays a call: the build's own execfile (network_file.user_code_loaders) reads f as the user
     # wrote it and names f in errors, where 2to3's exec(compile(open(f).read(), f, 'exec')) would read it as Python 3
     names = [n for n in get_fixers_from_package("fissix.fixes")
-             if (with_package_imports or not n.endswith(".fix_import")) and not n.endswith(".fix_execfile")]
+             if (with_package_imports or not n.endswith(".fix_import")) and not n.endswith(".fix_execfile")
+             and not n.endswith(".fix_tuple_params")]
 
     class Translator(RefactoringTool):
         inherited = frozenset()  # __future__ features the code inherits (exec'd by code that imported them)

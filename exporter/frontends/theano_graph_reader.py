@@ -12,6 +12,7 @@ from ..ir import ExprInput, ExprNode
 from .theano_graph_names import (_SCALAR, _T, CONSTANT_OP, DTYPES, FORWARD_IDENTITIES, THEANO_OP_NAMES, Refused,
                                  unknown_op)
 from .theano_graph_names import where as where_of
+from .theano_graph_userops import is_user_op, read_user_op
 from .theano_shapes import class_path, static_shapes
 
 
@@ -126,6 +127,8 @@ class Reader:
         kind = class_path(op)
         if kind in FORWARD_IDENTITIES:
             return Reader.forward
+        if is_user_op(op):
+            return read_user_op
         if kind == "theano.tensor.elemwise.Elemwise":
             return Reader.elemwise
         if kind in _READERS:

@@ -268,10 +268,15 @@ def trunc(node, g, x, c):
                             g.node("Floor", [x], node.scope)], node.scope)
 
 
-@_unary_formula("round_half_away_from_zero", ("Sign", "Floor", "Abs", "Add", "Mul"))
+@_unary_formula("round_half_away_from_zero", ("Floor", "Ceil", "Sub", "Equal", "Less", "Where", "Round"))
 def round_half_away_from_zero(node, g, x, c):
-    magnitude = g.node("Floor", [g.node("Add", [g.node("Abs", [x], node.scope), c(0.5)], node.scope)], node.scope)
-    return g.node("Mul", [g.node("Sign", [x], node.scope), magnitude], node.scope)
+    """C's ``round``: ``Round`` (halves to even) but where ``x`` is exactly half-way (``x - floor(x)``, exact,
+    is 0.5): ``floor(x)`` below 0, ``ceil(x)`` above.  (``floor(abs(x) + 0.5)`` is wrong where the addition
+    rounds: 0.49999997 and odd integers from 2**23 in float32.)"""
+    floor = g.node("Floor", [x], node.scope)
+    half = g.node("Equal", [g.node("Sub", [x, floor], node.scope), c(0.5)], node.scope)
+    away = g.node("Where", [g.node("Less", [x, c(0)], node.scope), floor, g.node("Ceil", [x], node.scope)], node.scope)
+    return g.node("Where", [half, away, g.node("Round", [x], node.scope)], node.scope)
 
 
 @lowering("theano.tensor.isnan", emits=("IsNaN", "Equal", "Add", "Cast"), check=elementwise(1, dtype="bool"))

@@ -1,7 +1,7 @@
 """Evaluate, with numpy, traced ops whose inputs are all constant (literals and parameters).
 
 What a layer computes from its parameters alone (a weight normalisation ``W * g / norm(W)``, a
-masked kernel, a transposed weight) is computed once at export, as Theano would compute it, and
+masked kernel, a transposed weight, weights binarised by a user's Theano op) is computed once at export, as Theano would compute it, and
 stored as one initializer: the ONNX graph stays small and importers see constant kernels.  Each
 evaluator mirrors Theano's definition (sums accumulate in float64 as Theano's ``Sum`` does; the
 result takes the node's dtype).  Ops not listed here are lowered to ONNX nodes as usual.
@@ -24,6 +24,8 @@ _ELEMWISE = {
     "neq": np.not_equal, "lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
     "switch": lambda c, a, b: np.where(c != 0, a, b), "tensor_copy": lambda a: a, "patternbroadcast": lambda a: a,
     "clip": lambda x, lo, hi: np.where(x < lo, lo, np.where(x > hi, hi, x)),
+    "floor": np.floor, "ceil": np.ceil, "trunc": np.trunc, "round_half_to_even": np.rint,
+    "round_half_away_from_zero": lambda a: np.where(np.abs(a - np.trunc(a)) == 0.5, np.trunc(a) + np.sign(a), np.rint(a)),
 }
 
 

@@ -39,6 +39,14 @@ class TheanoStandIn(object):
             require_theano(self._path)
         return call_builder(self._path, args, kwargs)  # a lazy value unless the tracer models it
 
+    def __mro_entries__(self, bases):
+        """A class deriving from a Theano class the stand-in does not model (``theano.gof.COp`` ...)
+        derives from the stand-in's ``theano.Op``: the definition works, and applying it is traced as
+        a user's op (``lasagne._symbolic.userops``)."""
+        from lasagne._symbolic.userops import UnmodelledBase
+
+        return (UnmodelledBase,)
+
     def __getattr__(self, name):  # names not set yet; reads vars() so that a half-made copy cannot recurse
         path = vars(self).get("_path")
         if not _public(name) or path is None:

@@ -9,7 +9,8 @@ from lasagne._shared import SymbolicVariable, theano_op
 from lasagne._symbolic.graph import Constant as TensorConstant, TensorType  # noqa: F401
 
 from .._standin import install_builders, module_getattr
-from . import nnet, shared_randomstreams  # noqa: F401
+from . import elemwise, nnet, shared_randomstreams  # noqa: F401
+from .elemwise import Elemwise  # noqa: F401
 
 _FUNCTIONS = ("tanh mean max min sum prod var std maximum minimum add sub mul true_div int_div neg sqr sqrt "
               "exp log abs_ clip dot tensordot switch concatenate stack flatten reshape dimshuffle argmax "
