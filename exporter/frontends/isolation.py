@@ -322,7 +322,7 @@ def _fault_location(fault_file, path) -> str:
             text = f.read()
     except OSError:
         return ""
-    from .network_file import _machinery
+    from .user_sources import _machinery
 
     frames = []
     for line in text.splitlines():

@@ -1,6 +1,6 @@
 """The other ways build code loads the user's Python files, read as the user wrote them.
 
-``import`` of a module of the user's goes through :class:`exporter.frontends.network_file.UserSources`.
+``import`` of a module of the user's goes through :class:`exporter.frontends.user_sources.UserSources`.
 Old build code also loads files by path, and those files are as often Python 2:
 
 * ``imp.load_source(name, path)``, ``importlib.util.spec_from_file_location`` + ``exec_module``,
@@ -41,7 +41,7 @@ def user_code_loaders():
         finally:
             _active -= 1
         return
-    from . import imp_standin, network_file  # noqa: F401  (imported before the hooks see its imports)
+    from . import imp_standin, py2, user_sources  # noqa: F401  (imported before the hooks see their imports)
 
     saved = {"get_code": importlib.machinery.SourceFileLoader.__dict__.get("get_code"),
              "imp": sys.modules.get("imp"), "builtins": {n: getattr(builtins, n, None)
@@ -117,7 +117,7 @@ for _name in __future__.all_feature_names:
 
 def users_file(path: str, fullname: str = "") -> bool:
     """Whether the source file ``path`` (module ``fullname``) is the user's code."""
-    from .network_file import _library
+    from .user_sources import _library
 
     if not path or not path.endswith(".py") or _library(path):
         return False
@@ -147,7 +147,7 @@ _TOP_LEVELS = None
 
 
 def _finders():
-    from .network_file import UserSources
+    from .user_sources import UserSources
 
     return [f for f in sys.meta_path if isinstance(f, UserSources)]
 
@@ -175,7 +175,7 @@ def compile_file(path: str, data, in_package: bool = False, inherited=frozenset(
 def _compile_text(source, filename: str, caller, compile_):
     """Text that the user's code runs (``exec``, ``compile``): read as the user wrote it; any other
     caller's, compiled as the builtin does (with the caller's ``__future__`` features)."""
-    from .network_file import _machinery
+    from .user_sources import _machinery
 
     if _machinery(caller.f_code.co_filename) or not users_file(caller.f_code.co_filename):
         return compile_(source, filename, "exec", caller.f_code.co_flags & _FUTURE_FLAGS, True)
