@@ -24,7 +24,7 @@ from collections import OrderedDict
 import numpy as np
 
 from .context import NotTraceable, find_lazy, lazy
-from .graph import Constant, SharedVariable, SymbolicVariable, as_variable, make_node, user_location
+from .graph import Constant, SymbolicVariable, as_variable, make_node, user_location
 from .registry import builder
 
 SCAN_OP = "theano.scan"
@@ -218,4 +218,4 @@ def _captured(outputs, inner):
     for o in outputs:
         if not depends[id(o)]:
             visit(o)
-    return [v for v in captured if not isinstance(v, Constant) or isinstance(v, SharedVariable)]
+    return captured
