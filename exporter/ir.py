@@ -199,8 +199,8 @@ class ExprGraph:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict, what: str = "expression") -> "ExprGraph":
-        problem = expr_problem(d)
+    def from_dict(cls, d: dict, what: str = "expression", n_outputs: int | None = 1) -> "ExprGraph":
+        problem = expr_problem(d, n_outputs=n_outputs)
         if problem:
             raise ValueError(f"{what}: {problem}")
         return cls(inputs=d["inputs"], nodes=d["nodes"], outputs=d["outputs"])
@@ -211,9 +211,10 @@ _EXPR_NODE_FIELDS = {"name": str, "op": str, "inputs": list, "attrs": dict, "ndi
                      "broadcastable": list, "shape": list}
 
 
-def expr_problem(d, n_inputs: int | None = None, roles=None) -> str | None:
+def expr_problem(d, n_inputs: int | None = None, roles=None, n_outputs: int | None = 1) -> str | None:
     """What is wrong with a serialised :class:`ExprGraph` (structure, names, references), or None.
-    ``n_inputs``/``roles``: the layer's input count and parameter roles, when known."""
+    ``n_inputs``/``roles``: the layer's input count and parameter roles, when known; ``n_outputs``: how
+    many outputs it must have (a layer's expression one; None: one or more, a loop's step)."""
     if not isinstance(d, dict):
         return f"the expression must be an object, got {type(d).__name__}"
     for key in ("inputs", "nodes", "outputs"):
@@ -267,8 +268,10 @@ def expr_problem(d, n_inputs: int | None = None, roles=None) -> str | None:
         if node["name"] in seen:
             return f"{what}: the name {node['name']!r} is used twice"
         seen.add(node["name"])
-    if len(d["outputs"]) != 1 or not isinstance(d["outputs"][0], str) or d["outputs"][0] not in seen:
-        return f"the expression must have one output defined in it, got {d['outputs']!r}"
+    if n_outputs is not None and len(d["outputs"]) != n_outputs:
+        return f"the expression must have {n_outputs} output{'s' if n_outputs != 1 else ''}, got {d['outputs']!r}"
+    if not d["outputs"] or not all(isinstance(o, str) and o in seen for o in d["outputs"]):
+        return f"the expression's outputs must be defined in it, got {d['outputs']!r}"
     return None
 
 

@@ -81,6 +81,9 @@ EXPR_GRAPH = obj({
                         "ndim": NON_NEGATIVE, **_TYPE, "where": {"type": "string"}}, optional=("where",))),
     "outputs": array(EXPR_NAME, 1, 1),
 })
+# the step of a theano.scan (exporter/theano_ops/scan.py): an ExprGraph of one or more outputs whose inputs are
+# the loop's (source "input", numbered as the op says)
+STEP_GRAPH = {**EXPR_GRAPH, "properties": {**EXPR_GRAPH["properties"], "outputs": array(EXPR_NAME, 1)}}
 
 
 # lasagne.nonlinearities as ``describe_nonlinearity`` writes them: {"name": ..., **parameters}

@@ -199,8 +199,9 @@ def test_training_objects_returned_beside_the_network_are_left_out(tmp_path, ret
 
 
 def test_an_unmodelled_op_feeding_a_layer_is_named_not_the_input_sizes(tmp_path):
-    """A layer built on a ``theano.scan`` result asks for its type: the refusal names scan and its line,
-    not the unknown input sizes (which would not help)."""
+    """A layer built on the result of a ``theano.scan`` the stand-in does not trace (an output reading its
+    two previous values) asks for its type: the refusal names scan, why and its line, not the unknown
+    input sizes (which would not help)."""
     line = capture(tmp_path, '''
         import theano
         import theano.tensor as T
@@ -209,12 +210,13 @@ def test_an_unmodelled_op_feeding_a_layer_is_named_not_the_input_sizes(tmp_path)
         def build():
             l_in = InputLayer((None, None, 5))
             x = l_in.input_var
-            out, _ = theano.scan(lambda x_t, h: h + x_t, sequences=x.dimshuffle(1, 0, 2),
-                                 outputs_info=T.zeros((x.shape[0], 5)))
+            out, _ = theano.scan(lambda x_t, h2, h1: h1 + x_t, sequences=x.dimshuffle(1, 0, 2),
+                                 outputs_info=dict(initial=T.zeros((2, x.shape[0], 5)), taps=[-2, -1]))
             return DenseLayer(InputLayer((None, 5), input_var=out[-1]), 3)
     ''')
-    assert f"theano.scan (a symbolic loop) is not traced (theano.scan at net.py:{line_no(tmp_path, 'theano.scan(')})" \
-           in line, line
+    at = f"net.py:{line_no(tmp_path, 'theano.scan(')}"
+    assert f"theano.scan (at {at}) is not traced: output 0 reads its earlier values with taps [-2, -1]" in line, line
+    assert f"(theano.scan at {at})" in line, line
     assert "--input-shape" not in line, line
 
 

@@ -61,9 +61,9 @@ BUILD = textwrap.dedent('''
             return -input
 
 
-    class LoopLayer(Layer):  # a symbolic loop
+    class LoopLayer(Layer):  # a symbolic loop that stops on a condition
         def get_output_for(self, input, **kwargs):
-            out, _ = theano.scan(lambda x: x * 2, sequences=input)  # scan here
+            out, _ = theano.scan(lambda x: (x * 2, theano.scan_module.until(x.sum() > 0)), sequences=input)  # scan here
             return out
 
 
@@ -288,7 +288,7 @@ def _line(marker):
 @pytest.mark.parametrize("network,words", [
     ("build_noisy", ("random sampling", "theano.sandbox.rng_mrg.MRG_RandomStreams.normal", "net.py:{sampling here}")),
     ("build_branchy", ("Python control flow on a symbolic value", "theano.tensor.gt", "net.py:{branching here}")),
-    ("build_loop", ("theano.scan", "not traced", "net.py:{scan here}")),
+    ("build_loop", ("theano.scan", "not traced", "until (a loop that stops on a condition)", "net.py:{scan here}")),
     ("build_no_output", ("implements no get_output_for",)),
 ])
 def test_untraceable_custom_layer_is_refused(work, network, words):

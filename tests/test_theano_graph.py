@@ -22,11 +22,11 @@ import pytest
 
 from exporter.frontends import theano_graph
 from tests.reference import LEGACY_PYTHON, ROOT, THEANO_FLAGS
-from tests.theano_ops import harness, test_cast, test_elemwise, test_linalg, test_nnet, test_reduce, test_shape
+from tests.theano_ops import harness, test_cast, test_elemwise, test_linalg, test_nnet, test_reduce, test_scan, test_shape
 
 WORKER = os.path.join(ROOT, "tests", "legacy", "theano_graph_worker.py")
 FAMILY_SPECS = [f.SPECS for f in (test_elemwise, test_reduce, test_shape, test_linalg, test_nnet, test_cast)] + [
-    test_shape.EYE_SPECS, test_nnet.DECONV_SPECS, test_nnet.BILINEAR_SPECS]
+    test_shape.EYE_SPECS, test_nnet.DECONV_SPECS, test_nnet.BILINEAR_SPECS, test_scan.SPECS]
 SPECS = {}
 for _specs in FAMILY_SPECS:
     SPECS.update(_specs)
@@ -42,7 +42,8 @@ REFUSALS = {
     "random_sampling": (_spec("lambda x: x + rng.normal(x.shape)"), "depends on random sampling"),
     "mrg_random_sampling": (_spec("lambda x: x * theano.sandbox.rng_mrg.MRG_RandomStreams(1).uniform(x.shape)"),
                             "depends on random sampling"),
-    "scan": (_spec("lambda x: theano.scan(lambda v: v * 2, sequences=x)[0]"), "theano.scan inside a traced layer"),
+    "scan_output_taps": (_spec("lambda x: theano.scan(lambda a, b: a + b, outputs_info=dict(initial=x, taps=[-2, -1]), "
+                               "n_steps=3)[0]"), "theano.scan with outputs reading several earlier values"),
     "ifelse": (_spec("lambda x: __import__('theano.ifelse').ifelse.ifelse(T.gt(x.sum(), 0), x, -x)"),
                "theano.ifelse inside a traced layer"),
     "boolean_mask": (_spec("lambda x: x[(x > 0).nonzero()]"), "advanced indexing other than one integer array"),

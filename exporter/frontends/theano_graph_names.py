@@ -80,6 +80,8 @@ FORMULAS = {
     "theano.tensor.nnet.bn.AbstractBatchNormInference": (_T + "sub", _T + "mul", _T + "true_div", _T + "sqrt",
                                                          _T + "add"),
     "theano.scalar.basic.Composite": (),  # its inner scalar graph, op by op
+    # a loop, its step read as an expression of its own; a fed-back output's buffer: its initial row, then the steps
+    "theano.scan_module.scan_op.Scan": ("theano.scan", "theano.scan.output", _T + "concatenate"),
     "theano.tensor.nnet.nnet.ScalarSoftsign": (_T + "abs_", _T + "add", _T + "true_div"),  # x / (1 + abs(x))
     "theano.tensor.basic.Split": (_T + "subtensor.Subtensor",),  # each output a slice
 }
@@ -94,7 +96,6 @@ FORWARD_IDENTITIES = frozenset((
 RANDOM_MODULES = ("theano.tensor.raw_random", "theano.sandbox.rng_mrg", "theano.sandbox.multinomial",
                    "theano.tensor.shared_randomstreams")
 NOT_EXPORTABLE = {
-    "theano.scan_module.scan_op.Scan": "theano.scan inside a traced layer is not exported",
     "theano.ifelse.IfElse": "theano.ifelse inside a traced layer is not exported (use theano.tensor.switch)",
     "theano.tensor.subtensor.AdvancedSubtensor": "advanced indexing other than one integer array (with full slices "
                                                  "on the other axes) is not exported",

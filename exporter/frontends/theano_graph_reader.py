@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import ExprInput, ExprNode
+from ..ir import ExprGraph, ExprInput, ExprNode
 from .theano_graph_names import (_SCALAR, _T, CONSTANT_OP, DTYPES, FORWARD_IDENTITIES, THEANO_OP_NAMES, Refused,
                                  unknown_op)
 from .theano_graph_names import where as where_of
@@ -29,6 +29,7 @@ class Reader:
         self.param_role = param_role
         self.expr_inputs, self.nodes, self.used = [], [], []
         self.names = {}  # theano variable -> expression name
+        self.loops = {}  # a Scan's Apply node -> the name of its theano.scan node
         self.types = {}  # expression name -> (dtype, broadcastable, shape)
         self.sizes = static_shapes(out, inputs, shapes or [None] * len(inputs))
 
@@ -120,6 +121,9 @@ class Reader:
             return node.inputs[:1]
         if kind == "theano.tensor.signal.pool.Pool":
             return node.inputs[:1]
+        if kind == SCAN:
+            steps, seqs, heads, _, non_seqs = _scan_layout(node)
+            return [steps] + seqs + heads + [_buffer_init(h) for h in heads] + non_seqs
         return list(node.inputs)
 
     def reader(self, op):
@@ -381,6 +385,51 @@ class Reader:
     def make_vector(self, var, where):
         return self.simple(var, where, {"axis": 0})
 
+    # -- loops ---------------------------------------------------------------------------------------------------------
+    def scan(self, var, where):
+        """Output k of Theano's ``Scan`` op, written as the tracer's ``theano.scan`` node and its
+        ``theano.scan.output`` (see ``docs/theano_ops.md``).  The op's outer inputs are already what the
+        loop reads: each tap of a sequence its own sequence, sliced, reversed and cut to the number of
+        steps (the op's first input); an output fed back reads a buffer whose first row is its initial
+        state (``set_subtensor`` of ``shape_padleft(initial)`` into an empty buffer of n_steps + 1 rows),
+        and Theano's output is that buffer: the initial row, then the steps (the user's ``[1:]`` drops it)."""
+        node = var.owner
+        if node not in self.loops:
+            self.loops[node] = self.loop(node, where)
+        k = node.outputs.index(var)
+        info = node.op.info
+        body_out = node.op.outputs[k]
+        stacked = self.emit("theano.scan.output", [self.loops[node]], {"index": k},
+                            (str(body_out.type.dtype), [False] + [bool(b) for b in body_out.broadcastable],
+                             [None] * (body_out.ndim + 1)), where)
+        if k >= info["n_sit_sot"]:
+            return stacked
+        head = self.names[_scan_layout(node)[2][k]]
+        return self.emit(_T + "concatenate", [head, stacked], {"axis": 0}, self.typed(var), where)
+
+    def loop(self, node, where):
+        op, info = node.op, node.op.info
+        unsupported = [what for what, n in (("outputs reading several earlier values (taps)", info["n_mit_sot"]),
+                                            ("gradients (mit_mot)", info["n_mit_mot"]),
+                                            ("updates of shared variables", info["n_shared_outs"]),
+                                            ("a stopping condition (until)", info["as_while"])) if n]
+        if unsupported:
+            raise Refused(f"theano.scan with {unsupported[0]} is not exported ({op}{' at ' + where if where else ''})")
+        steps, seqs, heads, _, non_seqs = _scan_layout(node)
+        inits = [_buffer_init(h) for h in heads]
+        shapes = ([list(self.types[self.names[s]][2][1:]) for s in seqs]
+                  + [list(self.types[self.names[i]][2]) for i in inits]
+                  + [list(self.types[self.names[v]][2]) for v in non_seqs])
+        step = Reader(list(op.inputs), shapes, lambda v: None, list(op.outputs))
+        outputs = [step.read(o) for o in op.outputs]
+        body = ExprGraph(inputs=sorted(step.expr_inputs, key=lambda i: i.index), nodes=step.nodes,
+                         outputs=outputs).to_dict()
+        first = step.types[outputs[0]]
+        attrs = {"sequence_taps": [[0]] * len(seqs), "fed_back": [True] * len(heads) + [False] * info["n_nit_sot"],
+                 "n_steps": None, "n_steps_input": True, "go_backwards": False, "body": body}
+        return self.emit("theano.scan", [self.names[v] for v in seqs + inits + non_seqs + [steps]],
+                         attrs, (first[0], [False] + list(first[1]), [None] + list(first[2])), where)
+
     # -- neural-network ops ----------------------------------------------------------------------------------------
     def abstract_conv2d(self, var, where, name=_T + "nnet.conv2d"):
         """``AbstractConv2d`` (``conv2d``), or its transpose ``AbstractConv2d_gradInputs`` (same attributes)."""
@@ -471,7 +520,46 @@ _READERS = {
 }
 
 
+SCAN = "theano.scan_module.scan_op.Scan"
+_READERS[SCAN] = Reader.scan
+
+
 # -- helpers of the walk -------------------------------------------------------------------------------------------------------
+def _scan_layout(node):
+    """A Scan's outer inputs: (number of steps, sequences, the heads of the fed-back outputs' buffers,
+    the nit_sot sizes, the non-sequences); refuses a buffer that is not Theano's ``expand_empty``."""
+    info = node.op.info
+    n_seqs, n_mit_sot, n_sit_sot, n_nit_sot = info["n_seqs"], info["n_mit_sot"], info["n_sit_sot"], info["n_nit_sot"]
+    n_bufs = info["n_mit_mot"] + n_mit_sot + n_sit_sot + info["n_shared_outs"]
+    outer = list(node.inputs)
+    seqs = outer[1:1 + n_seqs]
+    bufs = outer[1 + n_seqs + info["n_mit_mot"] + n_mit_sot:1 + n_seqs + info["n_mit_mot"] + n_mit_sot + n_sit_sot]
+    sizes = outer[1 + n_seqs + n_bufs:1 + n_seqs + n_bufs + n_nit_sot]
+    return outer[0], seqs, [_buffer_head(b, node) for b in bufs], sizes, outer[1 + n_seqs + n_bufs + n_nit_sot:]
+
+
+def _buffer_head(buf, node):
+    """``shape_padleft(initial)`` (Rebroadcast of a DimShuffle) that Theano's scan set into the empty buffer
+    of a fed-back output."""
+    owner = buf.owner
+    head = owner.inputs[1] if owner is not None and class_path(owner.op) == "theano.tensor.subtensor.IncSubtensor" \
+        and owner.op.set_instead_of_inc and class_path(owner.inputs[0].owner.op if owner.inputs[0].owner else None) \
+        == "theano.tensor.basic.AllocEmpty" else None
+    inner = head
+    while inner is not None and inner.owner is not None and class_path(inner.owner.op) == "theano.compile.ops.Rebroadcast":
+        inner = inner.owner.inputs[0]
+    if inner is None or inner.owner is None or class_path(inner.owner.op) != "theano.tensor.elemwise.DimShuffle" \
+            or list(inner.owner.op.new_order) != ["x"] + list(range(inner.ndim - 1)):
+        raise Refused(f"the initial state of an output of {node.op} is not the buffer theano.scan makes of "
+                      f"outputs_info; it is not exported")
+    return head
+
+
+def _buffer_init(head):
+    """The initial state a buffer's head pads (the DimShuffle's input)."""
+    while head.owner is not None and class_path(head.owner.op) == "theano.compile.ops.Rebroadcast":
+        head = head.owner.inputs[0]
+    return head.owner.inputs[0]
 def _constant(var):
     """The numpy value of a Theano constant (through ScalarFromTensor / TensorFromScalar), else None."""
     import theano

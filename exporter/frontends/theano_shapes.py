@@ -28,15 +28,16 @@ def static_shapes(out, inputs, shapes):
     from theano.gof import FunctionGraph
     from theano.gof.graph import clone_get_equiv, inputs as graph_inputs
 
+    outs = list(out) if isinstance(out, (list, tuple)) else [out]  # (a loop's step has several outputs)
     try:
-        leaves = [v for v in graph_inputs([out]) if not isinstance(v, theano.gof.Constant)]
+        leaves = [v for v in graph_inputs(outs) if not isinstance(v, theano.gof.Constant)]
         known = {v: shape for v, shape in zip(inputs, shapes) if shape is not None and len(shape) == v.ndim}
         for v in leaves:
             if isinstance(v, theano.compile.SharedVariable):
                 known[v] = v.get_value(borrow=True).shape
-        equiv = clone_get_equiv(leaves, [out])
+        equiv = clone_get_equiv(leaves, outs)
         feature = _KnownShapes({equiv[v]: s for v, s in known.items() if v in equiv})
-        graph = FunctionGraph([equiv[v] for v in leaves], [equiv[out]], features=[feature], clone=False)
+        graph = FunctionGraph([equiv[v] for v in leaves], [equiv[o] for o in outs], features=[feature], clone=False)
         try:
             fold = _ShapeFolder(feature.shape_of)
             sizes = {}

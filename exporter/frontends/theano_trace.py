@@ -237,8 +237,6 @@ def _to_expr(out, inputs, param_role, output_shape, external=None, extra_inputs=
     ``external.name_of(v)``: the name of the earlier layer whose output the free variable ``v`` is (a
     network input's ``input_var``), else None: such a variable used by the layer (a size read from it,
     ``input_var.shape[0] * seq_len``) becomes one more input of it, its name appended to ``extra_inputs``."""
-    from ..theano_ops.values import encode
-
     S = _symbolic()
     if isinstance(out, S.LazyValue):
         raise _Refused(str(out.refusal()))
@@ -248,62 +246,7 @@ def _to_expr(out, inputs, param_role, output_shape, external=None, extra_inputs=
         out = S.as_variable(out)
     except Exception as e:
         raise _Refused(f"its output {out!r} is not a Theano expression ({e})") from None
-    input_ids = {id(v): i for i, v in enumerate(inputs)}
-    outside = {}  # id(variable) -> the layer whose output it is
-
-    def leaf(v):
-        if external is None or id(v) in input_ids or getattr(v, "owner", None) is not None:
-            return False
-        layer = external.name_of(v)
-        if layer is not None:
-            outside[id(v)] = layer
-        return layer is not None
-
-    order = _topological(out, S, leaf)
-    names, expr_inputs, nodes, used = {}, [], [], []
-
-    def typed(v):
-        return {"dtype": v.dtype, "broadcastable": list(v.broadcastable),
-                "shape": [None if s is None else int(s) for s in v.static_shape]}
-
-    for v in order:
-        if id(v) in input_ids:
-            names[id(v)] = f"input{input_ids[id(v)]}" if len(inputs) > 1 else "input"
-            expr_inputs.append(ExprInput(name=names[id(v)], source="input", index=input_ids[id(v)], **typed(v)))
-        elif id(v) in outside:
-            index = len(inputs) + len(extra_inputs)
-            extra_inputs.append(outside[id(v)])
-            names[id(v)] = f"input{index}"
-            expr_inputs.append(ExprInput(name=names[id(v)], source="input", index=index, **typed(v)))
-        elif isinstance(v, S.SharedVariable):
-            role = param_role(v)
-            if role is not None:
-                names[id(v)] = f"param:{role}"
-                expr_inputs.append(ExprInput(name=names[id(v)], source="param", role=role, **typed(v)))
-                used.append(v)
-            else:
-                names[id(v)] = f"c{len(nodes)}"
-                nodes.append(ExprNode(name=names[id(v)], op=CONSTANT_OP, inputs=[],
-                                      attrs={"value": encode(v.get_value(borrow=True))}, ndim=v.ndim,
-                                      where="", **typed(v)))
-        elif isinstance(v, S.Constant):
-            names[id(v)] = f"c{len(nodes)}"
-            nodes.append(ExprNode(name=names[id(v)], op=CONSTANT_OP, inputs=[], attrs={"value": encode(v.data)},
-                                  ndim=v.ndim, where="", **typed(v)))
-        elif v.owner is None:
-            raise _Refused(f"it uses the symbolic variable {v!r}, which is not one of its inputs (a network input "
-                           f"or a variable of another network?)")
-        else:
-            node = v.owner
-            if node.kind == "random":
-                raise _Refused(f"its deterministic output depends on random sampling ({node.op} at "
-                               f"{node.where or 'an unknown line'}), which cannot be exported exactly")
-            if node.kind == "lazy":
-                reason = node.attrs.get("reason") or f"{node.op} is training-only"
-                raise _Refused(f"its output depends on {node.op} (at {node.where or 'an unknown line'}): {reason}")
-            names[id(v)] = f"n{len(nodes)}"
-            nodes.append(ExprNode(name=names[id(v)], op=node.op, inputs=[names[id(i)] for i in node.inputs],
-                                  attrs=_jsonable(node.attrs), ndim=v.ndim, where=node.where or "", **typed(v)))
+    expr_inputs, nodes, names, used = _write([out], inputs, param_role, S, external, extra_inputs)
     if output_shape is None:
         pass
     elif out.ndim != len(output_shape):
@@ -317,10 +260,88 @@ def _to_expr(out, inputs, param_role, output_shape, external=None, extra_inputs=
     return expr.to_dict(), used
 
 
-def _topological(out, S, leaf=lambda v: False):
-    """Variables from the leaves to ``out``, each once (iterative: deep graphs do not recurse); ``leaf(v)``
-    is called on each (it records the free variables that are other layers' outputs)."""
-    order, done, stack = [], set(), [(out, False)]
+def _typed(v):
+    return {"dtype": v.dtype, "broadcastable": list(v.broadcastable),
+            "shape": [None if s is None else int(s) for s in v.static_shape]}
+
+
+def _write(outs, inputs, param_role, S, external=None, extra_inputs=None):
+    """(expression inputs, nodes, id(variable) -> name, [parameters used]) of the graph from ``outs``
+    back to ``inputs`` (where the walk stops); ``param_role`` None: a loop's step, which has no
+    parameters of its own (it reads them as inputs).  ``external``, ``extra_inputs``: see :func:`_to_expr`."""
+    from ..theano_ops.values import encode
+
+    input_ids = {id(v): i for i, v in enumerate(inputs)}
+    outside = {}  # id(variable) -> the layer whose output it is
+
+    def leaf(v):
+        if external is None or id(v) in input_ids or getattr(v, "owner", None) is not None:
+            return False
+        layer = external.name_of(v)
+        if layer is not None:
+            outside[id(v)] = layer
+        return layer is not None
+
+    order = _topological(outs, S, input_ids, leaf)
+    names, expr_inputs, nodes, used = {}, [], [], []
+    for v in order:
+        if id(v) in input_ids:
+            names[id(v)] = f"input{input_ids[id(v)]}" if len(inputs) > 1 else "input"
+            expr_inputs.append(ExprInput(name=names[id(v)], source="input", index=input_ids[id(v)], **_typed(v)))
+        elif id(v) in outside:
+            index = len(inputs) + len(extra_inputs)
+            extra_inputs.append(outside[id(v)])
+            names[id(v)] = f"input{index}"
+            expr_inputs.append(ExprInput(name=names[id(v)], source="input", index=index, **_typed(v)))
+        elif isinstance(v, S.SharedVariable):
+            role = param_role(v) if param_role is not None else None
+            if role is not None:
+                names[id(v)] = f"param:{role}"
+                expr_inputs.append(ExprInput(name=names[id(v)], source="param", role=role, **_typed(v)))
+                used.append(v)
+            else:
+                names[id(v)] = f"c{len(nodes)}"
+                nodes.append(ExprNode(name=names[id(v)], op=CONSTANT_OP, inputs=[],
+                                      attrs={"value": encode(v.get_value(borrow=True))}, ndim=v.ndim,
+                                      where="", **_typed(v)))
+        elif isinstance(v, S.Constant):
+            names[id(v)] = f"c{len(nodes)}"
+            nodes.append(ExprNode(name=names[id(v)], op=CONSTANT_OP, inputs=[], attrs={"value": encode(v.data)},
+                                  ndim=v.ndim, where="", **_typed(v)))
+        elif v.owner is None:
+            raise _Refused(f"it uses the symbolic variable {v!r}, which is not one of its inputs (a network input "
+                           f"or a variable of another network?)")
+        else:
+            node = v.owner
+            if node.kind == "random":
+                raise _Refused(f"its deterministic output depends on random sampling ({node.op} at "
+                               f"{node.where or 'an unknown line'}), which cannot be exported exactly")
+            if node.kind == "lazy":
+                reason = node.attrs.get("reason") or f"{node.op} is training-only"
+                raise _Refused(f"its output depends on {node.op} (at {node.where or 'an unknown line'}): {reason}")
+            attrs = node.attrs
+            if "_step" in attrs:  # theano.scan: its traced step becomes the node's body expression
+                attrs = {k: a for k, a in attrs.items() if k != "_step"}
+                attrs["body"] = _step_expr(*node.attrs["_step"], S)
+            names[id(v)] = f"n{len(nodes)}"
+            nodes.append(ExprNode(name=names[id(v)], op=node.op, inputs=[names[id(i)] for i in node.inputs],
+                                  attrs=_jsonable(attrs), ndim=v.ndim, where=node.where or "", **_typed(v)))
+    return expr_inputs, nodes, names, used
+
+
+def _step_expr(inner, outputs, captured, S):
+    """The ExprGraph (dict) of a loop's step: its inputs the step values, then the captured outer values
+    (all of source "input", numbered in that order), its outputs the step's."""
+    expr_inputs, nodes, names, _ = _write(outputs, list(inner) + list(captured), None, S)
+    expr_inputs.sort(key=lambda i: i.index)
+    return ExprGraph(inputs=expr_inputs, nodes=nodes, outputs=[names[id(o)] for o in outputs]).to_dict()
+
+
+def _topological(outs, S, stop=(), leaf=lambda v: False):
+    """Variables from the leaves to ``outs``, each once (iterative: deep graphs do not recurse); the walk
+    does not go past the variables in ``stop`` (ids); ``leaf(v)`` is called on each (it records the free
+    variables that are other layers' outputs)."""
+    order, done, stack = [], set(), [(o, False) for o in reversed(outs)]
     while stack:
         v, expanded = stack.pop()
         if id(v) in done:
@@ -328,7 +349,7 @@ def _topological(out, S, leaf=lambda v: False):
         if isinstance(v, S.LazyValue):
             raise _Refused(str(v.refusal()))
         owner = getattr(v, "owner", None)
-        if leaf(v) or expanded or owner is None or owner.kind in ("random", "lazy"):
+        if leaf(v) or expanded or owner is None or owner.kind in ("random", "lazy") or id(v) in stop:
             done.add(id(v))
             order.append(v)
             continue

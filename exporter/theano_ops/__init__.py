@@ -31,5 +31,5 @@ Each module registers its lowerings with ``@lowering(op, since=opset, emits=(ONN
 ``OnnxGraph`` helpers (``g.reduce``, ``g.squeeze``, ``g.unsqueeze``, ``g.slice``).
 ``docs/theano_ops.md`` lists every op.
 """
-from . import cast, elemwise, linalg, nnet, reduce, shape, values  # noqa: F401  (each registers its lowerings)
+from . import cast, elemwise, linalg, nnet, reduce, scan, shape, values  # noqa: F401  (each registers its lowerings)
 from .lower import Value, lower_expr  # noqa: F401

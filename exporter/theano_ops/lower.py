@@ -45,6 +45,8 @@ class Lowering:
         self.scope = scope
         self.pending = {}  # reserved ONNX name -> array
         self.start = len(g.nodes)
+        self.loops = {}  # ONNX value of a theano.scan node -> its outputs (theano.scan.output reads them)
+        self.spec = None  # the layer lowered (errors name it)
 
     def constant(self, array, dtype=None, base="const") -> Value:
         array = np.asarray(array, dtype=dtype) if dtype is not None else np.asarray(array)
@@ -53,11 +55,24 @@ class Lowering:
         return Value(name, str(array.dtype), [d == 1 for d in array.shape], array.shape, const=array)
 
     def finish(self):
-        used = {i for n in self.g.nodes[self.start:] for i in n.input}
+        used = _read_by(self.g.nodes[self.start:])
         used |= {o.name for o in self.g.outputs}
         for name, array in self.pending.items():
             if name in used:
                 self.g.add_initializer(name, array)
+
+
+def _read_by(nodes) -> set:
+    """The names ``nodes`` read, those their subgraphs (a Scan's body) read from outside included."""
+    from onnx import AttributeProto
+
+    names = set()
+    for n in nodes:
+        names.update(n.input)
+        for a in n.attribute:
+            if a.type == AttributeProto.GRAPH:
+                names |= _read_by(a.g.node)
+    return names
 
 
 def cast(g, v: Value, dtype: str, scope: str) -> Value:
@@ -92,6 +107,7 @@ def lower_expr(expr: dict, g, spec, inputs, params, output=None, what="expressio
                                     f"malformed traced {what}: {problem}")
     graph = ExprGraph.from_dict(expr, what)
     low = Lowering(g, spec.name)
+    low.spec = spec
     previous, g.lowering = getattr(g, "lowering", None), low
     try:
         values = {}

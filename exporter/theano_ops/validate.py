@@ -45,14 +45,15 @@ def attrs_schema(op) -> dict:
     return _ATTRS_SCHEMAS[op]
 
 
-def expression_problem(expr, input_shapes=None, param_shapes=None, structure=False) -> str | None:
+def expression_problem(expr, input_shapes=None, param_shapes=None, structure=False, n_outputs=1) -> str | None:
     """What is wrong with the traced expression ``expr`` (a dict from JSON), in one phrase, or None.
 
     ``input_shapes``: the output shapes of the layer's inputs (an expression input of source "input"
     reads one; None for a shape not known: a traced nonlinearity's ``[None]``); ``param_shapes``: role
     -> shape of the layer's parameters (a traced nonlinearity has none: ``{}``); None where not known
     (the expression's references are then checked only for their form).  ``structure``: validate
-    against the JSON Schema first (a manifest's schemas already did)."""
+    against the JSON Schema first (a manifest's schemas already did).  ``n_outputs``: see
+    :func:`exporter.ir.expr_problem` (a loop's step, checked by its op's check, has several)."""
     from ..schema_messages import attrs_problem
 
     if structure:  # messages as for an Expression layer's: "attribute 'expr'['nodes'][3]['ndim'] must be ..."
@@ -60,7 +61,7 @@ def expression_problem(expr, input_shapes=None, param_shapes=None, structure=Fal
         if problem:
             return problem
     n_inputs = None if input_shapes is None else len(input_shapes)
-    problem = expr_problem(expr, n_inputs, None if param_shapes is None else set(param_shapes))
+    problem = expr_problem(expr, n_inputs, None if param_shapes is None else set(param_shapes), n_outputs)
     if problem:
         return problem
     values = {}

@@ -168,4 +168,18 @@ def create_param(spec, shape, name=None):
 
 
 def unroll_scan(fn, sequences, outputs_info, non_sequences, n_steps, go_backwards=False):
-    require_theano("lasagne.utils.unroll_scan")
+    """Lasagne's scan unrolled in Python: ``fn`` called ``n_steps`` times (on ``sequences[t]``, the previous
+    outputs, then ``non_sequences``), each output's steps stacked on a new first axis in the order computed.
+    While tracing, it is traced as the loop it is (one node per op of each step)."""
+    if not is_tracing():
+        require_theano("lasagne.utils.unroll_scan")
+    import theano.tensor as T
+
+    steps = range(n_steps - 1, -1, -1) if go_backwards else range(n_steps)
+    previous, history = list(outputs_info), []
+    for t in steps:
+        out = fn(*([s[t] for s in sequences] + previous + list(non_sequences)))
+        out = list(out) if isinstance(out, (list, tuple)) else [out]
+        history.append(out)
+        previous = out
+    return [T.stack([h[k] for h in history]) for k in range(len(history[0]))]

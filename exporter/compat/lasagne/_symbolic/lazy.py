@@ -3,13 +3,12 @@ random sampling, and Theano's debugging identities.
 
 * ``theano.grad`` / ``T.grad`` give variables typed like ``wrt`` whose node is "lazy";
 * ``theano.function`` gives a :class:`LazyFunction`: calling it raises, naming where it was made;
-* ``theano.scan`` and ``theano.ifelse.ifelse`` give lazy values;
+* ``theano.ifelse.ifelse`` gives lazy values (``theano.scan`` is traced: see ``scan``);
 * random streams (``MRG_RandomStreams`` and ``RandomStreams``: normal, uniform, binomial) give
   variables whose node is "random": a layer whose deterministic output depends on one is refused;
 * ``theano.printing.Print``, ``theano.gradient.disconnected_grad`` / ``zero_grad`` and
   ``consider_constant`` are identities in the forward computation, and return their input.
 """
-from collections import OrderedDict
 
 from . import dtypes as D
 from .graph import LazyValue, SymbolicVariable, TheanoRequiredError, as_variable, lazy, make_node, user_location
@@ -60,17 +59,6 @@ def function(*args, **kwargs):
 
 
 function.accepts_lazy = True
-
-
-@builder("theano.scan", "theano.scan_module.scan", "theano.scan_module.scan.scan")
-def scan(fn, sequences=None, outputs_info=None, non_sequences=None, n_steps=None, *args, **kwargs):
-    reason = "theano.scan (a symbolic loop) is not traced"
-    n = len(outputs_info) if isinstance(outputs_info, (list, tuple)) else 1
-    outputs = [lazy("theano.scan", reason) for _ in range(n)]
-    return (outputs if isinstance(outputs_info, (list, tuple)) and n != 1 else outputs[0]), OrderedDict()
-
-
-scan.accepts_lazy = True
 
 
 @builder("theano.ifelse.ifelse", "theano.ifelse")
