@@ -88,7 +88,7 @@ def _splice(reader, out, fresh, names, where, S, var):
     from .theano_trace import _topological
 
     env = {id(f): n for f, n in zip(fresh, names)}
-    for v in _topological(out, S):
+    for v in _topological([out], S):
         if id(v) in env:
             continue
         if isinstance(v, S.Constant):
