@@ -22,11 +22,12 @@ import pytest
 
 from exporter.frontends import theano_graph
 from tests.reference import LEGACY_PYTHON, ROOT, THEANO_FLAGS
-from tests.theano_ops import harness, test_cast, test_elemwise, test_linalg, test_nnet, test_reduce, test_scan, test_shape
+from tests.theano_ops import (harness, test_cast, test_elemwise, test_linalg, test_nnet, test_opfromgraph, test_reduce,
+                              test_scan, test_shape)
 
 WORKER = os.path.join(ROOT, "tests", "legacy", "theano_graph_worker.py")
 FAMILY_SPECS = [f.SPECS for f in (test_elemwise, test_reduce, test_shape, test_linalg, test_nnet, test_cast)] + [
-    test_shape.EYE_SPECS, test_nnet.DECONV_SPECS, test_nnet.BILINEAR_SPECS, test_scan.SPECS]
+    test_shape.EYE_SPECS, test_nnet.DECONV_SPECS, test_nnet.BILINEAR_SPECS, test_scan.SPECS, test_opfromgraph.SPECS]
 SPECS = {}
 for _specs in FAMILY_SPECS:
     SPECS.update(_specs)

@@ -131,6 +131,7 @@ def to_expr_graph(out, inputs, shapes, param_role, output_shape, external=None, 
         out = theano.tensor.as_tensor_variable(out)
     except Exception as e:
         raise Refused(f"its output {out!r} is not a Theano expression ({e})") from None
+    out = inline_op_from_graph(out)
     inputs, shapes = list(inputs), list(shapes or [None] * len(inputs))
     n = len(inputs)
     if external is not None:  # the network inputs it reads a size of (in the order the graph first uses them)
@@ -144,6 +145,22 @@ def to_expr_graph(out, inputs, shapes, param_role, output_shape, external=None, 
     _check_output(reader.types[name], output_shape)
     graph = ExprGraph(inputs=reader.expr_inputs, nodes=reader.nodes, outputs=[name])
     return graph.to_dict(), reader.used
+
+
+def inline_op_from_graph(out):
+    """``out`` with each ``theano.OpFromGraph`` applied in its graph replaced by the op's own graph on its
+    arguments (Theano's ``inline_ofg_expansion``, which its compiler runs first), outermost first."""
+    import theano
+    from theano.compile.builders import OpFromGraph
+
+    for _ in range(1000):  # each round inlines one application (nested ones appear as it goes)
+        node = next((a for a in theano.gof.graph.io_toposort(theano.gof.graph.inputs([out]), [out])
+                     if isinstance(a.op, OpFromGraph)), None)
+        if node is None:
+            return out
+        inner = theano.clone(node.op.local_outputs, replace=dict(zip(node.op.local_inputs, node.inputs)))
+        out = theano.clone(out, replace=dict(zip(node.outputs, inner)))
+    raise Refused("theano.OpFromGraph applied more than 1000 times in one layer")
 
 
 def _check_output(typed, output_shape):

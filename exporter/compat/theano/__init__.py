@@ -30,6 +30,7 @@ def shared(value, name=None, strict=False, allow_downcast=None, borrow=False, br
 install_finder(sys.modules[__name__])
 from . import gof, sandbox, scalar, tensor  # noqa: E402,F401
 from .gof import Apply, Constant, Op, Variable  # noqa: E402,F401
+from lasagne._symbolic.opfromgraph import OpFromGraph  # noqa: E402,F401
 
 __all__ = ["config", "shared", "function", "grad", "scan", "tensor"]
 __getattr__ = module_getattr(globals())
