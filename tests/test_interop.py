@@ -107,14 +107,15 @@ ONNX2TORCH_ALLOWZERO = '"allowzero=1" is not implemented'  # its Reshape (the tr
 FP16_CAST = "does not match expected type"  # a Cast to float32 in the graph keeps its type; the next node wants fp16
 # failures no op of the model predicts: the tool's own analysis gives up on the case
 # case -> (what its error says, the table's words)
-KNOWN = {"int8": {"subclassed_shape_merge_layers": ("Incomplete symbolic shape inference",
+KNOWN = {"onnx2torch": {"xnor_conv_perform_op": ("KeyError", "a KeyError on a Slice of the binarised kernel's shape")},
+         "int8": {"subclassed_shape_merge_layers": ("Incomplete symbolic shape inference",
                                                     "quant_pre_process: incomplete symbolic shape inference"),
                   **{name: ("AssertionError", "quant_pre_process fails an assertion (the transformers' sampling)")
                      for name in ("tps_transformer_precomputed", "transformer_downsample_factors")}}}
 # cases whose output is decided by comparisons or floors of activations (the unpooling mask compares with the
-# maxima, bilinear sampling floors its coordinates): the tool's rounding flips decisions, so it runs them but
-# cannot be held to its tolerance
-DISCONTINUOUS = {"fp16": {"inverse_conv_maxpool"},
+# maxima, bilinear sampling floors its coordinates, a binarised network rounds its activations): the tool's
+# rounding flips decisions, so it runs them but cannot be held to its tolerance
+DISCONTINUOUS = {"fp16": {"inverse_conv_maxpool", "binarynet_dense"},
                  "int8": {"tps_transformer_graph_grid", "transformer_border_modes"}}
 DISCONTINUOUS_REASON = "outputs decided by comparisons or floors of activations, which its rounding flips"
 

@@ -7,13 +7,14 @@ def _layer_base():
     return Layer
 
 
-
-def Doubling(incoming):
-    """``2 * x``: a custom layer the exporter has no converter for."""
+def Inverting(incoming):
+    """``x . inverse(I)``: a custom layer whose op (``T.nlinalg.matrix_inverse``) neither front end traces."""
     base = _layer_base()
 
-    class Doubling(base):
+    class Inverting(base):
         def get_output_for(self, input, **kwargs):
-            return 2 * input
+            import theano.tensor as T
 
-    return Doubling(incoming)
+            return T.dot(input, T.nlinalg.matrix_inverse(T.eye(input.shape[1])))
+
+    return Inverting(incoming)

@@ -244,10 +244,11 @@ def custom_recurrent_stacked_subnetworks_mask():
 def custom_recurrent_custom_sublayer_refused():
     from lasagne.layers import CustomRecurrentLayer, DenseLayer, InputLayer
 
-    from ._custom_layers import Doubling
+    from ._custom_layers import Inverting
 
+    # (a sub-layer the tracer can read would be traced with the whole recurrence, on the real Lasagne)
     i2h = DenseLayer(InputLayer((None, F)), H, nonlinearity=None)
-    h2h = Doubling(DenseLayer(InputLayer((None, H)), H, nonlinearity=None))
+    h2h = Inverting(DenseLayer(InputLayer((None, H)), H, nonlinearity=None))
     return CustomRecurrentLayer(_inp(), i2h, h2h, name="custom")
 
 
