@@ -68,3 +68,4 @@ def test_a_computed_input_from_a_variable_of_no_input_layer_is_refused(tmp_path)
     r = cli("capture", "--network", f"{tmp_path / 'build.py'}:build", "--out", tmp_path / "a.json")
     assert one_line_error(r), r.stderr
     assert "its input_var is computed from the variable x, which is the input_var of no input layer" in r.stderr
+

@@ -237,3 +237,63 @@ def test_weights_binarised_by_a_users_op_fold_into_one_initializer():
     hard_sigmoid = np.clip((weights["arr_0"] / np.float32(0.5) + 1) / 2, 0, 1)
     assert np.array_equal(kernels[10, 8], np.where(np.round(hard_sigmoid) != 0, 0.5, -0.5))  # bin1: H = 0.5
     assert set(np.unique(kernels[8, 6])) == {-1.0, 1.0}  # bin2: H = 1
+
+
+GRADIENT_REVERSAL = '''
+import theano
+import theano.tensor as T
+import lasagne
+from lasagne.layers import DenseLayer, InputLayer
+
+
+class ReverseGradient(theano.gof.Op):  # DANN's gradient reversal: the identity forward
+    view_map = {0: [0]}
+    __props__ = ("hp_lambda",)
+
+    def __init__(self, hp_lambda):
+        super(ReverseGradient, self).__init__()
+        self.hp_lambda = hp_lambda
+
+    def make_node(self, x):
+        return theano.gof.graph.Apply(self, [x], [x.type.make_variable()])
+
+    def perform(self, node, inputs, output_storage):
+        xin, = inputs
+        xout, = output_storage
+        xout[0] = xin
+
+    def grad(self, input, output_gradients):
+        return [-self.hp_lambda * output_gradients[0]]
+
+
+class ReverseGradientLayer(lasagne.layers.Layer):
+    def __init__(self, incoming, hp_lambda, **kwargs):
+        super(ReverseGradientLayer, self).__init__(incoming, **kwargs)
+        self.op = ReverseGradient(hp_lambda)
+
+    def get_output_for(self, input, **kwargs):
+        return self.op(input)
+
+
+def build():
+    l = DenseLayer(InputLayer((None, 5)), 4, name="features")
+    return DenseLayer(ReverseGradientLayer(l, 0.3, name="reverse"), 2, name="domain")
+'''
+
+
+def test_a_users_op_made_with_gof_graph_apply_matches_theano(tmp_path):
+    """``theano.gof.graph.Apply(self, [x], [x.type.make_variable()])`` in a user's op (DANN), on every layer."""
+    from tests.reference import LEGACY_PYTHON
+    from tests.test_check import cli
+
+    if not os.path.exists(LEGACY_PYTHON):
+        pytest.fail(f"the legacy environment is missing ({LEGACY_PYTHON}): run scripts/setup-legacy.sh")
+    (tmp_path / "build.py").write_text(GRADIENT_REVERSAL)
+    rng = np.random.default_rng(5)
+    np.savez(tmp_path / "model.npz", *[rng.normal(size=s).astype(np.float32) for s in ((5, 4), (4,), (4, 2), (2,))])
+    network = f"{tmp_path / 'build.py'}:build"
+    r = cli(tmp_path / "model.npz", tmp_path / "out.onnx", "--network", network)
+    assert r.returncode == 0, r.stderr
+    r = cli("check", tmp_path / "out.onnx", "--against", tmp_path / "model.npz", "--network", network,
+            "--reference-python", LEGACY_PYTHON)
+    assert r.returncode == 0 and "OK: all 4 compared layers match" in r.stdout, r.stdout + r.stderr

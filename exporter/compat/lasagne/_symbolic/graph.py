@@ -70,6 +70,8 @@ class TensorType(object):
     def __call__(self, name=None):
         return SymbolicVariable(name, dtype=self.dtype, broadcastable=self.broadcastable)
 
+    make_variable = __call__  # Theano's Type.make_variable (users' ops: Apply(self, [x], [x.type.make_variable()]))
+
     def __eq__(self, other):
         return (isinstance(other, TensorType) and self.dtype == other.dtype
                 and self.broadcastable == other.broadcastable)
