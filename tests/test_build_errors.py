@@ -172,10 +172,14 @@ def test_input_layers_returned_beside_the_outputs_are_not_outputs(tmp_path):
 
 @pytest.mark.parametrize("returned, said", [
     ("out, {'fc': out.W}", "dict"),  # kron_layer_lasagne's (network, manifolds)
-    ("out, train_fn, val_fn", "function, function"),  # BinaryNet scripts return their Theano functions too
+    ("out, train_fn, val_fn", "function, function"),
+    # BinaryNet scripts return their compiled Theano functions too (lazy values on the Theano-free API)
+    ("out, theano.function([l_in.input_var], lasagne.layers.get_output(out))", "a Theano function or value"),
 ])
 def test_training_objects_returned_beside_the_network_are_left_out(tmp_path, returned, said):
     (tmp_path / "net.py").write_text(textwrap.dedent(f'''
+        import lasagne
+        import theano
         from lasagne.layers import DenseLayer, InputLayer
 
         def train_fn():

@@ -66,7 +66,7 @@ def network_output(net):
         # beside the network; the layers are the network, the rest is named and left out
         import warnings
 
-        others = [type(o).__name__ for o in net if not _is_layer(o)]
+        others = [_kind_of(o) for o in net if not _is_layer(o)]
         warnings.warn(f"the build function returned {', '.join(others)} beside its layer"
                       f"{'s' if len(net) - len(others) > 1 else ''}: only the layers are exported", UserWarning,
                       stacklevel=2)
@@ -75,8 +75,17 @@ def network_output(net):
     return net
 
 
+def _kind_of(o) -> str:
+    """What a build function returned beside its layers, in words (a Theano function on the Theano-free API is
+    a lazy value)."""
+    return "a Theano function or value" if type(o).__name__.startswith("Lazy") else type(o).__name__
+
+
 def _is_layer(o) -> bool:
-    return hasattr(o, "get_output_shape_for") or hasattr(o, "output_shape") and hasattr(o, "get_output_for")
+    """By its class: a lazy value (what ``theano.function(...)`` gives on the Theano-free API) answers any
+    attribute."""
+    return hasattr(type(o), "get_output_shape_for") or hasattr(type(o), "output_shape") and hasattr(type(o),
+                                                                                                     "get_output_for")
 
 
 def layer_names(layers) -> list:
