@@ -112,3 +112,20 @@ def test_an_export_onnxruntime_cannot_run_is_an_error_naming_the_layer(tmp_path)
             "'fold/Reshape') failed: input_shape_size == requested_shape_size was false. The input tensor cannot be "
             "reshaped to the requested shape. Input shape:{2,7,3}, requested shape:{35,3} (give the input sizes the "
             "network was built for with --input-shape)"], r.stderr
+
+
+def test_a_mask_reached_through_slices_and_reshapes_gets_0_or_1():
+    """A seq2seq decoder step's mask is ``ReshapeLayer(SliceLayer(mask, i, axis=1), ([0], 1))``: check and the
+    export's own run must draw 0/1 there (Lasagne 0.1 blends, 0.2 switches: they agree on 0/1 only)."""
+    from exporter.frontends.lasagne_live import capture
+    from exporter.frontends.network_file import select_lasagne
+    from exporter.layers.recurrent import mask_inputs
+
+    select_lasagne("compat")
+    from lasagne.layers import InputLayer, LSTMLayer, ReshapeLayer, SliceLayer
+
+    x = InputLayer((None, 1, 3), name="x")
+    mask = InputLayer((None, 4), name="mask")
+    step_mask = ReshapeLayer(SliceLayer(mask, 2, axis=1), ([0], 1))
+    graph = capture(LSTMLayer(x, 5, mask_input=step_mask, peepholes=False, name="lstm"))
+    assert mask_inputs(graph) == ["mask"]

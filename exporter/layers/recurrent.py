@@ -499,11 +499,23 @@ def convert_recurrent(spec, g):
     return native(spec, g, seq) if native_ok(spec.attrs) else scan(spec, g, seq)
 
 
+# layers that only move a mask's values (a decoder step's mask: SliceLayer(mask, i, axis=1) then ReshapeLayer)
+_MOVES_VALUES = ("Slice", "Reshape", "Dimshuffle", "Flatten")
+
+
 def mask_inputs(graph) -> list:
-    """Input layers that are a recurrent layer's mask directly: random test inputs draw 0 or 1 there.
-    (Lasagne 0.1 blends ``new * m + prev * (1 - m)``, 0.2 switches on ``m != 0``: the same for the 0/1
-    masks a mask holds, which the export computes exactly; they differ on other values.)"""
+    """Input layers that are a recurrent layer's mask, directly or through layers that only move values:
+    random test inputs draw 0 or 1 there.  (Lasagne 0.1 blends ``new * m + prev * (1 - m)``, 0.2 switches
+    on ``m != 0``: the same for the 0/1 masks a mask holds, which the export computes exactly; they differ
+    on other values.)"""
     by_name = graph.by_name()
-    return sorted({spec.inputs[1] for spec in graph.layers
+
+    def source(name):
+        spec = by_name.get(name)
+        while spec is not None and spec.kind in _MOVES_VALUES and spec.inputs:
+            spec = by_name.get(spec.inputs[0])
+        return spec.name if spec is not None and spec.kind == "Input" else None
+
+    return sorted({source(spec.inputs[1]) for spec in graph.layers
                    if spec.kind in ("LSTM", "GRU", "RNN", "CustomRecurrent") and spec.attrs.get("mask")
-                   and len(spec.inputs) > 1 and getattr(by_name.get(spec.inputs[1]), "kind", None) == "Input"})
+                   and len(spec.inputs) > 1} - {None})
