@@ -228,7 +228,9 @@ def _is_live(obj) -> bool:
         return bool(obj) and all(_is_live(v) for v in obj.values())
     if isinstance(obj, (list, tuple)):
         return bool(obj) and all(_is_live(v) for v in obj)
-    return hasattr(obj, "get_output_shape_for") and hasattr(obj, "output_shape")
+    from .frontends.lasagne_live import is_layer
+
+    return is_layer(obj)
 
 
 def _output_of(net):

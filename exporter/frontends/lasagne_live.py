@@ -61,16 +61,16 @@ def network_output(net):
             if isinstance(key, str) and key and hasattr(layer, "name") and layer.name is None:
                 layer.name = key
         net = list(net.values())[-1] if net else None
-    elif isinstance(net, (list, tuple)) and any(_is_layer(o) for o in net) and not all(_is_layer(o) for o in net):
+    elif isinstance(net, (list, tuple)) and any(is_layer(o) for o in net) and not all(is_layer(o) for o in net):
         # ``return network, train_fn, val_fn`` or ``return network, manifolds``: what a training script wants
         # beside the network; the layers are the network, the rest is named and left out
         import warnings
 
-        others = [_kind_of(o) for o in net if not _is_layer(o)]
+        others = [_kind_of(o) for o in net if not is_layer(o)]
         warnings.warn(f"the build function returned {', '.join(others)} beside its layer"
                       f"{'s' if len(net) - len(others) > 1 else ''}: only the layers are exported", UserWarning,
                       stacklevel=2)
-        layers = [o for o in net if _is_layer(o)]
+        layers = [o for o in net if is_layer(o)]
         net = layers[0] if len(layers) == 1 else layers
     return net
 
@@ -81,9 +81,9 @@ def _kind_of(o) -> str:
     return "a Theano function or value" if type(o).__name__.startswith("Lazy") else type(o).__name__
 
 
-def _is_layer(o) -> bool:
-    """By its class: a lazy value (what ``theano.function(...)`` gives on the Theano-free API) answers any
-    attribute."""
+def is_layer(o) -> bool:
+    """Whether ``o`` is a Lasagne layer (real or Theano-free), by its class: a lazy value (what
+    ``theano.function(...)`` gives on the Theano-free API) answers any attribute."""
     return hasattr(type(o), "get_output_shape_for") or hasattr(type(o), "output_shape") and hasattr(type(o),
                                                                                                      "get_output_for")
 
@@ -143,7 +143,7 @@ def capture(output_layers, source: str = "", options: dict | None = None, build:
     if not outs:
         raise NetworkError(f"{where}the build function returned no layers")
     for o in outs:
-        if not hasattr(o, "get_output_shape_for") and not hasattr(o, "output_shape"):
+        if not is_layer(o):
             raise NetworkError(f"{where}the build function must return a Lasagne layer, got {type(o).__name__}")
     L = _lasagne_layers_module(outs[0])
     returned_inputs = [o for o in outs if isinstance(o, L.InputLayer)]
@@ -349,7 +349,7 @@ def _lasagnes_own_output(layer) -> bool:
     """Whether ``layer``'s get_output_for is Lasagne's own (real or Theano-free), not a user's."""
     for cls in type(layer).__mro__:
         if "get_output_for" in vars(cls):
-            return cls.__module__.split(".")[0] == "lasagne" or cls.__module__.startswith("exporter.compat.lasagne")
+            return _package(cls) == "lasagne"  # as foreign_class trusts a class (the Theano-free API is lasagne too)
     return False
 
 

@@ -212,7 +212,7 @@ def import_with_stand_ins(import_file, path: str, user_frame):
             except ImportError as e:
                 frame = user_frame(e.__traceback__)
                 gone = missing_name(e, frame)
-                if gone is not None and gone not in names and len(names) < MOST:
+                if gone is not None and gone not in names and len(names) + len(finder.where) < MOST:
                     where = f"{os.path.basename(frame.filename)}:{frame.lineno}"
                     names[gone] = where
                     setattr(sys.modules[gone[0]], gone[1], _Absent(".".join(gone), where, installed=True))
@@ -223,7 +223,7 @@ def import_with_stand_ins(import_file, path: str, user_frame):
                 if not isinstance(e, ModuleNotFoundError):
                     raise
                 top = stand_in_name(e, frame)
-                if top is None or top in finder.where or len(finder.where) >= MOST:
+                if top is None or top in finder.where or len(finder.where) + len(names) >= MOST:
                     raise
                 where = f"{os.path.basename(frame.filename)}:{frame.lineno}"
                 finder.where[top] = where
